@@ -1,0 +1,43 @@
+# The user's verbs. CMake does the building, into build/ (and build/asan for the sanitizer run).
+BUILD      ?= build
+ASAN_BUILD ?= $(BUILD)/asan
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build build-asan run test bench clean format check-format
+
+all: build
+
+setup:
+	@scripts/setup.sh test
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	cmake -S . -B $(ASAN_BUILD) -DNEARJS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The main job on embedded defaults: the echo function invoked once through the local Lambda emulator.
+run: setup build
+	@scripts/run-demo.sh $(BUILD)
+
+test: setup build build-asan
+	cmake -S . -B $(BUILD) -DNEARJS_ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD))
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+check-format:
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD)
