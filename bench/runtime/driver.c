@@ -1,0 +1,934 @@
+/* bench/runtime/driver.c: a minimal Lambda Runtime API server that benchmarks runtime clients.
+ *
+ * One process, one listening socket on 127.0.0.1, one client process at a time. For each client
+ * given with -c it measures, against this same server:
+ *   - cold start: spawn (just before fork) -> the first GET .../invocation/next fully received,
+ *     repeated K times after one unmeasured priming spawn (page cache), median and p90;
+ *   - sequential invocations: W warm-up then N measured events; the next event is released as soon
+ *     as the previous /response is complete and the client asks for it; per invocation the time from
+ *     the /next answer leaving this process (write returned) to the /response body complete;
+ *   - peak RSS: max ru_maxrss over the client's process tree, from wait4 after SIGTERM.
+ * Every /response body must equal its event (byte for byte, or after dropping JSON whitespace);
+ * a mismatch, an /error post or a client that dies marks the client FAILED.
+ *
+ * Invariants: single-threaded, epoll level-triggered, non-blocking sockets; each connection holds at
+ * most one request in its buffer (capped at BUF_CAP); this process is the subreaper of every client it
+ * spawns, so no client process outlives its phase. Output: one key=value line per client on stdout,
+ * progress on stderr.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 16
+#define BUF_CAP (1 << 20)
+#define MAX_ARGS 32
+#define MAX_CLIENTS 8
+#define EVENT_CAP 1024
+
+struct conn {
+    int fd;
+    char *buf;
+    size_t len;
+    int waiting_next; /* a GET /next is parked on this connection */
+    int continued;    /* 100 Continue already sent for the request in buf */
+};
+
+struct client {
+    const char *name;
+    const char *dir;
+    char *argv[MAX_ARGS];
+};
+
+struct opts {
+    int cold_runs, warmup, invocations;
+    int server_cpu, client_cpu;
+    double cold_timeout_s, run_timeout_s;
+    const char *log_dir;
+};
+
+struct server {
+    int lfd, ep, port;
+    struct conn conns[MAX_CONNS];
+    /* the client process of the current phase */
+    pid_t pid;
+    int pidfd;
+    int child_exited;
+    long maxrss_kb;
+    /* invocation state */
+    int next_seen;         /* count of GET /next requests seen in this phase */
+    double first_next_at;  /* time the first GET /next was complete */
+    int inflight;          /* an event was released and its answer is outstanding */
+    unsigned long seq;     /* sequence of the current event */
+    char req_id[64];
+    char event[EVENT_CAP];
+    size_t event_len;
+    double released_at;
+    int done;              /* completed invocations in this phase */
+    int mismatches, error_posts, init_errors, bad_requests;
+    double *lat_us;
+    int lat_cap;
+    double measure_start, measure_end;
+    int warmup;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("driver: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void pin_to(int cpu) {
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        fprintf(stderr, "driver: cannot pin to cpu %d: %s (continuing unpinned)\n", cpu, strerror(errno));
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                /* the peer is slow to read a tiny answer; wait for room rather than buffering */
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(struct server *s, struct conn *c) {
+    if (c->fd < 0)
+        return;
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->len = 0;
+    c->waiting_next = 0;
+    c->continued = 0;
+}
+
+static void close_all(struct server *s) {
+    for (int i = 0; i < MAX_CONNS; i++)
+        conn_close(s, &s->conns[i]);
+}
+
+static void accept_conns(struct server *s) {
+    for (;;) {
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = NULL;
+        for (int i = 0; i < MAX_CONNS; i++)
+            if (s->conns[i].fd < 0) {
+                c = &s->conns[i];
+                break;
+            }
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->len = 0;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+}
+
+/* ---- HTTP/1.1 request parsing: just enough ---- */
+
+struct req {
+    const char *method, *path;
+    size_t method_len, path_len;
+    size_t head_len;      /* bytes up to and including the blank line */
+    long content_length;  /* -1 when absent */
+    int chunked, expect_continue, close;
+    char *body;           /* decoded body (points into buf; chunked bodies are decoded in place) */
+    size_t body_len;
+    size_t total_len;     /* bytes this request takes in buf */
+};
+
+static int header_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen) {
+    size_t k = strlen(name);
+    if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+        return 0;
+    const char *v = line + k + 1, *e = line + n;
+    while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+    while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *val = v;
+    *vlen = (size_t)(e - v);
+    return 1;
+}
+
+static int contains_token(const char *v, size_t n, const char *tok) {
+    size_t k = strlen(tok);
+    for (size_t i = 0; i + k <= n; i++)
+        if (strncasecmp(v + i, tok, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* Walks a chunked body starting at p (len bytes available); with decode, also moves the chunk data
+ * together in place (only call it so once a scan said the body is complete: decoding overwrites).
+ * Returns the bytes consumed (chunks and trailers), 0 when incomplete, -1 when malformed. */
+static long dechunk(char *p, size_t len, int decode, size_t *out_len) {
+    size_t i = 0, o = 0;
+    for (;;) {
+        char *eol = memmem(p + i, len - i, "\r\n", 2);
+        if (eol == NULL)
+            return 0;
+        size_t size = 0;
+        char *q = p + i;
+        int digits = 0;
+        for (; q < eol; q++, digits++) {
+            int d;
+            if (*q >= '0' && *q <= '9')
+                d = *q - '0';
+            else if (*q >= 'a' && *q <= 'f')
+                d = *q - 'a' + 10;
+            else if (*q >= 'A' && *q <= 'F')
+                d = *q - 'A' + 10;
+            else
+                break; /* chunk extensions after ';' are ignored */
+            if (size > (BUF_CAP >> 4))
+                return -1;
+            size = size * 16 + (size_t)d;
+        }
+        if (digits == 0)
+            return -1;
+        i = (size_t)(eol - p) + 2;
+        if (size == 0) {
+            /* trailers: lines until an empty one */
+            for (;;) {
+                char *e = memmem(p + i, len - i, "\r\n", 2);
+                if (e == NULL)
+                    return 0;
+                size_t l = (size_t)(e - (p + i));
+                i += l + 2;
+                if (l == 0) {
+                    *out_len = o;
+                    return (long)i;
+                }
+            }
+        }
+        if (len - i < size + 2)
+            return 0;
+        if (decode)
+            memmove(p + o, p + i, size);
+        o += size;
+        i += size;
+        if (memcmp(p + i, "\r\n", 2) != 0)
+            return -1;
+        i += 2;
+    }
+}
+
+/* Parses the request at the start of c->buf. Returns 1 complete, 0 need more, -1 malformed.
+ * A chunked body is decoded in place once it is complete (data only moves towards the start,
+ * so the decode never reads bytes it already overwrote). */
+static int parse_req(struct conn *c, struct req *r) {
+    memset(r, 0, sizeof *r);
+    r->content_length = -1;
+    char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    if (end == NULL)
+        return c->len >= BUF_CAP ? -1 : 0;
+    r->head_len = (size_t)(end - c->buf) + 4;
+    char *line_end = memmem(c->buf, r->head_len, "\r\n", 2);
+    char *sp1 = memchr(c->buf, ' ', (size_t)(line_end - c->buf));
+    if (sp1 == NULL)
+        return -1;
+    char *sp2 = memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1));
+    if (sp2 == NULL)
+        return -1;
+    r->method = c->buf;
+    r->method_len = (size_t)(sp1 - c->buf);
+    r->path = sp1 + 1;
+    r->path_len = (size_t)(sp2 - sp1 - 1);
+    for (char *l = line_end + 2; l < end;) {
+        char *e = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
+        size_t n = (size_t)(e - l);
+        const char *v;
+        size_t vl;
+        if (header_is(l, n, "Content-Length", &v, &vl)) {
+            long cl = 0;
+            for (size_t k = 0; k < vl; k++) {
+                if (v[k] < '0' || v[k] > '9' || cl > BUF_CAP)
+                    return -1;
+                cl = cl * 10 + (v[k] - '0');
+            }
+            r->content_length = cl;
+        } else if (header_is(l, n, "Transfer-Encoding", &v, &vl)) {
+            r->chunked = contains_token(v, vl, "chunked");
+        } else if (header_is(l, n, "Expect", &v, &vl)) {
+            r->expect_continue = contains_token(v, vl, "100-continue");
+        } else if (header_is(l, n, "Connection", &v, &vl)) {
+            r->close = contains_token(v, vl, "close");
+        }
+        l = e + 2;
+    }
+    char *body = c->buf + r->head_len;
+    size_t avail = c->len - r->head_len;
+    r->body = body;
+    if (r->chunked) {
+        size_t out = 0;
+        long used = dechunk(body, avail, 0, &out);
+        if (used < 0)
+            return -1;
+        if (used == 0)
+            return c->len >= BUF_CAP ? -1 : 0;
+        dechunk(body, avail, 1, &out);
+        r->body_len = out;
+        r->total_len = r->head_len + (size_t)used;
+        return 1;
+    }
+    if (r->content_length < 0)
+        r->content_length = 0;
+    if (avail < (size_t)r->content_length)
+        return r->head_len + (size_t)r->content_length > BUF_CAP ? -1 : 0;
+    r->body_len = (size_t)r->content_length;
+    r->total_len = r->head_len + r->body_len;
+    return 1;
+}
+
+/* ---- the Runtime API ---- */
+
+#define NEXT_PATH "/2018-06-01/runtime/invocation/next"
+#define INV_PREFIX "/2018-06-01/runtime/invocation/"
+#define INIT_ERROR_PATH "/2018-06-01/runtime/init/error"
+
+static void make_event(struct server *s) {
+    s->seq++;
+    snprintf(s->req_id, sizeof s->req_id, "8f5c7d3e-0000-4000-8000-%012lu", s->seq);
+    /* ~200 bytes of compact ASCII JSON: a re-serialising client (JSON.stringify, jansson compact)
+     * gives back the same bytes. */
+    int n = snprintf(s->event, sizeof s->event,
+                     "{\"version\":\"2.0\",\"routeKey\":\"GET /bench\",\"rawPath\":\"/acct/name.js\","
+                     "\"rawQueryString\":\"v=%lu\",\"headers\":{\"host\":\"fast.example.com\","
+                     "\"accept\":\"*\"},\"requestContext\":{\"requestId\":\"%s\",\"timeEpoch\":%lu},"
+                     "\"isBase64Encoded\":false}",
+                     s->seq, s->req_id, 1700000000000UL + s->seq);
+    s->event_len = (size_t)n;
+}
+
+static void release_event(struct server *s, struct conn *c) {
+    char head[768];
+    long long deadline = (long long)time(NULL) * 1000 + 900000;
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Lambda-Runtime-Aws-Request-Id: %s\r\n"
+                     "Lambda-Runtime-Deadline-Ms: %lld\r\n"
+                     "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n"
+                     "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;"
+                     "Sampled=0\r\n"
+                     "Content-Length: %zu\r\n"
+                     "\r\n",
+                     s->req_id, deadline, s->event_len);
+    char out[sizeof head + EVENT_CAP];
+    memcpy(out, head, (size_t)n);
+    memcpy(out + n, s->event, s->event_len);
+    c->waiting_next = 0;
+    if (write_all(c->fd, out, (size_t)n + s->event_len) != 0) {
+        conn_close(s, c);
+        return;
+    }
+    s->released_at = now_s();
+    s->inflight = 1;
+    if (s->done == s->warmup && s->measure_start == 0)
+        s->measure_start = s->released_at;
+}
+
+static void reply(struct server *s, struct conn *c, const char *status, const char *body) {
+    char out[256];
+    int n = snprintf(out, sizeof out, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     status, strlen(body), body);
+    if (write_all(c->fd, out, (size_t)n) != 0)
+        conn_close(s, c);
+}
+
+/* Compares JSON texts ignoring whitespace outside strings. */
+static int json_equal_loose(const char *a, size_t an, const char *b, size_t bn) {
+    size_t i = 0, j = 0;
+    int in_a = 0, in_b = 0;
+    for (;;) {
+        while (i < an && !in_a && (a[i] == ' ' || a[i] == '\n' || a[i] == '\r' || a[i] == '\t'))
+            i++;
+        while (j < bn && !in_b && (b[j] == ' ' || b[j] == '\n' || b[j] == '\r' || b[j] == '\t'))
+            j++;
+        if (i == an || j == bn)
+            return i == an && j == bn;
+        if (a[i] != b[j])
+            return 0;
+        if (a[i] == '"' && (i == 0 || a[i - 1] != '\\'))
+            in_a = !in_a;
+        if (b[j] == '"' && (j == 0 || b[j - 1] != '\\'))
+            in_b = !in_b;
+        i++;
+        j++;
+    }
+}
+
+/* Wants events released while more are to come (invocations > 0) or only cold-start detection. */
+static void maybe_release(struct server *s, int total) {
+    if (s->inflight || s->done >= total)
+        return;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->fd >= 0 && c->waiting_next) {
+            make_event(s);
+            release_event(s, c);
+            return;
+        }
+    }
+}
+
+static void handle_req(struct server *s, struct conn *c, struct req *r, int total) {
+    double t = now_s();
+    int is_get = r->method_len == 3 && memcmp(r->method, "GET", 3) == 0;
+    int is_post = r->method_len == 4 && memcmp(r->method, "POST", 4) == 0;
+    if (is_get && r->path_len == strlen(NEXT_PATH) && memcmp(r->path, NEXT_PATH, r->path_len) == 0) {
+        if (s->next_seen++ == 0)
+            s->first_next_at = t;
+        c->waiting_next = 1;
+        maybe_release(s, total);
+        return;
+    }
+    if (is_post && r->path_len == strlen(INIT_ERROR_PATH) && memcmp(r->path, INIT_ERROR_PATH, r->path_len) == 0) {
+        s->init_errors++;
+        fprintf(stderr, "driver: init/error: %.*s\n", (int)(r->body_len > 300 ? 300 : r->body_len), r->body);
+        reply(s, c, "202 Accepted", "{\"status\":\"OK\"}");
+        return;
+    }
+    size_t pl = strlen(INV_PREFIX);
+    if (is_post && r->path_len > pl && memcmp(r->path, INV_PREFIX, pl) == 0) {
+        const char *id = r->path + pl;
+        const char *slash = memchr(id, '/', r->path_len - pl);
+        if (slash != NULL) {
+            size_t idl = (size_t)(slash - id);
+            size_t kl = r->path_len - pl - idl - 1;
+            int is_resp = kl == 8 && memcmp(slash + 1, "response", 8) == 0;
+            int is_err = kl == 5 && memcmp(slash + 1, "error", 5) == 0;
+            int id_ok = s->inflight && idl == strlen(s->req_id) && memcmp(id, s->req_id, idl) == 0;
+            if ((is_resp || is_err) && id_ok) {
+                if (is_resp) {
+                    int same = (r->body_len == s->event_len && memcmp(r->body, s->event, s->event_len) == 0) ||
+                               json_equal_loose(r->body, r->body_len, s->event, s->event_len);
+                    if (!same) {
+                        if (s->mismatches == 0)
+                            fprintf(stderr, "driver: first mismatch: sent %.*s got %.*s\n", (int)s->event_len,
+                                    s->event, (int)(r->body_len > 400 ? 400 : r->body_len), r->body);
+                        s->mismatches++;
+                    }
+                } else {
+                    if (s->error_posts == 0)
+                        fprintf(stderr, "driver: first /error post: %.*s\n",
+                                (int)(r->body_len > 300 ? 300 : r->body_len), r->body);
+                    s->error_posts++;
+                }
+                if (s->done >= s->warmup && s->lat_us != NULL && s->done - s->warmup < s->lat_cap)
+                    s->lat_us[s->done - s->warmup] = (t - s->released_at) * 1e6;
+                s->done++;
+                s->measure_end = t;
+                s->inflight = 0;
+                reply(s, c, "202 Accepted", "{\"status\":\"OK\"}");
+                maybe_release(s, total);
+                return;
+            }
+            if (is_resp || is_err) {
+                s->bad_requests++;
+                reply(s, c, "400 Bad Request", "{\"errorMessage\":\"unknown request id\",\"errorType\":\"InvalidRequestID\"}");
+                return;
+            }
+        }
+    }
+    s->bad_requests++;
+    fprintf(stderr, "driver: unexpected request %.*s %.*s\n", (int)r->method_len, r->method,
+            (int)(r->path_len > 200 ? 200 : r->path_len), r->path);
+    reply(s, c, "404 Not Found", "{\"errorMessage\":\"not found\"}");
+}
+
+static void on_readable(struct server *s, struct conn *c, int total) {
+    for (;;) {
+        if (c->len == BUF_CAP) {
+            conn_close(s, c);
+            return;
+        }
+        ssize_t n = read(c->fd, c->buf + c->len, BUF_CAP - c->len);
+        if (n == 0) {
+            conn_close(s, c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                conn_close(s, c);
+            break;
+        }
+        c->len += (size_t)n;
+        break; /* level-triggered: anything left is read on the next round */
+    }
+    while (c->fd >= 0 && c->len > 0) {
+        struct req r;
+        int rc = parse_req(c, &r);
+        if (rc < 0) {
+            s->bad_requests++;
+            reply(s, c, "400 Bad Request", "{\"errorMessage\":\"bad request\"}");
+            conn_close(s, c);
+            return;
+        }
+        if (rc == 0) {
+            if (r.head_len > 0 && r.expect_continue && !c->continued) {
+                c->continued = 1;
+                write_all(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            }
+            return;
+        }
+        handle_req(s, c, &r, total);
+        if (c->fd < 0)
+            return;
+        if (r.close) {
+            conn_close(s, c);
+            return;
+        }
+        memmove(c->buf, c->buf + r.total_len, c->len - r.total_len);
+        c->len -= r.total_len;
+        c->continued = 0;
+    }
+}
+
+/* ---- client processes ---- */
+
+static char **client_env(const struct client *cl, int port) {
+    static char buf[16][512];
+    static char *env[24];
+    int n = 0;
+    snprintf(buf[n], sizeof buf[n], "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", port);
+    env[n] = buf[n];
+    n++;
+    const char *fixed[] = {"_HANDLER=index.handler", "AWS_LAMBDA_FUNCTION_NAME=bench",
+                           "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+                           "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench", "AWS_LAMBDA_LOG_STREAM_NAME=bench",
+                           "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "TZ=:UTC", "LANG=C.UTF-8",
+                           /* npx: never reach a registry, never check for an npm update */
+                           "npm_config_offline=true", "npm_config_update_notifier=false", NULL};
+    for (int i = 0; fixed[i] != NULL; i++)
+        env[n++] = (char *)fixed[i];
+    snprintf(buf[1], sizeof buf[1], "LAMBDA_TASK_ROOT=%s", cl->dir);
+    env[n++] = buf[1];
+    const char *path = getenv("PATH"), *home = getenv("HOME");
+    snprintf(buf[2], sizeof buf[2], "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+    env[n++] = buf[2];
+    snprintf(buf[3], sizeof buf[3], "HOME=%s", home ? home : "/tmp");
+    env[n++] = buf[3];
+    env[n] = NULL;
+    return env;
+}
+
+static void spawn(struct server *s, const struct client *cl, const struct opts *o, int port, const char *tag) {
+    char logpath[512];
+    snprintf(logpath, sizeof logpath, "%s/runtime-%s.log", o->log_dir, cl->name);
+    char **env = client_env(cl, port);
+    s->child_exited = 0;
+    s->pid = fork();
+    if (s->pid < 0)
+        die("fork: %s", strerror(errno));
+    if (s->pid == 0) {
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        pin_to(o->client_cpu);
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dprintf(fd, "---- %s\n", tag);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        if (chdir(cl->dir) != 0) {
+            dprintf(2, "driver: chdir %s: %s\n", cl->dir, strerror(errno));
+            _exit(126);
+        }
+        execvpe(cl->argv[0], cl->argv, env);
+        dprintf(2, "driver: exec %s: %s\n", cl->argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(s->pid, s->pid); /* both sides: no race with the first kill */
+    s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+    if (s->pidfd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->pidfd, &ev);
+    }
+}
+
+/* Sums and maxes VmHWM (peak RSS of the current image, so without what the forked driver held
+ * before exec) over the live processes of process group pgid, in KiB. */
+static void group_hwm(pid_t pgid, long *max_kb, long *sum_kb) {
+    *max_kb = *sum_kb = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[300], line[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        char *rp = strrchr(line, ')');
+        char state;
+        int ppid, pgrp;
+        if (rp == NULL || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/status", de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        while (fgets(line, sizeof line, f) != NULL) {
+            long kb;
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) {
+                *sum_kb += kb;
+                if (kb > *max_kb)
+                    *max_kb = kb;
+                break;
+            }
+        }
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Ends the client's process group and reaps every process of it (this process is their subreaper).
+ * Records the largest ru_maxrss seen. */
+static void stop_client(struct server *s) {
+    kill(-s->pid, SIGTERM);
+    double deadline = now_s() + 5.0;
+    int killed = 0;
+    s->maxrss_kb = 0;
+    for (;;) {
+        int st;
+        struct rusage ru;
+        pid_t p = wait4(-1, &st, WNOHANG, &ru);
+        if (p > 0) {
+            if (ru.ru_maxrss > s->maxrss_kb)
+                s->maxrss_kb = ru.ru_maxrss;
+            continue;
+        }
+        if (p < 0 && errno == ECHILD)
+            break;
+        if (!killed && now_s() > deadline) {
+            fprintf(stderr, "driver: client ignored SIGTERM for 5 s; sending SIGKILL\n");
+            kill(-s->pid, SIGKILL);
+            killed = 1;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (s->pidfd >= 0) {
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, s->pidfd, NULL);
+        close(s->pidfd);
+        s->pidfd = -1;
+    }
+    close_all(s);
+}
+
+/* Runs the event loop until done() or the deadline; returns 0 on done, -1 on timeout or child exit. */
+static int loop_until(struct server *s, int total, double deadline, int (*done)(struct server *, int)) {
+    struct epoll_event evs[MAX_CONNS + 2];
+    while (!done(s, total)) {
+        double left = deadline - now_s();
+        if (left <= 0)
+            return -1;
+        int n = epoll_wait(s->ep, evs, MAX_CONNS + 2, (int)(left * 1000) + 1);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait: %s", strerror(errno));
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == NULL) {
+                s->child_exited = 1;
+                epoll_ctl(s->ep, EPOLL_CTL_DEL, s->pidfd, NULL);
+            } else if (p == (void *)s) {
+                accept_conns(s);
+            } else {
+                on_readable(s, (struct conn *)p, total);
+            }
+        }
+        if (s->child_exited && !done(s, total))
+            return -1;
+    }
+    return 0;
+}
+
+static int first_next_done(struct server *s, int total) {
+    (void)total;
+    return s->next_seen > 0;
+}
+
+static int all_done(struct server *s, int total) {
+    return s->done >= total;
+}
+
+static int parked_done(struct server *s, int total) {
+    (void)total;
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i].fd >= 0 && s->conns[i].waiting_next)
+            return 1;
+    return 0;
+}
+
+static void reset_phase(struct server *s) {
+    s->next_seen = 0;
+    s->first_next_at = 0;
+    s->inflight = 0;
+    s->done = 0;
+    s->mismatches = s->error_posts = s->init_errors = s->bad_requests = 0;
+    s->measure_start = s->measure_end = 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double pct(const double *v, int n, double p) {
+    if (n == 0)
+        return 0;
+    int k = (int)(p / 100.0 * n + 0.999999) - 1;
+    if (k < 0)
+        k = 0;
+    if (k >= n)
+        k = n - 1;
+    return v[k];
+}
+
+/* Benchmarks one client and prints its line. Returns 0 when it passed, 1 when it FAILED. */
+static int bench_client(struct server *s, const struct client *cl, const struct opts *o) {
+    double cold_ms[256];
+    int cold_n = 0, cold_fail = 0;
+    const char *why = NULL;
+    char tag[64];
+
+    fprintf(stderr, "driver: %s: %d cold starts (+1 priming) ...\n", cl->name, o->cold_runs);
+    for (int k = 0; k <= o->cold_runs && k < 256; k++) {
+        reset_phase(s);
+        snprintf(tag, sizeof tag, "cold start %d", k);
+        double t0 = now_s();
+        spawn(s, cl, o, s->port, tag);
+        int rc = loop_until(s, 0, t0 + o->cold_timeout_s, first_next_done);
+        if (rc == 0 && k > 0)
+            cold_ms[cold_n++] = (s->first_next_at - t0) * 1e3;
+        stop_client(s);
+        if (rc != 0) {
+            cold_fail++;
+            why = s->child_exited ? "client exited before its first /next" : "no /next before the timeout";
+            break;
+        }
+    }
+
+    double invps = 0, p50 = 0, p99 = 0;
+    int measured = 0;
+    long rss_kb = 0, hwm_max = 0, hwm_sum = 0;
+    int mism = 0, errs = 0, inits = 0, bad = 0;
+    if (cold_fail == 0) {
+        fprintf(stderr, "driver: %s: %d warm-up + %d measured invocations ...\n", cl->name, o->warmup,
+                o->invocations);
+        reset_phase(s);
+        s->warmup = o->warmup;
+        int total = o->warmup + o->invocations;
+        double t0 = now_s();
+        spawn(s, cl, o, s->port, "invocations");
+        int rc = loop_until(s, total, t0 + o->run_timeout_s, all_done);
+        if (rc == 0)
+            loop_until(s, total, now_s() + 2.0, parked_done); /* let it come back idle to /next */
+        mism = s->mismatches;
+        errs = s->error_posts;
+        inits = s->init_errors;
+        bad = s->bad_requests;
+        measured = s->done - s->warmup;
+        if (measured < 0)
+            measured = 0;
+        if (measured > 0 && s->measure_end > s->measure_start)
+            invps = measured / (s->measure_end - s->measure_start);
+        qsort(s->lat_us, (size_t)measured, sizeof(double), cmp_double);
+        p50 = pct(s->lat_us, measured, 50);
+        p99 = pct(s->lat_us, measured, 99);
+        int exited = s->child_exited;
+        group_hwm(s->pid, &hwm_max, &hwm_sum);
+        stop_client(s);
+        rss_kb = s->maxrss_kb;
+        if (rc != 0)
+            why = exited ? "client exited during the invocations" : "invocations did not finish before the timeout";
+    }
+
+    qsort(cold_ms, (size_t)cold_n, sizeof(double), cmp_double);
+    int failed = why != NULL || mism > 0 || errs > 0 || inits > 0;
+    if (why == NULL && failed)
+        why = mism > 0 ? "response bodies differ from events" : "client posted errors";
+    printf("client=%s status=%s cold_runs=%d cold_median_ms=%.2f cold_p90_ms=%.2f invocations=%d invps=%.0f "
+           "p50_us=%.1f p99_us=%.1f peak_rss_mb=%.1f hwm_max_mb=%.1f hwm_sum_mb=%.1f mismatches=%d error_posts=%d init_errors=%d bad_requests=%d%s%s%s\n",
+           cl->name, failed ? "FAILED" : "OK", cold_n, pct(cold_ms, cold_n, 50), pct(cold_ms, cold_n, 90), measured,
+           invps, p50, p99, rss_kb / 1024.0, hwm_max / 1024.0, hwm_sum / 1024.0, mism, errs, inits, bad, why ? " why=\"" : "", why ? why : "",
+           why ? "\"" : "");
+    fflush(stdout);
+    return failed;
+}
+
+static void usage(void) {
+    fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l LOG_DIR]\n"
+          "              -c 'NAME|DIR|PROGRAM ARG...' [-c ...]\n"
+          "Serves the Lambda Runtime API on 127.0.0.1 (a free port) and benchmarks each client in turn.\n"
+          "Prints one key=value line per client on stdout. Exit: 0 all OK, 1 a client FAILED, 2 usage.\n",
+          stderr);
+    exit(2);
+}
+
+static int parse_int(const char *s, int lo, int hi) {
+    char *e;
+    long v = strtol(s, &e, 10);
+    if (*s == '\0' || *e != '\0' || v < lo || v > hi)
+        usage();
+    return (int)v;
+}
+
+static int parse_client(char *spec, struct client *cl) {
+    char *a = strchr(spec, '|');
+    char *b = a ? strchr(a + 1, '|') : NULL;
+    if (b == NULL)
+        return -1;
+    *a = '\0';
+    *b = '\0';
+    cl->name = spec;
+    cl->dir = a + 1;
+    int n = 0;
+    for (char *t = b + 1; *t != '\0' && n < MAX_ARGS - 1;) {
+        while (*t == ' ')
+            *t++ = '\0';
+        if (*t == '\0')
+            break;
+        cl->argv[n++] = t;
+        while (*t != '\0' && *t != ' ')
+            t++;
+    }
+    cl->argv[n] = NULL;
+    return n > 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+    struct opts o = {.cold_runs = 20, .warmup = 100, .invocations = 5000, .server_cpu = 0, .client_cpu = 1,
+                     .cold_timeout_s = 10, .run_timeout_s = 60, .log_dir = "."};
+    struct client clients[MAX_CLIENTS];
+    int nclients = 0, opt;
+    while ((opt = getopt(argc, argv, "k:w:n:s:C:l:c:")) != -1) {
+        switch (opt) {
+        case 'k': o.cold_runs = parse_int(optarg, 1, 255); break;
+        case 'w': o.warmup = parse_int(optarg, 0, 1000000); break;
+        case 'n': o.invocations = parse_int(optarg, 1, 10000000); break;
+        case 's': o.server_cpu = parse_int(optarg, -1, 1023); break;
+        case 'C': o.client_cpu = parse_int(optarg, -1, 1023); break;
+        case 'l': o.log_dir = optarg; break;
+        case 'c':
+            if (nclients == MAX_CLIENTS || parse_client(optarg, &clients[nclients]) != 0)
+                usage();
+            nclients++;
+            break;
+        default: usage();
+        }
+    }
+    if (nclients == 0)
+        usage();
+
+    signal(SIGPIPE, SIG_IGN);
+    pin_to(o.server_cpu);
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        die("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+
+    static struct server s;
+    s.pidfd = -1;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        s.conns[i].fd = -1;
+        s.conns[i].buf = malloc(BUF_CAP);
+        if (s.conns[i].buf == NULL)
+            die("out of memory");
+    }
+    s.lat_cap = o.invocations;
+    s.lat_us = calloc((size_t)o.invocations, sizeof(double));
+    if (s.lat_us == NULL)
+        die("out of memory");
+    s.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(s.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
+    if (bind(s.lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s.lfd, 64) != 0)
+        die("listen on 127.0.0.1: %s", strerror(errno));
+    socklen_t sl = sizeof sa;
+    getsockname(s.lfd, (struct sockaddr *)&sa, &sl);
+    s.port = ntohs(sa.sin_port);
+    s.ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s};
+    epoll_ctl(s.ep, EPOLL_CTL_ADD, s.lfd, &ev);
+    fprintf(stderr, "driver: Runtime API on 127.0.0.1:%d, driver on cpu %d, clients on cpu %d\n", s.port,
+            o.server_cpu, o.client_cpu);
+
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    fprintf(stderr, "driver: own peak RSS %.1f MB (a forked child carries it until exec, and Linux keeps it in "
+                    "ru_maxrss)\n", self.ru_maxrss / 1024.0);
+    int any_failed = 0;
+    for (int i = 0; i < nclients; i++)
+        any_failed |= bench_client(&s, &clients[i], &o);
+    return any_failed;
+}
