@@ -1,16 +1,18 @@
 /*
  * echo-bootstrap: the runtime's example. Answers each invocation with its own event.
- * Set ECHO_STREAM=1 to answer through the streaming API instead (in pieces of ECHO_CHUNK bytes),
- * and send an event containing "fail" in it to get a handler error: both exist so the tests and the
- * benchmark can drive every path of the runtime through one small program.
+ * Set ECHO_DELAY_MS to make each invocation take that long (a slow handler), ECHO_STREAM=1 to answer through the
+ * streaming API instead (in pieces of ECHO_CHUNK bytes), and send an event containing "fail" in it to get a handler
+ * error: both exist so the tests and the benchmark can drive every path of the runtime through one small program.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "nearjs/runtime.h"
 
 typedef struct echo_config {
     int stream;
     size_t chunk;
+    long delay_ms;
     int fail_init;
 } echo_config_t;
 
@@ -27,6 +29,12 @@ static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)
     /* What an X-Ray SDK would read; logged so tests can see the runtime set it for this invocation. */
     const char *trace = getenv("_X_AMZN_TRACE_ID");
     lrt_log(LRT_LOG_DEBUG, "echo: %zu bytes, _X_AMZN_TRACE_ID=%s", inv->payload_len, trace ? trace : "(unset)");
+    if (cfg->delay_ms > 0) {
+        struct timespec ts = {.tv_sec = cfg->delay_ms / 1000, .tv_nsec = (cfg->delay_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0) {
+            /* a signal (SIGTERM) interrupted the sleep: a handler finishes its work regardless */
+        }
+    }
     if (memmem(inv->payload, inv->payload_len, "\"fail\"", 6) != NULL) {
         lrt_response_fail(res, "Echo.Failed", "the event asked to fail (request %s)", inv->request_id);
         return;
@@ -52,6 +60,7 @@ int main(void)
     echo_config_t cfg = {
         .stream = getenv("ECHO_STREAM") != NULL && strcmp(getenv("ECHO_STREAM"), "1") == 0,
         .chunk = chunk != NULL ? strtoul(chunk, NULL, 10) : 4096,
+        .delay_ms = getenv("ECHO_DELAY_MS") != NULL ? strtol(getenv("ECHO_DELAY_MS"), NULL, 10) : 0,
         .fail_init = getenv("ECHO_FAIL_INIT") != NULL,
     };
     if (cfg.chunk == 0)

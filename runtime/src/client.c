@@ -116,7 +116,7 @@ int lrt__client_init(lrt__client_t *c, const char *endpoint, unsigned max_attemp
     if ((c->multi = curl_multi_init()) == NULL || (c->easy = curl_easy_init()) == NULL)
         goto fail;
     CURL *e = c->easy;
-    curl_easy_setopt(e, CURLOPT_PROXY, "");   /* the Runtime API is local: never through a proxy */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");    /* the Runtime API is local: never through a proxy */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* we own signal handling */
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -204,8 +204,8 @@ static void backoff(int ms)
         lrt__signal_drain();
 }
 
-int lrt__client_request(lrt__client_t *c, const char *path, const void *body, size_t len,
-                        struct curl_slist *headers, int interruptible)
+int lrt__client_request(lrt__client_t *c, const char *path, const void *body, size_t len, struct curl_slist *headers,
+                        int interruptible)
 {
     char url[1024];
     if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >= sizeof(url)) {

@@ -6,7 +6,7 @@ const char *lrt_strerror(int err)
     switch (err) {
     case 0:
         return "success";
-#define LRT__ERRNO_TEXT(name, value, text)                                                                            \
+#define LRT__ERRNO_TEXT(name, value, text)                                                                             \
     case value:                                                                                                        \
         return text;
         LRT_ERRNO_MAP(LRT__ERRNO_TEXT)

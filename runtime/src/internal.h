@@ -75,8 +75,8 @@ void lrt__client_dispose(lrt__client_t *c);
  * Returns 0 with c->status and c->body set (2xx..4xx answers), LRT_ETRANSPORT with c->error set, or
  * LRT__INTERRUPTED.
  */
-int lrt__client_request(lrt__client_t *c, const char *path, const void *body, size_t len,
-                        struct curl_slist *headers, int interruptible);
+int lrt__client_request(lrt__client_t *c, const char *path, const void *body, size_t len, struct curl_slist *headers,
+                        int interruptible);
 
 /* Drives the easy handle (already configured) on the multi handle until done. Returns 0 or
  * LRT_ETRANSPORT (c->error set), or LRT__INTERRUPTED when interruptible and SIGTERM arrived. */
@@ -102,9 +102,9 @@ typedef enum lrt__stream_state {
 
 struct lrt_response {
     lrt__res_kind_t kind;
-    lrt__buf_t body;     /* buffered body, or stream bytes not yet taken by curl */
+    lrt__buf_t body; /* buffered body, or stream bytes not yet taken by curl */
     char *content_type;
-    char *error_type;    /* set by lrt_response_fail(), also after a stream began */
+    char *error_type; /* set by lrt_response_fail(), also after a stream began */
     lrt__buf_t error_message;
     /* streaming */
     lrt__client_t *client;

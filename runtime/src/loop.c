@@ -151,8 +151,7 @@ static int post_error(lrt__client_t *c, const char *path, const lrt_response_t *
 static int post_response(lrt__client_t *c, const char *path, const lrt_response_t *res)
 {
     char type[600];
-    snprintf(type, sizeof(type), "Content-Type: %.500s",
-             res->content_type ? res->content_type : "application/json");
+    snprintf(type, sizeof(type), "Content-Type: %.500s", res->content_type ? res->content_type : "application/json");
     for (char *p = type; *p; p++)
         if (*p == '\r' || *p == '\n')
             *p = ' ';
@@ -267,8 +266,10 @@ int lrt_run(const lrt_options_t *opts)
         take_event(&ev, &c);
         lrt_invocation_t inv;
         if (fill_invocation(&inv, &ev) != 0) {
-            fprintf(stderr, "nearjs runtime: GET %s/invocation/next: answer without a usable "
-                            "Lambda-Runtime-Aws-Request-Id; exiting\n", c.base);
+            fprintf(stderr,
+                    "nearjs runtime: GET %s/invocation/next: answer without a usable "
+                    "Lambda-Runtime-Aws-Request-Id; exiting\n",
+                    c.base);
             status = 1;
             break;
         }

@@ -5,7 +5,7 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                                              \
+#define CHECK(cond, ...)                                                                                               \
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
             failures++;                                                                                                \

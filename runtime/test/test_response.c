@@ -7,7 +7,7 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                                              \
+#define CHECK(cond, ...)                                                                                               \
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
             failures++;                                                                                                \
@@ -63,7 +63,8 @@ static void test_too_large(void)
     char *msg = error_field(&res, "errorMessage");
     CHECK(type && strcmp(type, "Function.ResponseSizeTooLarge") == 0, "type %s", type);
     CHECK(msg && strcmp(msg, "Response payload size (6291557 bytes) exceeded maximum allowed payload size "
-                             "(6291556 bytes).") == 0, "message %s", msg);
+                             "(6291556 bytes).") == 0,
+          "message %s", msg);
     free(type);
     free(msg);
     free(big);

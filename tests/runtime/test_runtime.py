@@ -259,6 +259,24 @@ class Signals(unittest.TestCase):
         finally:
             api.close()
 
+    def test_sigterm_during_invocation_finishes_it_first(self):
+        api = FakeRuntimeAPI()
+        try:
+            api.push('{"slow":1}', "req-slow")
+            api.push('{"never":1}', "req-never")
+            p = start(api.endpoint, ECHO_DELAY_MS=500)
+            api.wait_for(lambda r: r.path.endswith("/next"))
+            time.sleep(0.1)
+            p.send_signal(signal.SIGTERM)
+            code, _, err = stop(p, timeout=5)
+            self.assertEqual(code, 0, err)
+            posts = [r for r in api.requests if r.method == "POST"]
+            self.assertEqual([(r.path, r.body) for r in posts],
+                             [(API + "/invocation/req-slow/response", b'{"slow":1}')])
+            self.assertEqual(api.next_count, 1, "no new invocation after SIGTERM")
+        finally:
+            api.close()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

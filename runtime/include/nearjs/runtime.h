@@ -32,13 +32,13 @@ extern "C" {
 #define LRT_MAX_STREAM (20 * 1024 * 1024)
 
 /* Error codes: every function that can fail returns 0 or one of these (negative). */
-#define LRT_ERRNO_MAP(X)                                                                                              \
-    X(NOMEM, -1, "out of memory")                                                                                     \
-    X(TOOBIG, -2, "response larger than Lambda allows")                                                               \
-    X(STATE, -3, "call not allowed in this state of the response")                                                    \
-    X(TRANSPORT, -4, "Runtime API unreachable")                                                                       \
-    X(PROTOCOL, -5, "Runtime API answered something unexpected")                                                      \
-    X(CONFIG, -6, "environment incomplete")                                                                           \
+#define LRT_ERRNO_MAP(X)                                                                                               \
+    X(NOMEM, -1, "out of memory")                                                                                      \
+    X(TOOBIG, -2, "response larger than Lambda allows")                                                                \
+    X(STATE, -3, "call not allowed in this state of the response")                                                     \
+    X(TRANSPORT, -4, "Runtime API unreachable")                                                                        \
+    X(PROTOCOL, -5, "Runtime API answered something unexpected")                                                       \
+    X(CONFIG, -6, "environment incomplete")                                                                            \
     X(INVAL, -7, "invalid argument")
 
 typedef enum lrt_errno {
