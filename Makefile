@@ -4,7 +4,7 @@ ASAN_BUILD ?= $(BUILD)/asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-asan run test bench clean format check-format
+.PHONY: all setup build build-asan run test bench install clean format check-format
 
 all: build
 
@@ -29,6 +29,9 @@ test: setup build build-asan
 	cmake -S . -B $(BUILD) -DNEARJS_ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD))
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 bench: build
 	@bench/run.sh $(BUILD)
