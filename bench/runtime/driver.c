@@ -3,18 +3,23 @@
  * One process, one listening socket on 127.0.0.1, one client process at a time. For each client
  * given with -c it measures, against this same server:
  *   - cold start: spawn (just before fork) -> the first GET .../invocation/next fully received,
- *     repeated K times after one unmeasured priming spawn (page cache), median and p90;
- *   - sequential invocations: W warm-up then N measured events; the next event is released as soon
- *     as the previous /response is complete and the client asks for it; per invocation the time from
- *     the /next answer leaving this process (write returned) to the /response body complete;
- *   - peak RSS: max ru_maxrss over the client's process tree, from wait4 after SIGTERM.
+ *     K times after one unmeasured priming spawn (page cache); median and p90;
+ *   - sequential invocations: R rounds, each a fresh client process given W warm-up then N measured
+ *     events; the next event is released as soon as the previous /response is complete and the
+ *     client asks for it. inv/s is the median round; latency, pooled over the rounds, runs from the
+ *     /next answer leaving this process (write returned) to the /response body complete;
+ *   - peak RSS: max ru_maxrss over the client's process tree, from wait4 after SIGTERM (plus VmHWM
+ *     read from /proc just before, which leaves out what the forked driver held before exec).
+ * Clients take turns (cold start k of every client, then round r of every client), so a burst of
+ * background load lands on all of them alike.
  * Every /response body must equal its event (byte for byte, or after dropping JSON whitespace);
- * a mismatch, an /error post or a client that dies marks the client FAILED.
+ * a mismatch, an /error or init/error post, or a client that dies marks the client FAILED, and a
+ * failed client takes no further part.
  *
  * Invariants: single-threaded, epoll level-triggered, non-blocking sockets; each connection holds at
  * most one request in its buffer (capped at BUF_CAP); this process is the subreaper of every client it
- * spawns, so no client process outlives its phase. Output: one key=value line per client on stdout,
- * progress on stderr.
+ * spawns, and reaps the whole process group at the end of each phase, so no client outlives it.
+ * Output: one key=value line per client on stdout, progress on stderr.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -60,7 +65,7 @@ struct client {
 };
 
 struct opts {
-    int cold_runs, warmup, invocations;
+    int cold_runs, warmup, invocations, rounds;
     int server_cpu, client_cpu;
     double cold_timeout_s, run_timeout_s;
     const char *log_dir;
@@ -348,10 +353,9 @@ static void make_event(struct server *s) {
     /* ~200 bytes of compact ASCII JSON: a re-serialising client (JSON.stringify, jansson compact)
      * gives back the same bytes. */
     int n = snprintf(s->event, sizeof s->event,
-                     "{\"version\":\"2.0\",\"routeKey\":\"GET /bench\",\"rawPath\":\"/acct/name.js\","
-                     "\"rawQueryString\":\"v=%lu\",\"headers\":{\"host\":\"fast.example.com\","
-                     "\"accept\":\"*\"},\"requestContext\":{\"requestId\":\"%s\",\"timeEpoch\":%lu},"
-                     "\"isBase64Encoded\":false}",
+                     "{\"version\":\"2.0\",\"rawPath\":\"/acct/name.js\",\"rawQueryString\":\"v=%lu\","
+                     "\"headers\":{\"host\":\"fast.example.com\"},\"requestContext\":{\"requestId\":\"%s\","
+                     "\"timeEpoch\":%lu},\"isBase64Encoded\":false}",
                      s->seq, s->req_id, 1700000000000UL + s->seq);
     s->event_len = (size_t)n;
 }
@@ -736,6 +740,8 @@ static void reset_phase(struct server *s) {
     s->done = 0;
     s->mismatches = s->error_posts = s->init_errors = s->bad_requests = 0;
     s->measure_start = s->measure_end = 0;
+    s->lat_us = NULL;
+    s->lat_cap = 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -755,80 +761,98 @@ static double pct(const double *v, int n, double p) {
     return v[k];
 }
 
-/* Benchmarks one client and prints its line. Returns 0 when it passed, 1 when it FAILED. */
-static int bench_client(struct server *s, const struct client *cl, const struct opts *o) {
+/* What one client scored over all its phases. */
+struct result {
     double cold_ms[256];
-    int cold_n = 0, cold_fail = 0;
-    const char *why = NULL;
+    int cold_n;
+    double invps[16];
+    int rounds;
+    double *lat_us; /* rounds * invocations, pooled */
+    int lat_n;
+    long rss_kb, hwm_max_kb, hwm_sum_kb;
+    int mismatches, error_posts, init_errors, bad_requests;
+    const char *why; /* set once the client failed: it then takes no further part */
+};
+
+/* One cold start: spawn -> first GET /next; k == 0 primes the page cache and is not kept. */
+static void cold_one(struct server *s, const struct client *cl, const struct opts *o, int k, struct result *res) {
     char tag[64];
-
-    fprintf(stderr, "driver: %s: %d cold starts (+1 priming) ...\n", cl->name, o->cold_runs);
-    for (int k = 0; k <= o->cold_runs && k < 256; k++) {
-        reset_phase(s);
-        snprintf(tag, sizeof tag, "cold start %d", k);
-        double t0 = now_s();
-        spawn(s, cl, o, s->port, tag);
-        int rc = loop_until(s, 0, t0 + o->cold_timeout_s, first_next_done);
-        if (rc == 0 && k > 0)
-            cold_ms[cold_n++] = (s->first_next_at - t0) * 1e3;
-        stop_client(s);
-        if (rc != 0) {
-            cold_fail++;
-            why = s->child_exited ? "client exited before its first /next" : "no /next before the timeout";
-            break;
-        }
+    reset_phase(s);
+    snprintf(tag, sizeof tag, "cold start %d", k);
+    double t0 = now_s();
+    spawn(s, cl, o, s->port, tag);
+    int rc = loop_until(s, 0, t0 + o->cold_timeout_s, first_next_done);
+    if (rc == 0 && k > 0 && res->cold_n < 256)
+        res->cold_ms[res->cold_n++] = (s->first_next_at - t0) * 1e3;
+    stop_client(s);
+    if (rc != 0) {
+        res->init_errors += s->init_errors;
+        res->why = s->init_errors > 0   ? "client posted init/error before its first /next"
+                   : s->child_exited ? "client exited before its first /next"
+                                     : "no /next before the timeout";
     }
+}
 
-    double invps = 0, p50 = 0, p99 = 0;
-    int measured = 0;
-    long rss_kb = 0, hwm_max = 0, hwm_sum = 0;
-    int mism = 0, errs = 0, inits = 0, bad = 0;
-    if (cold_fail == 0) {
-        fprintf(stderr, "driver: %s: %d warm-up + %d measured invocations ...\n", cl->name, o->warmup,
-                o->invocations);
-        reset_phase(s);
-        s->warmup = o->warmup;
-        int total = o->warmup + o->invocations;
-        double t0 = now_s();
-        spawn(s, cl, o, s->port, "invocations");
-        int rc = loop_until(s, total, t0 + o->run_timeout_s, all_done);
-        if (rc == 0)
-            loop_until(s, total, now_s() + 2.0, parked_done); /* let it come back idle to /next */
-        mism = s->mismatches;
-        errs = s->error_posts;
-        inits = s->init_errors;
-        bad = s->bad_requests;
-        measured = s->done - s->warmup;
-        if (measured < 0)
-            measured = 0;
-        if (measured > 0 && s->measure_end > s->measure_start)
-            invps = measured / (s->measure_end - s->measure_start);
-        qsort(s->lat_us, (size_t)measured, sizeof(double), cmp_double);
-        p50 = pct(s->lat_us, measured, 50);
-        p99 = pct(s->lat_us, measured, 99);
-        int exited = s->child_exited;
-        group_hwm(s->pid, &hwm_max, &hwm_sum);
-        stop_client(s);
-        rss_kb = s->maxrss_kb;
-        if (rc != 0)
-            why = exited ? "client exited during the invocations" : "invocations did not finish before the timeout";
+/* One round of warm-up + measured invocations in a fresh client process. */
+static void round_one(struct server *s, const struct client *cl, const struct opts *o, struct result *res) {
+    reset_phase(s);
+    s->warmup = o->warmup;
+    s->lat_us = res->lat_us + res->lat_n;
+    s->lat_cap = o->invocations;
+    int total = o->warmup + o->invocations;
+    double t0 = now_s();
+    spawn(s, cl, o, s->port, "invocations");
+    int rc = loop_until(s, total, t0 + o->run_timeout_s, all_done);
+    if (rc == 0)
+        loop_until(s, total, now_s() + 2.0, parked_done); /* let it come back idle to /next */
+    res->mismatches += s->mismatches;
+    res->error_posts += s->error_posts;
+    res->init_errors += s->init_errors;
+    res->bad_requests += s->bad_requests;
+    int measured = s->done - s->warmup;
+    if (measured > 0 && s->measure_end > s->measure_start) {
+        res->invps[res->rounds++] = measured / (s->measure_end - s->measure_start);
+        res->lat_n += measured;
     }
+    int exited = s->child_exited;
+    long hmax, hsum;
+    group_hwm(s->pid, &hmax, &hsum);
+    stop_client(s);
+    if (s->maxrss_kb > res->rss_kb)
+        res->rss_kb = s->maxrss_kb;
+    if (hmax > res->hwm_max_kb)
+        res->hwm_max_kb = hmax;
+    if (hsum > res->hwm_sum_kb)
+        res->hwm_sum_kb = hsum;
+    if (rc != 0)
+        res->why = exited ? "client exited during the invocations" : "invocations did not finish before the timeout";
+    else if (res->mismatches > 0)
+        res->why = "response bodies differ from events";
+    else if (res->error_posts > 0 || res->init_errors > 0)
+        res->why = "client posted errors";
+}
 
-    qsort(cold_ms, (size_t)cold_n, sizeof(double), cmp_double);
-    int failed = why != NULL || mism > 0 || errs > 0 || inits > 0;
-    if (why == NULL && failed)
-        why = mism > 0 ? "response bodies differ from events" : "client posted errors";
-    printf("client=%s status=%s cold_runs=%d cold_median_ms=%.2f cold_p90_ms=%.2f invocations=%d invps=%.0f "
-           "p50_us=%.1f p99_us=%.1f peak_rss_mb=%.1f hwm_max_mb=%.1f hwm_sum_mb=%.1f mismatches=%d error_posts=%d init_errors=%d bad_requests=%d%s%s%s\n",
-           cl->name, failed ? "FAILED" : "OK", cold_n, pct(cold_ms, cold_n, 50), pct(cold_ms, cold_n, 90), measured,
-           invps, p50, p99, rss_kb / 1024.0, hwm_max / 1024.0, hwm_sum / 1024.0, mism, errs, inits, bad, why ? " why=\"" : "", why ? why : "",
-           why ? "\"" : "");
+/* Prints a client's key=value line. Returns 0 when it passed, 1 when it FAILED. */
+static int report(const struct client *cl, struct result *res, size_t event_len) {
+    qsort(res->cold_ms, (size_t)res->cold_n, sizeof(double), cmp_double);
+    qsort(res->invps, (size_t)res->rounds, sizeof(double), cmp_double);
+    qsort(res->lat_us, (size_t)res->lat_n, sizeof(double), cmp_double);
+    int failed = res->why != NULL;
+    printf("client=%s status=%s event_bytes=%zu cold_runs=%d cold_median_ms=%.2f cold_p90_ms=%.2f rounds=%d "
+           "invocations=%d invps=%.0f invps_min=%.0f invps_max=%.0f p50_us=%.1f p99_us=%.1f peak_rss_mb=%.1f "
+           "hwm_max_mb=%.1f hwm_sum_mb=%.1f mismatches=%d error_posts=%d init_errors=%d bad_requests=%d%s%s%s\n",
+           cl->name, failed ? "FAILED" : "OK", event_len, res->cold_n, pct(res->cold_ms, res->cold_n, 50),
+           pct(res->cold_ms, res->cold_n, 90), res->rounds, res->lat_n, pct(res->invps, res->rounds, 50),
+           res->rounds ? res->invps[0] : 0, res->rounds ? res->invps[res->rounds - 1] : 0,
+           pct(res->lat_us, res->lat_n, 50), pct(res->lat_us, res->lat_n, 99), res->rss_kb / 1024.0,
+           res->hwm_max_kb / 1024.0, res->hwm_sum_kb / 1024.0, res->mismatches, res->error_posts,
+           res->init_errors, res->bad_requests, failed ? " why=\"" : "", failed ? res->why : "", failed ? "\"" : "");
     fflush(stdout);
     return failed;
 }
 
 static void usage(void) {
-    fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l LOG_DIR]\n"
+    fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-r ROUNDS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l LOG_DIR]\n"
           "              -c 'NAME|DIR|PROGRAM ARG...' [-c ...]\n"
           "Serves the Lambda Runtime API on 127.0.0.1 (a free port) and benchmarks each client in turn.\n"
           "Prints one key=value line per client on stdout. Exit: 0 all OK, 1 a client FAILED, 2 usage.\n",
@@ -868,15 +892,16 @@ static int parse_client(char *spec, struct client *cl) {
 }
 
 int main(int argc, char **argv) {
-    struct opts o = {.cold_runs = 20, .warmup = 100, .invocations = 5000, .server_cpu = 0, .client_cpu = 1,
+    struct opts o = {.cold_runs = 20, .warmup = 100, .invocations = 5000, .rounds = 3, .server_cpu = 0, .client_cpu = 1,
                      .cold_timeout_s = 10, .run_timeout_s = 60, .log_dir = "."};
     struct client clients[MAX_CLIENTS];
     int nclients = 0, opt;
-    while ((opt = getopt(argc, argv, "k:w:n:s:C:l:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "k:w:n:r:s:C:l:c:")) != -1) {
         switch (opt) {
         case 'k': o.cold_runs = parse_int(optarg, 1, 255); break;
         case 'w': o.warmup = parse_int(optarg, 0, 1000000); break;
-        case 'n': o.invocations = parse_int(optarg, 1, 10000000); break;
+        case 'n': o.invocations = parse_int(optarg, 1, 1000000); break;
+        case 'r': o.rounds = parse_int(optarg, 1, 16); break;
         case 's': o.server_cpu = parse_int(optarg, -1, 1023); break;
         case 'C': o.client_cpu = parse_int(optarg, -1, 1023); break;
         case 'l': o.log_dir = optarg; break;
@@ -904,10 +929,6 @@ int main(int argc, char **argv) {
         if (s.conns[i].buf == NULL)
             die("out of memory");
     }
-    s.lat_cap = o.invocations;
-    s.lat_us = calloc((size_t)o.invocations, sizeof(double));
-    if (s.lat_us == NULL)
-        die("out of memory");
     s.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(s.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -927,8 +948,27 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &self);
     fprintf(stderr, "driver: own peak RSS %.1f MB (a forked child carries it until exec, and Linux keeps it in "
                     "ru_maxrss)\n", self.ru_maxrss / 1024.0);
+    /* Interleaved, so a burst of background load lands on every client alike. */
+    static struct result res[MAX_CLIENTS];
+    for (int i = 0; i < nclients; i++) {
+        res[i].lat_us = calloc((size_t)o.rounds * (size_t)o.invocations, sizeof(double));
+        if (res[i].lat_us == NULL)
+            die("out of memory");
+    }
+    fprintf(stderr, "driver: %d cold starts (+1 priming) per client, interleaved ...\n", o.cold_runs);
+    for (int k = 0; k <= o.cold_runs; k++)
+        for (int i = 0; i < nclients; i++)
+            if (res[i].why == NULL)
+                cold_one(&s, &clients[i], &o, k, &res[i]);
+    for (int r = 0; r < o.rounds; r++) {
+        fprintf(stderr, "driver: round %d/%d: %d warm-up + %d measured invocations per client ...\n", r + 1,
+                o.rounds, o.warmup, o.invocations);
+        for (int i = 0; i < nclients; i++)
+            if (res[i].why == NULL)
+                round_one(&s, &clients[i], &o, &res[i]);
+    }
     int any_failed = 0;
     for (int i = 0; i < nclients; i++)
-        any_failed |= bench_client(&s, &clients[i], &o);
+        any_failed |= report(&clients[i], &res[i], s.event_len);
     return any_failed;
 }
