@@ -80,15 +80,15 @@ struct server {
     int child_exited;
     long maxrss_kb;
     /* invocation state */
-    int next_seen;         /* count of GET /next requests seen in this phase */
-    double first_next_at;  /* time the first GET /next was complete */
-    int inflight;          /* an event was released and its answer is outstanding */
-    unsigned long seq;     /* sequence of the current event */
+    int next_seen;        /* count of GET /next requests seen in this phase */
+    double first_next_at; /* time the first GET /next was complete */
+    int inflight;         /* an event was released and its answer is outstanding */
+    unsigned long seq;    /* sequence of the current event */
     char req_id[64];
     char event[EVENT_CAP];
     size_t event_len;
     double released_at;
-    int done;              /* completed invocations in this phase */
+    int done; /* completed invocations in this phase */
     int mismatches, error_posts, init_errors, bad_requests;
     double *lat_us;
     int lat_cap;
@@ -96,13 +96,15 @@ struct server {
     int warmup;
 };
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *fmt, ...) {
+static void die(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     fputs("driver: ", stderr);
@@ -112,7 +114,8 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static void pin_to(int cpu) {
+static void pin_to(int cpu)
+{
     if (cpu < 0)
         return;
     cpu_set_t set;
@@ -122,7 +125,8 @@ static void pin_to(int cpu) {
         fprintf(stderr, "driver: cannot pin to cpu %d: %s (continuing unpinned)\n", cpu, strerror(errno));
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+static int write_all(int fd, const char *p, size_t n)
+{
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -144,7 +148,8 @@ static int write_all(int fd, const char *p, size_t n) {
 
 /* ---- connections ---- */
 
-static void conn_close(struct server *s, struct conn *c) {
+static void conn_close(struct server *s, struct conn *c)
+{
     if (c->fd < 0)
         return;
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -155,12 +160,14 @@ static void conn_close(struct server *s, struct conn *c) {
     c->continued = 0;
 }
 
-static void close_all(struct server *s) {
+static void close_all(struct server *s)
+{
     for (int i = 0; i < MAX_CONNS; i++)
         conn_close(s, &s->conns[i]);
 }
 
-static void accept_conns(struct server *s) {
+static void accept_conns(struct server *s)
+{
     for (;;) {
         int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
@@ -189,15 +196,16 @@ static void accept_conns(struct server *s) {
 struct req {
     const char *method, *path;
     size_t method_len, path_len;
-    size_t head_len;      /* bytes up to and including the blank line */
-    long content_length;  /* -1 when absent */
+    size_t head_len;     /* bytes up to and including the blank line */
+    long content_length; /* -1 when absent */
     int chunked, expect_continue, close;
-    char *body;           /* decoded body (points into buf; chunked bodies are decoded in place) */
+    char *body; /* decoded body (points into buf; chunked bodies are decoded in place) */
     size_t body_len;
-    size_t total_len;     /* bytes this request takes in buf */
+    size_t total_len; /* bytes this request takes in buf */
 };
 
-static int header_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen) {
+static int header_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen)
+{
     size_t k = strlen(name);
     if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
         return 0;
@@ -211,7 +219,8 @@ static int header_is(const char *line, size_t n, const char *name, const char **
     return 1;
 }
 
-static int contains_token(const char *v, size_t n, const char *tok) {
+static int contains_token(const char *v, size_t n, const char *tok)
+{
     size_t k = strlen(tok);
     for (size_t i = 0; i + k <= n; i++)
         if (strncasecmp(v + i, tok, k) == 0)
@@ -222,7 +231,8 @@ static int contains_token(const char *v, size_t n, const char *tok) {
 /* Walks a chunked body starting at p (len bytes available); with decode, also moves the chunk data
  * together in place (only call it so once a scan said the body is complete: decoding overwrites).
  * Returns the bytes consumed (chunks and trailers), 0 when incomplete, -1 when malformed. */
-static long dechunk(char *p, size_t len, int decode, size_t *out_len) {
+static long dechunk(char *p, size_t len, int decode, size_t *out_len)
+{
     size_t i = 0, o = 0;
     for (;;) {
         char *eol = memmem(p + i, len - i, "\r\n", 2);
@@ -277,7 +287,8 @@ static long dechunk(char *p, size_t len, int decode, size_t *out_len) {
 /* Parses the request at the start of c->buf. Returns 1 complete, 0 need more, -1 malformed.
  * A chunked body is decoded in place once it is complete (data only moves towards the start,
  * so the decode never reads bytes it already overwrote). */
-static int parse_req(struct conn *c, struct req *r) {
+static int parse_req(struct conn *c, struct req *r)
+{
     memset(r, 0, sizeof *r);
     r->content_length = -1;
     char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -347,7 +358,8 @@ static int parse_req(struct conn *c, struct req *r) {
 #define INV_PREFIX "/2018-06-01/runtime/invocation/"
 #define INIT_ERROR_PATH "/2018-06-01/runtime/init/error"
 
-static void make_event(struct server *s) {
+static void make_event(struct server *s)
+{
     s->seq++;
     snprintf(s->req_id, sizeof s->req_id, "8f5c7d3e-0000-4000-8000-%012lu", s->seq);
     /* ~200 bytes of compact ASCII JSON: a re-serialising client (JSON.stringify, jansson compact)
@@ -360,7 +372,8 @@ static void make_event(struct server *s) {
     s->event_len = (size_t)n;
 }
 
-static void release_event(struct server *s, struct conn *c) {
+static void release_event(struct server *s, struct conn *c)
+{
     char head[768];
     long long deadline = (long long)time(NULL) * 1000 + 900000;
     int n = snprintf(head, sizeof head,
@@ -388,7 +401,8 @@ static void release_event(struct server *s, struct conn *c) {
         s->measure_start = s->released_at;
 }
 
-static void reply(struct server *s, struct conn *c, const char *status, const char *body) {
+static void reply(struct server *s, struct conn *c, const char *status, const char *body)
+{
     char out[256];
     int n = snprintf(out, sizeof out, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                      status, strlen(body), body);
@@ -397,7 +411,8 @@ static void reply(struct server *s, struct conn *c, const char *status, const ch
 }
 
 /* Compares JSON texts ignoring whitespace outside strings. */
-static int json_equal_loose(const char *a, size_t an, const char *b, size_t bn) {
+static int json_equal_loose(const char *a, size_t an, const char *b, size_t bn)
+{
     size_t i = 0, j = 0;
     int in_a = 0, in_b = 0;
     for (;;) {
@@ -419,7 +434,8 @@ static int json_equal_loose(const char *a, size_t an, const char *b, size_t bn) 
 }
 
 /* Wants events released while more are to come (invocations > 0) or only cold-start detection. */
-static void maybe_release(struct server *s, int total) {
+static void maybe_release(struct server *s, int total)
+{
     if (s->inflight || s->done >= total)
         return;
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -432,7 +448,8 @@ static void maybe_release(struct server *s, int total) {
     }
 }
 
-static void handle_req(struct server *s, struct conn *c, struct req *r, int total) {
+static void handle_req(struct server *s, struct conn *c, struct req *r, int total)
+{
     double t = now_s();
     int is_get = r->method_len == 3 && memcmp(r->method, "GET", 3) == 0;
     int is_post = r->method_len == 4 && memcmp(r->method, "POST", 4) == 0;
@@ -465,8 +482,8 @@ static void handle_req(struct server *s, struct conn *c, struct req *r, int tota
                                json_equal_loose(r->body, r->body_len, s->event, s->event_len);
                     if (!same) {
                         if (s->mismatches == 0)
-                            fprintf(stderr, "driver: first mismatch: sent %.*s got %.*s\n", (int)s->event_len,
-                                    s->event, (int)(r->body_len > 400 ? 400 : r->body_len), r->body);
+                            fprintf(stderr, "driver: first mismatch: sent %.*s got %.*s\n", (int)s->event_len, s->event,
+                                    (int)(r->body_len > 400 ? 400 : r->body_len), r->body);
                         s->mismatches++;
                     }
                 } else {
@@ -486,7 +503,8 @@ static void handle_req(struct server *s, struct conn *c, struct req *r, int tota
             }
             if (is_resp || is_err) {
                 s->bad_requests++;
-                reply(s, c, "400 Bad Request", "{\"errorMessage\":\"unknown request id\",\"errorType\":\"InvalidRequestID\"}");
+                reply(s, c, "400 Bad Request",
+                      "{\"errorMessage\":\"unknown request id\",\"errorType\":\"InvalidRequestID\"}");
                 return;
             }
         }
@@ -497,7 +515,8 @@ static void handle_req(struct server *s, struct conn *c, struct req *r, int tota
     reply(s, c, "404 Not Found", "{\"errorMessage\":\"not found\"}");
 }
 
-static void on_readable(struct server *s, struct conn *c, int total) {
+static void on_readable(struct server *s, struct conn *c, int total)
+{
     for (;;) {
         if (c->len == BUF_CAP) {
             conn_close(s, c);
@@ -549,7 +568,8 @@ static void on_readable(struct server *s, struct conn *c, int total) {
 
 /* ---- client processes ---- */
 
-static char **client_env(const struct client *cl, int port) {
+static char **client_env(const struct client *cl, int port)
+{
     static char buf[16][512];
     static char *env[24];
     int n = 0;
@@ -575,7 +595,8 @@ static char **client_env(const struct client *cl, int port) {
     return env;
 }
 
-static void spawn(struct server *s, const struct client *cl, const struct opts *o, int port, const char *tag) {
+static void spawn(struct server *s, const struct client *cl, const struct opts *o, int port, const char *tag)
+{
     char logpath[512];
     snprintf(logpath, sizeof logpath, "%s/runtime-%s.log", o->log_dir, cl->name);
     char **env = client_env(cl, port);
@@ -615,7 +636,8 @@ static void spawn(struct server *s, const struct client *cl, const struct opts *
 
 /* Sums and maxes VmHWM (peak RSS of the current image, so without what the forked driver held
  * before exec) over the live processes of process group pgid, in KiB. */
-static void group_hwm(pid_t pgid, long *max_kb, long *sum_kb) {
+static void group_hwm(pid_t pgid, long *max_kb, long *sum_kb)
+{
     *max_kb = *sum_kb = 0;
     DIR *d = opendir("/proc");
     if (d == NULL)
@@ -657,7 +679,8 @@ static void group_hwm(pid_t pgid, long *max_kb, long *sum_kb) {
 
 /* Ends the client's process group and reaps every process of it (this process is their subreaper).
  * Records the largest ru_maxrss seen. */
-static void stop_client(struct server *s) {
+static void stop_client(struct server *s)
+{
     kill(-s->pid, SIGTERM);
     double deadline = now_s() + 5.0;
     int killed = 0;
@@ -690,7 +713,8 @@ static void stop_client(struct server *s) {
 }
 
 /* Runs the event loop until done() or the deadline; returns 0 on done, -1 on timeout or child exit. */
-static int loop_until(struct server *s, int total, double deadline, int (*done)(struct server *, int)) {
+static int loop_until(struct server *s, int total, double deadline, int (*done)(struct server *, int))
+{
     struct epoll_event evs[MAX_CONNS + 2];
     while (!done(s, total)) {
         double left = deadline - now_s();
@@ -716,16 +740,19 @@ static int loop_until(struct server *s, int total, double deadline, int (*done)(
     return 0;
 }
 
-static int first_next_done(struct server *s, int total) {
+static int first_next_done(struct server *s, int total)
+{
     (void)total;
     return s->next_seen > 0;
 }
 
-static int all_done(struct server *s, int total) {
+static int all_done(struct server *s, int total)
+{
     return s->done >= total;
 }
 
-static int parked_done(struct server *s, int total) {
+static int parked_done(struct server *s, int total)
+{
     (void)total;
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->conns[i].fd >= 0 && s->conns[i].waiting_next)
@@ -733,7 +760,8 @@ static int parked_done(struct server *s, int total) {
     return 0;
 }
 
-static void reset_phase(struct server *s) {
+static void reset_phase(struct server *s)
+{
     s->next_seen = 0;
     s->first_next_at = 0;
     s->inflight = 0;
@@ -744,13 +772,15 @@ static void reset_phase(struct server *s) {
     s->lat_cap = 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
 /* Nearest-rank percentile of a sorted array. */
-static double pct(const double *v, int n, double p) {
+static double pct(const double *v, int n, double p)
+{
     if (n == 0)
         return 0;
     int k = (int)(p / 100.0 * n + 0.999999) - 1;
@@ -775,7 +805,8 @@ struct result {
 };
 
 /* One cold start: spawn -> first GET /next; k == 0 primes the page cache and is not kept. */
-static void cold_one(struct server *s, const struct client *cl, const struct opts *o, int k, struct result *res) {
+static void cold_one(struct server *s, const struct client *cl, const struct opts *o, int k, struct result *res)
+{
     char tag[64];
     reset_phase(s);
     snprintf(tag, sizeof tag, "cold start %d", k);
@@ -787,14 +818,15 @@ static void cold_one(struct server *s, const struct client *cl, const struct opt
     stop_client(s);
     if (rc != 0) {
         res->init_errors += s->init_errors;
-        res->why = s->init_errors > 0   ? "client posted init/error before its first /next"
-                   : s->child_exited ? "client exited before its first /next"
-                                     : "no /next before the timeout";
+        res->why = s->init_errors > 0 ? "client posted init/error before its first /next"
+                   : s->child_exited  ? "client exited before its first /next"
+                                      : "no /next before the timeout";
     }
 }
 
 /* One round of warm-up + measured invocations in a fresh client process. */
-static void round_one(struct server *s, const struct client *cl, const struct opts *o, struct result *res) {
+static void round_one(struct server *s, const struct client *cl, const struct opts *o, struct result *res)
+{
     reset_phase(s);
     s->warmup = o->warmup;
     s->lat_us = res->lat_us + res->lat_n;
@@ -833,7 +865,8 @@ static void round_one(struct server *s, const struct client *cl, const struct op
 }
 
 /* Prints a client's key=value line. Returns 0 when it passed, 1 when it FAILED. */
-static int report(const struct client *cl, struct result *res, size_t event_len) {
+static int report(const struct client *cl, struct result *res, size_t event_len)
+{
     qsort(res->cold_ms, (size_t)res->cold_n, sizeof(double), cmp_double);
     qsort(res->invps, (size_t)res->rounds, sizeof(double), cmp_double);
     qsort(res->lat_us, (size_t)res->lat_n, sizeof(double), cmp_double);
@@ -845,14 +878,16 @@ static int report(const struct client *cl, struct result *res, size_t event_len)
            pct(res->cold_ms, res->cold_n, 90), res->rounds, res->lat_n, pct(res->invps, res->rounds, 50),
            res->rounds ? res->invps[0] : 0, res->rounds ? res->invps[res->rounds - 1] : 0,
            pct(res->lat_us, res->lat_n, 50), pct(res->lat_us, res->lat_n, 99), res->rss_kb / 1024.0,
-           res->hwm_max_kb / 1024.0, res->hwm_sum_kb / 1024.0, res->mismatches, res->error_posts,
-           res->init_errors, res->bad_requests, failed ? " why=\"" : "", failed ? res->why : "", failed ? "\"" : "");
+           res->hwm_max_kb / 1024.0, res->hwm_sum_kb / 1024.0, res->mismatches, res->error_posts, res->init_errors,
+           res->bad_requests, failed ? " why=\"" : "", failed ? res->why : "", failed ? "\"" : "");
     fflush(stdout);
     return failed;
 }
 
-static void usage(void) {
-    fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-r ROUNDS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l LOG_DIR]\n"
+static void usage(void)
+{
+    fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-r ROUNDS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l "
+          "LOG_DIR]\n"
           "              -c 'NAME|DIR|PROGRAM ARG...' [-c ...]\n"
           "Serves the Lambda Runtime API on 127.0.0.1 (a free port) and benchmarks each client in turn.\n"
           "Prints one key=value line per client on stdout. Exit: 0 all OK, 1 a client FAILED, 2 usage.\n",
@@ -860,7 +895,8 @@ static void usage(void) {
     exit(2);
 }
 
-static int parse_int(const char *s, int lo, int hi) {
+static int parse_int(const char *s, int lo, int hi)
+{
     char *e;
     long v = strtol(s, &e, 10);
     if (*s == '\0' || *e != '\0' || v < lo || v > hi)
@@ -868,7 +904,8 @@ static int parse_int(const char *s, int lo, int hi) {
     return (int)v;
 }
 
-static int parse_client(char *spec, struct client *cl) {
+static int parse_client(char *spec, struct client *cl)
+{
     char *a = strchr(spec, '|');
     char *b = a ? strchr(a + 1, '|') : NULL;
     if (b == NULL)
@@ -891,26 +928,49 @@ static int parse_client(char *spec, struct client *cl) {
     return n > 0 ? 0 : -1;
 }
 
-int main(int argc, char **argv) {
-    struct opts o = {.cold_runs = 20, .warmup = 100, .invocations = 5000, .rounds = 3, .server_cpu = 0, .client_cpu = 1,
-                     .cold_timeout_s = 10, .run_timeout_s = 60, .log_dir = "."};
+int main(int argc, char **argv)
+{
+    struct opts o = {.cold_runs = 20,
+                     .warmup = 100,
+                     .invocations = 5000,
+                     .rounds = 3,
+                     .server_cpu = 0,
+                     .client_cpu = 1,
+                     .cold_timeout_s = 10,
+                     .run_timeout_s = 60,
+                     .log_dir = "."};
     struct client clients[MAX_CLIENTS];
     int nclients = 0, opt;
     while ((opt = getopt(argc, argv, "k:w:n:r:s:C:l:c:")) != -1) {
         switch (opt) {
-        case 'k': o.cold_runs = parse_int(optarg, 1, 255); break;
-        case 'w': o.warmup = parse_int(optarg, 0, 1000000); break;
-        case 'n': o.invocations = parse_int(optarg, 1, 1000000); break;
-        case 'r': o.rounds = parse_int(optarg, 1, 16); break;
-        case 's': o.server_cpu = parse_int(optarg, -1, 1023); break;
-        case 'C': o.client_cpu = parse_int(optarg, -1, 1023); break;
-        case 'l': o.log_dir = optarg; break;
+        case 'k':
+            o.cold_runs = parse_int(optarg, 1, 255);
+            break;
+        case 'w':
+            o.warmup = parse_int(optarg, 0, 1000000);
+            break;
+        case 'n':
+            o.invocations = parse_int(optarg, 1, 1000000);
+            break;
+        case 'r':
+            o.rounds = parse_int(optarg, 1, 16);
+            break;
+        case 's':
+            o.server_cpu = parse_int(optarg, -1, 1023);
+            break;
+        case 'C':
+            o.client_cpu = parse_int(optarg, -1, 1023);
+            break;
+        case 'l':
+            o.log_dir = optarg;
+            break;
         case 'c':
             if (nclients == MAX_CLIENTS || parse_client(optarg, &clients[nclients]) != 0)
                 usage();
             nclients++;
             break;
-        default: usage();
+        default:
+            usage();
         }
     }
     if (nclients == 0)
@@ -941,13 +1001,15 @@ int main(int argc, char **argv) {
     s.ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s};
     epoll_ctl(s.ep, EPOLL_CTL_ADD, s.lfd, &ev);
-    fprintf(stderr, "driver: Runtime API on 127.0.0.1:%d, driver on cpu %d, clients on cpu %d\n", s.port,
-            o.server_cpu, o.client_cpu);
+    fprintf(stderr, "driver: Runtime API on 127.0.0.1:%d, driver on cpu %d, clients on cpu %d\n", s.port, o.server_cpu,
+            o.client_cpu);
 
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
-    fprintf(stderr, "driver: own peak RSS %.1f MB (a forked child carries it until exec, and Linux keeps it in "
-                    "ru_maxrss)\n", self.ru_maxrss / 1024.0);
+    fprintf(stderr,
+            "driver: own peak RSS %.1f MB (a forked child carries it until exec, and Linux keeps it in "
+            "ru_maxrss)\n",
+            self.ru_maxrss / 1024.0);
     /* Interleaved, so a burst of background load lands on every client alike. */
     static struct result res[MAX_CLIENTS];
     for (int i = 0; i < nclients; i++) {
@@ -961,8 +1023,8 @@ int main(int argc, char **argv) {
             if (res[i].why == NULL)
                 cold_one(&s, &clients[i], &o, k, &res[i]);
     for (int r = 0; r < o.rounds; r++) {
-        fprintf(stderr, "driver: round %d/%d: %d warm-up + %d measured invocations per client ...\n", r + 1,
-                o.rounds, o.warmup, o.invocations);
+        fprintf(stderr, "driver: round %d/%d: %d warm-up + %d measured invocations per client ...\n", r + 1, o.rounds,
+                o.warmup, o.invocations);
         for (int i = 0; i < nclients; i++)
             if (res[i].why == NULL)
                 round_one(&s, &clients[i], &o, &res[i]);

@@ -26,12 +26,14 @@
 static char buf[BUF_CAP];
 static size_t len;
 
-static void fail(const char *what) {
+static void fail(const char *what)
+{
     fprintf(stderr, "floor_client: %s: %s\n", what, errno ? strerror(errno) : "protocol error");
     exit(1);
 }
 
-static void send_all(int fd, const struct iovec *iov, int n) {
+static void send_all(int fd, const struct iovec *iov, int n)
+{
     struct iovec v[4];
     memcpy(v, iov, sizeof *iov * (size_t)n);
     struct iovec *p = v;
@@ -54,7 +56,8 @@ static void send_all(int fd, const struct iovec *iov, int n) {
     }
 }
 
-static void fill(int fd) {
+static void fill(int fd)
+{
     if (len == BUF_CAP) {
         errno = 0;
         fail("response too large");
@@ -73,7 +76,8 @@ static void fill(int fd) {
 
 /* Reads one response. Returns its status; sets *body and *body_len (pointing into buf, valid until the
  * next call to consume()) and copies the request id header, if any, into id. */
-static int read_response(int fd, char **body, size_t *body_len, char *id, size_t id_cap, size_t *total) {
+static int read_response(int fd, char **body, size_t *body_len, char *id, size_t id_cap, size_t *total)
+{
     char *end;
     while ((end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
         fill(fd);
@@ -110,12 +114,14 @@ static int read_response(int fd, char **body, size_t *body_len, char *id, size_t
     return status;
 }
 
-static void consume(size_t n) {
+static void consume(size_t n)
+{
     memmove(buf, buf + n, len - n);
     len -= n;
 }
 
-int main(void) {
+int main(void)
+{
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     errno = 0;
     if (api == NULL)
