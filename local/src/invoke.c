@@ -286,11 +286,8 @@ static void rapi_on_result(nl_rapi_worker_t *w, const nl_rapi_result_t *res, voi
     }
     unlink_timer(&iv->run_e);
     unlink_timer(&iv->init_e);
-    if (res->outcome == NL_RAPI_INIT_ERROR) {
-        /* Lambda does not run a runtime whose init failed */
-        stop_runtime(iv);
-        return;
-    }
+    /* after an init error the runtime normally exits by itself; after a response it comes back to /next.
+     * Either way it gets LINGER_MS to do so (and to flush its logs) before it is stopped */
     iv->phase = PH_DONE;
     h2o_timeout_link(iv->loop, &iv->linger_to, &iv->linger_e);
 }
