@@ -2,15 +2,16 @@
  * Names shared between the runtime's source files (lrt__ prefix); nothing here is public API.
  *
  * Data flow: loop.c asks client.c for the next invocation, which fills an lrt__client_t's capture
- * buffers (headers, body); invocation.c turns those into an lrt_invocation_t; the handler fills an
+ * buffers (headers, body); loop.c turns those into an lrt_invocation_t; the handler fills an
  * lrt_response (response.c, stream.c); loop.c posts it through client.c.
  */
 #ifndef LRT_INTERNAL_H
 #define LRT_INTERNAL_H
 
 #include <signal.h>
+#include <sys/uio.h>
 #include <stdarg.h>
-#include <curl/curl.h>
+#include <http_parser.h>
 #include "nearjs/runtime.h"
 
 /* A growable byte buffer with a hard limit; data is always NUL-terminated (data[len] == 0) once used. */
@@ -46,22 +47,34 @@ typedef enum lrt__hdr {
 /* Returns the header slot that a "Name: value" header line belongs to, or -1. Case-insensitive on name. */
 int lrt__hdr_lookup(const char *name, size_t len);
 
-/* One connection to the Runtime API: a multi handle (so waits can also watch the signal pipe) around
- * one reused easy handle (keep-alive). */
+/*
+ * One keep-alive HTTP/1.1 connection to the Runtime API. Requests are written by hand (the API is a
+ * fixed, local, plain-HTTP protocol); answers are parsed by http-parser, which handles framing
+ * (Content-Length, chunked, close-delimited) so we don't.
+ */
 typedef struct lrt__client {
-    char *base;     /* "http://HOST:PORT/2018-06-01/runtime" */
-    char *endpoint; /* "HOST:PORT", for messages */
-    CURLM *multi;
-    CURL *easy;
+    char *endpoint; /* "HOST:PORT", also the Host header */
+    char *host;
+    char *port;
+    char *base; /* "http://HOST:PORT/2018-06-01/runtime", for messages */
+    int fd;     /* -1 when not connected */
+    int reused; /* the current request runs on a connection that served an earlier one */
     unsigned max_attempts;
     long status; /* HTTP status of the last answer */
     lrt__buf_t body;
     lrt__buf_t headers[LRT__HDR_COUNT];
     int header_seen[LRT__HDR_COUNT];
-    char error[CURL_ERROR_SIZE + 128]; /* cause of the last failure, for messages */
+    char error[512]; /* cause of the last failure, for messages */
+    /* answer parsing */
+    http_parser parser;
+    lrt__buf_t field; /* name of the header being parsed (it may arrive in pieces) */
+    int slot;         /* its header slot, or -1 */
+    int in_value;
+    int complete;
+    int too_big;
 } lrt__client_t;
 
-/* Returns 0 or LRT_ENOMEM/LRT_EINVAL (endpoint not HOST:PORT). */
+/* Returns 0, LRT_ENOMEM, or LRT_EINVAL (endpoint not HOST:PORT). */
 int lrt__client_init(lrt__client_t *c, const char *endpoint, unsigned max_attempts);
 void lrt__client_dispose(lrt__client_t *c);
 
@@ -70,24 +83,29 @@ void lrt__client_dispose(lrt__client_t *c);
 
 /*
  * One request with bounded retries and exponential backoff on transport failures and 5xx answers.
- * path is relative to c->base; body may be NULL for GET. headers is borrowed. interruptible: a SIGTERM
- * while waiting returns LRT__INTERRUPTED at once (used for GET /next, where there is nothing to lose).
- * Returns 0 with c->status and c->body set (2xx..4xx answers), LRT_ETRANSPORT with c->error set, or
- * LRT__INTERRUPTED.
+ * method "GET" or "POST"; path is relative to the API root ("/invocation/next"); extra_headers holds
+ * complete "Name: value\r\n" lines or is NULL; body may be NULL. interruptible: a SIGTERM while
+ * waiting returns LRT__INTERRUPTED at once (GET /next, where there is nothing to lose).
+ * Returns 0 with c->status and c->body set (any answer below 500), LRT_ETRANSPORT with c->error set,
+ * or LRT__INTERRUPTED.
  */
-int lrt__client_request(lrt__client_t *c, const char *path, const void *body, size_t len, struct curl_slist *headers,
-                        int interruptible);
+int lrt__client_request(lrt__client_t *c, const char *method, const char *path, const char *extra_headers,
+                        const void *body, size_t len, int interruptible);
 
-/* Drives the easy handle (already configured) on the multi handle until done. Returns 0 or
- * LRT_ETRANSPORT (c->error set), or LRT__INTERRUPTED when interruptible and SIGTERM arrived. */
-int lrt__client_perform(lrt__client_t *c, int interruptible);
-/* Runs curl once, then waits up to timeout_ms for socket or signal activity. Returns the number of
- * transfers still running. */
-int lrt__client_step(lrt__client_t *c, int timeout_ms);
+/* Low-level pieces for streaming: open a connection if needed, write bytes, read one answer.
+ * Each returns 0 or LRT_ETRANSPORT with c->error set. */
+int lrt__client_connect(lrt__client_t *c);
+int lrt__client_write(lrt__client_t *c, const struct iovec *iov, int iovcnt);
+int lrt__client_read_answer(lrt__client_t *c, int timeout_ms, int interruptible);
+void lrt__client_close(lrt__client_t *c);
 /* Sets c->error from a printf format. */
 void lrt__client_fail(lrt__client_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The signal plumbing (loop.c): a SIGTERM flag and a self-pipe that wakes curl_multi_poll. */
+/* Writes the base64 (RFC 4648, padded) of len bytes of in to out, which has room for 4 * ((len + 2) / 3) + 1
+ * bytes; NUL-terminates it. */
+void lrt__base64(char *out, const void *in, size_t len);
+
+/* The signal plumbing (loop.c): a SIGTERM flag and a self-pipe that every wait polls. */
 extern volatile sig_atomic_t lrt__terminating;
 int lrt__signal_fd(void);
 void lrt__signal_drain(void);
@@ -95,25 +113,21 @@ void lrt__signal_drain(void);
 typedef enum lrt__res_kind { LRT__RES_EMPTY, LRT__RES_BODY, LRT__RES_ERROR, LRT__RES_STREAM } lrt__res_kind_t;
 
 typedef enum lrt__stream_state {
-    LRT__STREAM_OPEN,     /* request running, handler may write */
-    LRT__STREAM_FINISHED, /* handler returned: send the last chunk (and trailers) */
-    LRT__STREAM_BROKEN    /* the connection failed: further writes fail */
+    LRT__STREAM_OPEN,  /* request head sent, handler may write chunks */
+    LRT__STREAM_BROKEN /* the connection failed: further writes fail */
 } lrt__stream_state_t;
 
 struct lrt_response {
     lrt__res_kind_t kind;
-    lrt__buf_t body; /* buffered body, or stream bytes not yet taken by curl */
+    lrt__buf_t body; /* buffered body */
     char *content_type;
     char *error_type; /* set by lrt_response_fail(), also after a stream began */
     lrt__buf_t error_message;
     /* streaming */
     lrt__client_t *client;
     const char *request_id;
-    struct curl_slist *stream_headers;
     lrt__stream_state_t stream_state;
-    size_t stream_taken; /* bytes of body already handed to curl */
     size_t stream_total; /* bytes written by the handler in all */
-    int stream_paused;
 };
 
 void lrt__response_init(lrt_response_t *res, lrt__client_t *client, const char *request_id);

@@ -1,7 +1,7 @@
 /*
  * The invocation loop: GET /next, call the handler, POST its answer; repeat until SIGTERM or until the
  * Runtime API is gone for good. Also the process-wide signal plumbing: SIGTERM sets a flag and writes
- * to a self-pipe that every wait watches, so an idle runtime exits at once and a busy one finishes
+ * to a self-pipe that every wait polls, so an idle runtime exits at once and a busy one finishes
  * its invocation first.
  */
 #include <errno.h>
@@ -119,48 +119,35 @@ static int fill_invocation(lrt_invocation_t *inv, const event_t *ev)
     return 0;
 }
 
-/* Appends each line to *list; returns 0 or LRT_ENOMEM (list freed). */
-static int headers_add(struct curl_slist **list, const char *line)
+/* Copies s into out with CR and LF replaced: a header value must stay one line. */
+static void header_safe(char *out, size_t size, const char *s)
 {
-    struct curl_slist *l = curl_slist_append(*list, line);
-    if (l == NULL) {
-        curl_slist_free_all(*list);
-        *list = NULL;
-        return LRT_ENOMEM;
-    }
-    *list = l;
-    return 0;
+    snprintf(out, size, "%s", s);
+    for (char *p = out; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
 }
 
 /* POSTs the recorded error to path (".../error" or "/init/error"). Returns a client_request() result. */
 static int post_error(lrt__client_t *c, const char *path, const lrt_response_t *res)
 {
-    char type[320];
-    snprintf(type, sizeof(type), "Lambda-Runtime-Function-Error-Type: %s", lrt__response_error_type(res));
+    char headers[400];
+    snprintf(headers, sizeof(headers), "Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: %s\r\n",
+             lrt__response_error_type(res));
     char *json = lrt__response_error_json(res);
-    struct curl_slist *h = NULL;
-    int err = json == NULL ? LRT_ENOMEM : 0;
-    if (err == 0 && (err = headers_add(&h, "Content-Type: application/json")) == 0 &&
-        (err = headers_add(&h, type)) == 0 && (err = headers_add(&h, "Expect:")) == 0)
-        err = lrt__client_request(c, path, json, strlen(json), h, 0);
-    curl_slist_free_all(h);
+    if (json == NULL)
+        return LRT_ENOMEM;
+    int err = lrt__client_request(c, "POST", path, headers, json, strlen(json), 0);
     free(json);
     return err;
 }
 
 static int post_response(lrt__client_t *c, const char *path, const lrt_response_t *res)
 {
-    char type[600];
-    snprintf(type, sizeof(type), "Content-Type: %.500s", res->content_type ? res->content_type : "application/json");
-    for (char *p = type; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
-    struct curl_slist *h = NULL;
-    int err;
-    if ((err = headers_add(&h, type)) == 0 && (err = headers_add(&h, "Expect:")) == 0)
-        err = lrt__client_request(c, path, res->body.data ? res->body.data : "", res->body.len, h, 0);
-    curl_slist_free_all(h);
-    return err;
+    char type[400], headers[450];
+    header_safe(type, sizeof(type), res->content_type ? res->content_type : "application/json");
+    snprintf(headers, sizeof(headers), "Content-Type: %s\r\n", type);
+    return lrt__client_request(c, "POST", path, headers, res->body.data ? res->body.data : "", res->body.len, 0);
 }
 
 /* Sends the handler's answer for request_id. Returns 0 (sent, or refused by the API: logged), or
@@ -181,6 +168,14 @@ static int deliver(lrt__client_t *c, const char *request_id, lrt_response_t *res
     }
     if (err == LRT_ENOMEM) {
         fprintf(stderr, "nearjs runtime: POST %s%s: out of memory building the request\n", c->base, path);
+        return 0;
+    }
+    if (err != 0 && res->kind == LRT__RES_STREAM) {
+        /* A stream cannot be replayed; a server that cut it (e.g. over its size limit) is not dead:
+         * the next GET /next finds out. */
+        fprintf(stderr, "nearjs runtime: POST %s%s (streaming): %s\n", c->base, path,
+                c->error[0] ? c->error : lrt_strerror(err));
+        lrt__client_close(c);
         return 0;
     }
     if (err != 0) {
@@ -249,7 +244,7 @@ int lrt_run(const lrt_options_t *opts)
         goto done;
     }
     while (!lrt__terminating) {
-        err = lrt__client_request(&c, "/invocation/next", NULL, 0, NULL, 1);
+        err = lrt__client_request(&c, "GET", "/invocation/next", NULL, NULL, 0, 1);
         if (err == LRT__INTERRUPTED)
             break;
         if (err != 0) {

@@ -28,9 +28,7 @@ void lrt__response_dispose(lrt_response_t *res)
     lrt__buf_dispose(&res->error_message);
     free(res->content_type);
     free(res->error_type);
-    curl_slist_free_all(res->stream_headers);
     res->content_type = res->error_type = NULL;
-    res->stream_headers = NULL;
 }
 
 /* Records an error without the state checks of lrt_response_fail(); used for the runtime's own errors

@@ -61,11 +61,11 @@ class Wire(unittest.TestCase):
         self.assertEqual(
             nxt.raw_head.decode(),
             "GET %s/invocation/next HTTP/1.1\r\nHost: %s\r\nUser-Agent: nearjs-runtime/0.1.0\r\n"
-            "Accept: */*\r\n\r\n" % (API, self.api.endpoint))
+            "\r\n" % (API, self.api.endpoint))
         self.assertEqual(
             resp.raw_head.decode(),
             "POST %s/invocation/req-1/response HTTP/1.1\r\nHost: %s\r\nUser-Agent: nearjs-runtime/0.1.0\r\n"
-            "Accept: */*\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n" % (API, self.api.endpoint))
+            "Content-Type: application/json\r\nContent-Length: 9\r\n\r\n" % (API, self.api.endpoint))
         self.assertEqual(resp.body, b'{"k":"v"}')
         code, _, err = stop(p)
         self.assertEqual(code, 0, err)
