@@ -6,7 +6,7 @@ set -euo pipefail
 
 level=${1:-test}
 
-build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libh2o-evloop-dev libssl-dev
+build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libh2o-evloop-dev libssl-dev
             zlib1g-dev libyaml-dev)
 test_pkgs=(python3 bats curl iproute2 procps)
 bench_pkgs=(hyperfine nodejs npm autoconf automake libtool g++ make cmake python3)
