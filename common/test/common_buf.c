@@ -8,8 +8,8 @@
 struct case_ {
     size_t max;
     const char *parts[4];
-    int want_err;       /* error of the last append */
-    const char *want;   /* contents afterwards */
+    int want_err;     /* error of the last append */
+    const char *want; /* contents afterwards */
 };
 
 int main(void)

@@ -132,8 +132,7 @@ static int apply_section(nl_env_t *env, const char *section, json_t *obj, char *
     return 0;
 }
 
-int nl_env_parse_sam(nl_env_t *env, const char *text, size_t len, const char *function_name, char *err,
-                     size_t err_size)
+int nl_env_parse_sam(nl_env_t *env, const char *text, size_t len, const char *function_name, char *err, size_t err_size)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

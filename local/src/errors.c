@@ -3,8 +3,8 @@
 
 const char *nl_strerror(int err)
 {
-#define NL_ERRNO_CASE(name, value, text)                                                                           \
-    case value:                                                                                                    \
+#define NL_ERRNO_CASE(name, value, text)                                                                               \
+    case value:                                                                                                        \
         return text;
     switch (err) {
     case 0:

@@ -56,7 +56,7 @@ static int parse_header_line(const char *p, size_t n, nl__header_t *h)
 
 int nl__http_parse_headers(const char *buf, size_t len, nl__header_t *headers, size_t max, size_t *num)
 {
-    const char *p = buf, *end = buf + len, *next;
+    const char *p = buf, *end = buf + len, *next = NULL;
     size_t n = 0;
     for (;;) {
         ssize_t l = line_at(p, end, &next);
@@ -100,8 +100,10 @@ ssize_t nl__http_parse_request(const char *buf, size_t len, nl__request_t *req)
     if (blank - buf > NL__HTTP_MAX_HEAD)
         return NL__HTTP_ETOOBIG;
 
-    const char *next;
+    const char *next = NULL;
     ssize_t l = line_at(start, blank, &next);
+    if (l < 0)
+        return NL__HTTP_EBAD;
     const char *p = start, *le = start + l;
     const char *sp1 = memchr(p, ' ', (size_t)(le - p));
     if (sp1 == NULL || sp1 == p)
@@ -124,8 +126,8 @@ ssize_t nl__http_parse_request(const char *buf, size_t len, nl__request_t *req)
     req->path = target;
     req->path_len = (size_t)(sp2 - target);
     req->minor_version = ver[7] - '0';
-    int err = nl__http_parse_headers(next, (size_t)(blank - next), req->headers, NL__HTTP_MAX_HEADERS,
-                                     &req->num_headers);
+    int err =
+        nl__http_parse_headers(next, (size_t)(blank - next), req->headers, NL__HTTP_MAX_HEADERS, &req->num_headers);
     if (err != 0)
         return err;
     return blank - buf;

@@ -35,8 +35,8 @@ typedef struct nl__request {
 } nl__request_t;
 
 #define NL__HTTP_INCOMPLETE 0
-#define NL__HTTP_EBAD (-1)     /* malformed */
-#define NL__HTTP_ETOOBIG (-2)  /* over a cap (head size, header count, trailer size) */
+#define NL__HTTP_EBAD (-1)    /* malformed */
+#define NL__HTTP_ETOOBIG (-2) /* over a cap (head size, header count, trailer size) */
 
 /* Parses a request head from buf[0..len). Returns its length in bytes (> 0) when complete,
  * NL__HTTP_INCOMPLETE when more bytes are needed, or a negative NL__HTTP_E*. Pointers stored in req
@@ -56,10 +56,10 @@ int nl__http_parse_length(const char *s, size_t len, uint64_t *out);
 /* Incremental decoder of a chunked body. */
 typedef struct nl__chunked {
     int state;
-    uint64_t size;      /* size of the chunk being read / left of it */
-    size_t digits;      /* hex digits seen in the size line */
-    size_t line_len;    /* bytes of the current extension or trailer line */
-    cm_buf_t trailer;   /* raw trailer block, ending with the empty line */
+    uint64_t size;    /* size of the chunk being read / left of it */
+    size_t digits;    /* hex digits seen in the size line */
+    size_t line_len;  /* bytes of the current extension or trailer line */
+    cm_buf_t trailer; /* raw trailer block, ending with the empty line */
 } nl__chunked_t;
 
 void nl__chunked_init(nl__chunked_t *d);

@@ -141,8 +141,9 @@ static int resolve_bootstrap(nl__invoke_args_t *a, const char *given)
     if (S_ISDIR(st.st_mode)) {
         snprintf(path, sizeof(path), "%s/bootstrap", real);
         if (stat(path, &st) != 0) {
-            fprintf(stderr, "nearjs-local: invoke: folder '%.200s' holds no 'bootstrap' (%s): put an executable "
-                            "named bootstrap in it, or give the executable's path\n",
+            fprintf(stderr,
+                    "nearjs-local: invoke: folder '%.200s' holds no 'bootstrap' (%s): put an executable "
+                    "named bootstrap in it, or give the executable's path\n",
                     given, strerror(errno));
             return -1;
         }
@@ -176,9 +177,9 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
     a->handler = "handler";
     const char *event_path = NULL, *env_path = NULL, *name = NULL;
     static const struct option opts[] = {
-        {"event", required_argument, NULL, 'e'}, {"env-vars", required_argument, NULL, 'V'},
+        {"event", required_argument, NULL, 'e'},   {"env-vars", required_argument, NULL, 'V'},
         {"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
-        {"name", required_argument, NULL, 'n'},   {"handler", required_argument, NULL, 'H'},
+        {"name", required_argument, NULL, 'n'},    {"handler", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -216,14 +217,16 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
             a->help = 1;
             return NL_EXIT_OK;
         default:
-            fprintf(stderr, "nearjs-local: invoke: unknown or incomplete option '%.64s' (see nearjs-local invoke --help)\n",
+            fprintf(stderr,
+                    "nearjs-local: invoke: unknown or incomplete option '%.64s' (see nearjs-local invoke --help)\n",
                     argv[optind - 1]);
             return NL_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "nearjs-local: invoke: want exactly one BOOTSTRAP, got %d arguments (see nearjs-local invoke "
-                        "--help)\n",
+        fprintf(stderr,
+                "nearjs-local: invoke: want exactly one BOOTSTRAP, got %d arguments (see nearjs-local invoke "
+                "--help)\n",
                 argc - optind);
         return NL_EXIT_USAGE;
     }

@@ -122,9 +122,10 @@ int nl__conn_respond(nl__conn_t *c, int status, const char *extra_headers, const
                                          : "Internal Server Error";
     int keep = c->keepalive && !c->close_after;
     cm_buf_reset(&c->out);
-    int err = cm_buf_appendf(&c->out, "HTTP/1.1 %d %s\r\n%s%sContent-Length: %zu\r\nConnection: %s\r\n\r\n", status,
-                             reason, strcasestr(extra_headers, "content-type:") ? "" : "Content-Type: application/json\r\n",
-                             extra_headers, body_len, keep ? "keep-alive" : "close");
+    int err =
+        cm_buf_appendf(&c->out, "HTTP/1.1 %d %s\r\n%s%sContent-Length: %zu\r\nConnection: %s\r\n\r\n", status, reason,
+                       strcasestr(extra_headers, "content-type:") ? "" : "Content-Type: application/json\r\n",
+                       extra_headers, body_len, keep ? "keep-alive" : "close");
     if (err == 0)
         err = cm_buf_append(&c->out, body, body_len);
     if (err != 0) {
@@ -219,8 +220,8 @@ static int read_body(nl__conn_t *c)
         int done = 0;
         ssize_t n = nl__chunked_feed(&c->decoder, in->bytes, in->size, &done, on_body_data, c);
         if (n < 0) {
-            fail_request(c, 400, "InvalidRequest", n == NL__HTTP_ETOOBIG ? "chunk framing or trailers too large"
-                                                                         : "broken chunked encoding");
+            fail_request(c, 400, "InvalidRequest",
+                         n == NL__HTTP_ETOOBIG ? "chunk framing or trailers too large" : "broken chunked encoding");
             return -1;
         }
         h2o_buffer_consume(&c->sock->input, (size_t)n);

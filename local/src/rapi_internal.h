@@ -46,10 +46,10 @@ typedef struct nl__conn {
     int body_too_big;
     uint64_t body_total;
     /* output: one response (and maybe a 100 Continue before it) */
-    int writing;        /* a write is in flight */
-    int writing_final;  /* ...and it is the response */
-    int out_ready;      /* out holds a response not yet handed to the socket */
-    int close_after;    /* close once the response is out */
+    int writing;       /* a write is in flight */
+    int writing_final; /* ...and it is the response */
+    int out_ready;     /* out holds a response not yet handed to the socket */
+    int close_after;   /* close once the response is out */
     cm_buf_t out;
 } nl__conn_t;
 
@@ -99,6 +99,7 @@ void nl__worker_on_request(nl_rapi_worker_t *w, nl__conn_t *c);
 /* The connection goes away. */
 void nl__worker_on_close(nl_rapi_worker_t *w, nl__conn_t *c);
 /* Logs "runtime api: METHOD PATH: message" through on_log. */
-void nl__worker_log(nl_rapi_worker_t *w, const nl__conn_t *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void nl__worker_log(nl_rapi_worker_t *w, const nl__conn_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

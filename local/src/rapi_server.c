@@ -82,7 +82,8 @@ static void respond_accepted(nl__conn_t *c)
 static void respond_bad_transition(nl_rapi_worker_t *w, nl__conn_t *c, const char *to)
 {
     char msg[256];
-    snprintf(msg, sizeof(msg), "State transition from %s to %s failed for runtime. Error: State transition is not allowed",
+    snprintf(msg, sizeof(msg),
+             "State transition from %s to %s failed for runtime. Error: State transition is not allowed",
              state_name(w->state), to);
     nl__worker_log(w, c, "403 InvalidStateTransition: %s", msg);
     respond_error(c, 403, "InvalidStateTransition", msg);
@@ -256,9 +257,8 @@ static void handle_stream_end(nl_rapi_worker_t *w, nl__conn_t *c)
 {
     nl__header_t trailers[NL__HTTP_MAX_HEADERS];
     size_t num = 0;
-    if (c->decoder.trailer.len != 0 &&
-        nl__http_parse_headers(c->decoder.trailer.base, c->decoder.trailer.len, trailers, NL__HTTP_MAX_HEADERS, &num) !=
-            0) {
+    if (c->decoder.trailer.len != 0 && nl__http_parse_headers(c->decoder.trailer.base, c->decoder.trailer.len, trailers,
+                                                              NL__HTTP_MAX_HEADERS, &num) != 0) {
         nl__worker_log(w, c, "malformed trailers ignored");
         num = 0;
     }
@@ -464,7 +464,8 @@ int nl_rapi_worker_invoke(nl_rapi_worker_t *w, const nl_rapi_event_t *ev, char r
     char *payload = malloc(ev->payload_len + 1);
     char *cc = ev->client_context != NULL ? strdup(ev->client_context) : NULL;
     char *cog = ev->cognito_identity != NULL ? strdup(ev->cognito_identity) : NULL;
-    if (payload == NULL || (ev->client_context != NULL && cc == NULL) || (ev->cognito_identity != NULL && cog == NULL)) {
+    if (payload == NULL || (ev->client_context != NULL && cc == NULL) ||
+        (ev->cognito_identity != NULL && cog == NULL)) {
         free(payload);
         free(cc);
         free(cog);

@@ -17,8 +17,8 @@ static nl__route_t pick(int method_ok, nl__route_t route)
     return method_ok ? route : NL__ROUTE_BAD_METHOD;
 }
 
-nl__route_t nl__route(const char *method, size_t method_len, const char *path, size_t path_len,
-                      char id[NL__MAX_ID + 1], int *id_too_long)
+nl__route_t nl__route(const char *method, size_t method_len, const char *path, size_t path_len, char id[NL__MAX_ID + 1],
+                      int *id_too_long)
 {
     id[0] = '\0';
     *id_too_long = 0;

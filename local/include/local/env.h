@@ -40,13 +40,13 @@ int nl_env_parse_sam(nl_env_t *env, const char *text, size_t len, const char *fu
 
 /* What a Lambda execution environment is told about itself. Strings are borrowed. */
 typedef struct nl_lambda_env {
-    const char *runtime_api;   /* host:port of the Runtime API */
-    const char *handler;       /* _HANDLER */
-    const char *task_root;     /* LAMBDA_TASK_ROOT: absolute */
+    const char *runtime_api; /* host:port of the Runtime API */
+    const char *handler;     /* _HANDLER */
+    const char *task_root;   /* LAMBDA_TASK_ROOT: absolute */
     const char *function_name;
-    const char *region;        /* AWS_REGION and AWS_DEFAULT_REGION */
+    const char *region; /* AWS_REGION and AWS_DEFAULT_REGION */
     unsigned memory_mb;
-    const char *log_stream;    /* AWS_LAMBDA_LOG_STREAM_NAME */
+    const char *log_stream; /* AWS_LAMBDA_LOG_STREAM_NAME */
 } nl_lambda_env_t;
 
 /* Fills env as Lambda's provided.al2023 does: LANG, PATH, LD_LIBRARY_PATH and TZ first, then user (the

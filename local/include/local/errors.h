@@ -8,12 +8,12 @@
 extern "C" {
 #endif
 
-#define NL_ERRNO_MAP(X)                                                                                            \
-    X(ENOMEM, -1, "out of memory")                                                                                 \
-    X(ESYS, -2, "system call failed (see errno)")                                                                  \
-    X(EBUSY, -3, "busy: an invocation is already queued or running")                                               \
-    X(EINVAL, -4, "invalid argument")                                                                              \
-    X(ETOOBIG, -5, "too big")                                                                                      \
+#define NL_ERRNO_MAP(X)                                                                                                \
+    X(ENOMEM, -1, "out of memory")                                                                                     \
+    X(ESYS, -2, "system call failed (see errno)")                                                                      \
+    X(EBUSY, -3, "busy: an invocation is already queued or running")                                                   \
+    X(EINVAL, -4, "invalid argument")                                                                                  \
+    X(ETOOBIG, -5, "too big")                                                                                          \
     X(ECONFIG, -6, "invalid configuration")
 
 #define NL_ERRNO_ENUM(name, value, text) NL_##name = value,

@@ -16,8 +16,8 @@ typedef struct nl_report {
     const char *request_id;
     uint64_t duration_ns;
     unsigned memory_mb;
-    uint64_t max_rss_kb;    /* ru_maxrss of the runtime */
-    int has_init;           /* a cold start: add Init Duration */
+    uint64_t max_rss_kb; /* ru_maxrss of the runtime */
+    int has_init;        /* a cold start: add Init Duration */
     uint64_t init_ns;
 } nl_report_t;
 
