@@ -1,0 +1,29 @@
+/*
+ * function/encode.h: the byte transforms of an answer: the ETag (SHA-256 via OpenSSL EVP), gzip (zlib)
+ * and base64 (OpenSSL), each appending to a capped buffer.
+ */
+#ifndef FUNCTION_ENCODE_H
+#define FUNCTION_ENCODE_H
+
+#include <stddef.h>
+#include "function/buf.h"
+
+/* A quoted ETag: '"' + 32 hex digits (128 bits of SHA-256) + optional "-gz" + '"' + NUL. */
+#define FN_ETAG_SIZE 40
+/* zlib level: the bench will tell whether a lower one pays for the render of a changed script. */
+#define FN_GZIP_LEVEL 6
+
+/*
+ * Writes into etag the strong entity-tag of len bytes of content: "\"<32 hex>\"", or with suffix (e.g.
+ * "-gz", at most 3 bytes) appended inside the quotes, so each representation has its own strong
+ * validator. Returns 0 or FN_ECRYPTO (etag then holds "").
+ */
+int fn_etag(const void *content, size_t len, const char *suffix, char etag[FN_ETAG_SIZE]);
+
+/* Appends the gzip (RFC 1952) encoding of len bytes. Returns 0, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB. */
+int fn_gzip(const void *in, size_t len, fn_buf_t *out);
+
+/* Appends the base64 (RFC 4648, no line breaks) encoding of len bytes. Returns 0, FN_ETOOBIG or FN_ENOMEM. */
+int fn_base64(const void *in, size_t len, fn_buf_t *out);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * function/store.h: where content lives, behind one operation: a conditional get. The caller passes
+ * the version it holds; the store answers "unchanged" cheaply or returns the bytes and their version.
+ * file:///abs/path: a folder; a version is dev, inode, size, mtime and ctime (one stat() per check).
+ * s3://bucket/prefix (to come): a version is the object's ETag, checked by GET with If-None-Match.
+ * Keys are relative paths built from validated ids only (e.g. "accounts/acme/main.json").
+ */
+#ifndef FUNCTION_STORE_H
+#define FUNCTION_STORE_H
+
+#include <stddef.h>
+#include "function/buf.h"
+
+/* An opaque version of an object; len 0 means "none" and never equals anything (not even itself). */
+#define FN_VERSION_MAX 128
+typedef struct fn_version {
+    size_t len;
+    char tag[FN_VERSION_MAX];
+} fn_version_t;
+
+/* Returns 1 when both versions are set and equal, else 0. */
+int fn_version_eq(const fn_version_t *a, const fn_version_t *b);
+
+typedef struct fn_store fn_store_t;
+
+/*
+ * Opens the store named by url. Returns 0 and a new store in *out (caller frees with fn_store_free),
+ * FN_ESCHEME for an unknown scheme or a malformed URL, FN_ESTORE when a folder is missing (not a
+ * directory), or FN_ENOMEM. Does not touch *out on failure.
+ */
+int fn_store_open(const char *url, fn_store_t **out);
+
+/* Closes the store; NULL is a no-op. */
+void fn_store_free(fn_store_t *s);
+
+/* Returns the URL the store was opened with (borrowed, lives as long as the store). */
+const char *fn_store_url(const fn_store_t *s);
+
+/*
+ * Returns the cause of the last FN_ESTORE or FN_ETOOBIG from fn_store_get (borrowed, overwritten by the next
+ * call), e.g. "open accounts/a/b.json: Permission denied". "" when none.
+ */
+const char *fn_store_cause(const fn_store_t *s);
+
+/*
+ * Gets the object at key. If have (may be NULL) equals the current version: returns FN_ENOTMODIFIED and
+ * touches nothing. Else clears body, fills it with the object's bytes (capped by body->max), sets *now
+ * and returns 0. Other returns: FN_ENOTFOUND, FN_ESTORE (see fn_store_cause), FN_ETOOBIG, FN_ENOMEM;
+ * on those body and now are unspecified.
+ * Never stale: the version returned is never newer than the bytes, so a change made while reading is
+ * seen on the next call. A version may be withheld (len 0) when it cannot be trusted yet.
+ */
+int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now);
+
+#endif

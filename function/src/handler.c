@@ -1,0 +1,278 @@
+/*
+ * handler.c: one request, start to end:
+ *   event -> fn_request_t -> path check (400 before any store access) -> method (OPTIONS 204, others 405)
+ *   -> loader.js and accounts/<a>/<f>.json, each a conditional get against the versions the cache
+ *   holds -> render on change -> ETag of the chosen representation -> 304, or 200 (gzip on demand).
+ * A warm, unchanged script costs two stat() calls and a copy into the answer: no read, no render, no
+ * gzip. Every failure becomes an HTTP answer without content: 404 for a missing account or file,
+ * 503 + Retry-After when the store fails, 500 when its content is invalid; the cause goes to the log.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "answer.h"
+#include "function/cache.h"
+#include "function/encode.h"
+#include "function/errno.h"
+#include "function/event.h"
+#include "function/handler.h"
+#include "function/negotiate.h"
+#include "function/path.h"
+#include "function/render.h"
+#include "function/store.h"
+
+/* Memory for cached bodies across all accounts. */
+#define FN__CACHE_BYTES (64u * 1024 * 1024)
+
+struct fn_handler {
+    fn_store_t *store;
+    fn_log_t log;
+    void *log_ctx;
+    fn_buf_t loader; /* the shared loader's bytes, at version loader_version */
+    fn_version_t loader_version;
+    fn_buf_t scratch; /* object bytes being read */
+    fn_buf_t gzip;    /* gzip bytes on their way to base64 */
+    fn_request_t req;
+    fn_cache_t cache;
+    fn_stats_t stats;
+};
+
+static void say(fn_handler_t *h, fn_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(fn_handler_t *h, fn_log_level_t level, const char *fmt, ...)
+{
+    if (h->log == NULL)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    h->log(h->log_ctx, level, line);
+}
+
+int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handler_t **out)
+{
+    fn_handler_t *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return FN_ENOMEM;
+    int err = fn_store_open(store_url, &h->store);
+    if (err != 0) {
+        free(h);
+        return err;
+    }
+    h->log = log;
+    h->log_ctx = log_ctx;
+    fn_buf_init(&h->loader, FN_OBJECT_MAX);
+    fn_buf_init(&h->scratch, FN_OBJECT_MAX);
+    fn_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
+    fn_request_init(&h->req);
+    fn_cache_init(&h->cache, FN__CACHE_BYTES);
+    *out = h;
+    return 0;
+}
+
+void fn_handler_free(fn_handler_t *h)
+{
+    if (h == NULL)
+        return;
+    fn_store_free(h->store);
+    fn_buf_dispose(&h->loader);
+    fn_buf_dispose(&h->scratch);
+    fn_buf_dispose(&h->gzip);
+    fn_request_dispose(&h->req);
+    fn_cache_dispose(&h->cache);
+    free(h);
+}
+
+void fn_handler_stats(const fn_handler_t *h, fn_stats_t *out)
+{
+    *out = h->stats;
+}
+
+/* Headers every answer carries: CORS for loaders that fetch(), and no MIME sniffing. */
+#define COMMON_HEADERS                                                                                                 \
+    {"Access-Control-Allow-Origin", "*"},                                                                              \
+    {                                                                                                                  \
+        "X-Content-Type-Options", "nosniff"                                                                            \
+    }
+
+/* An answer without content: a short text telling what went wrong (never why inside: that is logged). */
+static int answer_error(fn_handler_t *h, fn_buf_t *out, int status, const char *text)
+{
+    fn_event_kind_t kind = h->req.kind != 0 ? h->req.kind : FN_EVENT_V2;
+    fn__header_t headers[] = {
+        COMMON_HEADERS,
+        {"Content-Type", "text/plain; charset=utf-8"},
+        /* A 404 must not outlive the account's creation, nor a 503 the store's recovery. */
+        {"Cache-Control", "no-store"},
+        {status == 405 ? "Allow" : "Retry-After", status == 405 ? "GET, HEAD, OPTIONS" : "1"},
+    };
+    size_t n = sizeof(headers) / sizeof(headers[0]);
+    if (status != 405 && status != 503)
+        n--;
+    const char *body = h->req.method == FN_METHOD_HEAD ? "" : text;
+    return fn__answer(out, kind, status, headers, n, body, strlen(body), 0);
+}
+
+static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
+{
+    static const fn__header_t headers[] = {
+        COMMON_HEADERS,
+        {"Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"},
+        {"Access-Control-Allow-Headers", "*"},
+        {"Access-Control-Max-Age", "86400"},
+    };
+    return fn__answer(out, h->req.kind, 204, headers, sizeof(headers) / sizeof(headers[0]), "", 0, 0);
+}
+
+/* Turns a failed store get into an answer, logging what the operator must know. */
+static int store_failed(fn_handler_t *h, fn_buf_t *out, const char *key, int err)
+{
+    if (err == FN_ENOMEM)
+        return err;
+    if (err == FN_ETOOBIG) {
+        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key, fn_store_cause(h->store));
+        return answer_error(h, out, 500, "internal error\n");
+    }
+    say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key,
+        err == FN_ESTORE ? fn_store_cause(h->store) : fn_strerror(err));
+    return answer_error(h, out, 503, "service unavailable: content store unreachable, retry\n");
+}
+
+/*
+ * Brings the cache entry of path up to date with the store. Returns 0 with *entry set, or the answer's
+ * own result after writing an error answer into out (*entry NULL).
+ */
+static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_entry_t **entry)
+{
+    *entry = NULL;
+    fn_version_t now;
+    int err = fn_store_get(h->store, "loader.js", &h->loader_version, &h->scratch, &now);
+    if (err == 0) {
+        fn_buf_swap(&h->loader, &h->scratch);
+        h->loader_version = now;
+    } else if (err == FN_ENOTFOUND) {
+        say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
+        return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
+    } else if (err != FN_ENOTMODIFIED) {
+        h->loader_version.len = 0;
+        return store_failed(h, out, "loader.js", err);
+    }
+
+    char key[FN_CACHE_KEY_MAX], obj[FN_CACHE_KEY_MAX + 16];
+    snprintf(key, sizeof(key), "%s/%s", p->account, p->file);
+    snprintf(obj, sizeof(obj), "accounts/%s/%s.json", p->account, p->file);
+    fn_cache_entry_t *e = fn_cache_find(&h->cache, key);
+    /* Only a script rendered from the current loader may be revalidated by its config's version alone. */
+    const fn_version_t *have = e != NULL && fn_version_eq(&e->loader, &h->loader_version) ? &e->config : NULL;
+    err = fn_store_get(h->store, obj, have, &h->scratch, &now);
+    if (err == FN_ENOTMODIFIED) {
+        h->stats.hits++;
+        *entry = e;
+        return 0;
+    }
+    /* Gone or failing: forget the script (a changed one is re-rendered in place by fn_cache_claim). */
+    if (e != NULL && err != 0)
+        fn_cache_drop(&h->cache, e);
+    if (err == FN_ENOTFOUND)
+        return answer_error(h, out, 404, "not found\n");
+    if (err != 0)
+        return store_failed(h, out, obj, err);
+
+    e = fn_cache_claim(&h->cache, key);
+    char why[256] = "";
+    err = fn_render(h->loader.data, h->loader.len, h->scratch.data, h->scratch.len, &e->script, why, sizeof(why));
+    if (err == 0)
+        err = fn_etag(e->script.data, e->script.len, NULL, e->etag);
+    if (err == 0)
+        err = fn_etag(e->script.data, e->script.len, "-gz", e->etag_gz);
+    if (err != 0) {
+        fn_cache_drop(&h->cache, e);
+        if (err == FN_ENOMEM)
+            return err;
+        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, fn_strerror(err), why);
+        return answer_error(h, out, 500, "internal error\n");
+    }
+    h->stats.renders++;
+    e->loader = h->loader_version;
+    e->config = now;
+    fn_cache_trim(&h->cache, e);
+    *entry = e;
+    return 0;
+}
+
+/* Makes the entry's base64 gzip body if it has none. Returns 0 or an error (then serve identity). */
+static int ensure_gzip(fn_handler_t *h, fn_cache_entry_t *e)
+{
+    if (e->gzip_b64.len > 0 || e->script.len == 0)
+        return 0;
+    fn_buf_clear(&h->gzip);
+    int err = fn_gzip(e->script.data, e->script.len, &h->gzip);
+    if (err == 0)
+        err = fn_base64(h->gzip.data, h->gzip.len, &e->gzip_b64);
+    if (err != 0) {
+        fn_buf_clear(&e->gzip_b64);
+        return err;
+    }
+    h->stats.gzips++;
+    fn_cache_trim(&h->cache, e);
+    return 0;
+}
+
+static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
+{
+    fn_cache_entry_t *e;
+    int err = current(h, p, out, &e);
+    if (e == NULL)
+        return err;
+    const fn_request_t *req = &h->req;
+    int gz = fn_accepts_gzip(req->accept_encoding.data, req->accept_encoding.len);
+    /* A HEAD answer has no body, so the gzip body need not exist yet; its headers do not depend on it. */
+    if (gz && req->method == FN_METHOD_GET) {
+        err = ensure_gzip(h, e);
+        if (err == FN_ENOMEM)
+            return err;
+        if (err != 0) {
+            say(h, FN_LOG_WARN, "gzip %s/%s: %s; answering uncompressed", p->account, p->file, fn_strerror(err));
+            gz = 0;
+        }
+    }
+    fn__header_t headers[8] = {
+        COMMON_HEADERS,
+        {"Cache-Control", "no-cache"},
+        {"ETag", gz ? e->etag_gz : e->etag},
+        {"Vary", "Accept-Encoding"},
+        {"Access-Control-Expose-Headers", "ETag"},
+    };
+    size_t n = 6;
+    if (fn_if_none_match(req->if_none_match.data, req->if_none_match.len, headers[3].value))
+        return fn__answer(out, req->kind, 304, headers, n, "", 0, 0);
+    headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
+    if (gz)
+        headers[n++] = (fn__header_t){"Content-Encoding", "gzip"};
+    if (req->method == FN_METHOD_HEAD)
+        return fn__answer(out, req->kind, 200, headers, n, "", 0, 0);
+    if (gz)
+        return fn__answer(out, req->kind, 200, headers, n, e->gzip_b64.data, e->gzip_b64.len, 1);
+    return fn__answer(out, req->kind, 200, headers, n, e->script.data, e->script.len, 0);
+}
+
+int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, fn_buf_t *out)
+{
+    h->stats.requests++;
+    int err = fn_request_parse(&h->req, event, len);
+    if (err == FN_ENOMEM)
+        return err;
+    if (err != 0)
+        return answer_error(h, out, 400, "bad request: not an HTTP event\n");
+    fn_path_t p;
+    if (fn_path_parse(h->req.path.data, h->req.path.len, &p) != 0)
+        return answer_error(h, out, 400, "bad request: the path must be /<account>/<file>.js\n");
+    if (h->req.method == FN_METHOD_OPTIONS)
+        return answer_preflight(h, out);
+    if (h->req.method == FN_METHOD_OTHER)
+        return answer_error(h, out, 405, "method not allowed\n");
+    return serve(h, &p, out);
+}

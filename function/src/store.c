@@ -1,0 +1,45 @@
+/*
+ * store.c: the store interface: picks the backend from the URL's scheme and forwards to it.
+ * Unknown schemes fail at open, so a typo in NEARJS_STORE stops the function at init, not per request.
+ */
+#include <string.h>
+#include "function/errno.h"
+#include "store_internal.h"
+
+int fn_version_eq(const fn_version_t *a, const fn_version_t *b)
+{
+    return a != NULL && b != NULL && a->len > 0 && a->len == b->len && memcmp(a->tag, b->tag, a->len) == 0;
+}
+
+int fn_store_open(const char *url, fn_store_t **out)
+{
+    static const char file_scheme[] = "file://";
+    if (url == NULL)
+        return FN_ESCHEME;
+    if (strncmp(url, file_scheme, sizeof(file_scheme) - 1) == 0)
+        return fn__store_file_open(url, url + sizeof(file_scheme) - 1, out);
+    /* s3:// comes with store_s3.c; until then it is as unknown as any other scheme. */
+    return FN_ESCHEME;
+}
+
+void fn_store_free(fn_store_t *s)
+{
+    if (s != NULL)
+        s->ops->free(s);
+}
+
+const char *fn_store_url(const fn_store_t *s)
+{
+    return s->url;
+}
+
+const char *fn_store_cause(const fn_store_t *s)
+{
+    return s->cause;
+}
+
+int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
+{
+    s->cause[0] = '\0';
+    return s->ops->get(s, key, have, body, now);
+}

@@ -1,0 +1,28 @@
+/*
+ * store_internal.h: what a store backend implements (one file per scheme: store_file.c, later
+ * store_s3.c). Shared between the files of function/ only.
+ */
+#ifndef FUNCTION_STORE_INTERNAL_H
+#define FUNCTION_STORE_INTERNAL_H
+
+#include "function/store.h"
+
+#define FN__CAUSE_MAX 256
+
+typedef struct fn__store_ops {
+    /* Same contract as fn_store_get; sets s->cause on FN_ESTORE. */
+    int (*get)(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now);
+    void (*free)(fn_store_t *s);
+} fn__store_ops_t;
+
+/* The base every backend's struct starts with. */
+struct fn_store {
+    const fn__store_ops_t *ops;
+    char *url;
+    char cause[FN__CAUSE_MAX];
+};
+
+/* Opens a folder store at an absolute path (the part of a file:// URL after the scheme). */
+int fn__store_file_open(const char *url, const char *path, fn_store_t **out);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * Unit tests of handler.c, in process: events of each version through fn_handler_handle() against the
+ * demo store and a temporary copy of it (edits, deletions, broken content, a failing store), checking
+ * status, every header rule, bodies (gzip decoded) and the warm cache's counters.
+ */
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "check.h"
+#include "function/errno.h"
+#include "function/handler.h"
+
+static char logged[2048];
+
+static void capture(void *ctx, fn_log_level_t level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    snprintf(logged, sizeof(logged), "%s", line);
+}
+
+typedef struct answer {
+    json_t *root;
+    int status;
+    const char *body;
+    size_t body_len;
+    int base64;
+} answer_t;
+
+/* Builds an event of kind "v1", "v2" or "url", runs it, parses the answer (caller json_decref's root). */
+static answer_t call(fn_handler_t *h, const char *kind, const char *method, const char *path, const char *ae,
+                     const char *inm)
+{
+    json_t *ev, *hdrs = json_object();
+    if (ae != NULL)
+        json_object_set_new(hdrs, strcmp(kind, "v1") == 0 ? "Accept-Encoding" : "accept-encoding", json_string(ae));
+    if (inm != NULL)
+        json_object_set_new(hdrs, strcmp(kind, "v1") == 0 ? "If-None-Match" : "if-none-match", json_string(inm));
+    if (strcmp(kind, "v1") == 0) {
+        ev = json_pack("{s:s, s:s, s:s, s:o, s:{s:s}}", "version", "1.0", "httpMethod", method, "path", path, "headers",
+                       hdrs, "requestContext", "stage", "prod");
+    } else {
+        const char *domain = strcmp(kind, "url") == 0 ? "abcdef.lambda-url.eu-west-1.on.aws" : "fast.example.com";
+        ev = json_pack("{s:s, s:s, s:s, s:o, s:{s:{s:s, s:s}, s:s}, s:b}", "version", "2.0", "rawPath", path,
+                       "rawQueryString", "", "headers", hdrs, "requestContext", "http", "method", method, "path", path,
+                       "domainName", domain, "isBase64Encoded", 0);
+    }
+    char *text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    fn_buf_t out;
+    fn_buf_init(&out, 6 * 1024 * 1024);
+    int err = fn_handler_handle(h, text, strlen(text), &out);
+    free(text);
+    answer_t a = {0};
+    CHECK(err == 0, "%s %s %s: handle failed: %d", kind, method, path, err);
+    a.root = err == 0 ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+    fn_buf_dispose(&out);
+    a.status = (int)json_integer_value(json_object_get(a.root, "statusCode"));
+    a.body = json_string_value(json_object_get(a.root, "body"));
+    a.body_len = json_string_length(json_object_get(a.root, "body"));
+    a.base64 = json_is_true(json_object_get(a.root, "isBase64Encoded"));
+    return a;
+}
+
+/* The value of header name, from headers (2.0) or multiValueHeaders (1.0, exactly one value); NULL if absent. */
+static const char *header(const answer_t *a, const char *name)
+{
+    json_t *v = json_object_get(json_object_get(a->root, "headers"), name);
+    if (v == NULL) {
+        json_t *list = json_object_get(json_object_get(a->root, "multiValueHeaders"), name);
+        v = json_array_size(list) == 1 ? json_array_get(list, 0) : NULL;
+    }
+    return json_string_value(v);
+}
+
+static int header_is(const answer_t *a, const char *name, const char *want)
+{
+    const char *v = header(a, name);
+    return want == NULL ? v == NULL : v != NULL && strcmp(v, want) == 0;
+}
+
+/* Decodes a base64 gzip body into out (at most cap bytes); returns its length or -1. */
+static long gunzip_b64(const char *b64, size_t len, char *out, size_t cap)
+{
+    unsigned char *raw = malloc(len + 4);
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)len);
+    while (n > 0 && len > 0 && b64[len - 1] == '=') {
+        n--;
+        len--;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    inflateInit2(&z, 15 + 16);
+    z.next_in = raw;
+    z.avail_in = n > 0 ? (uInt)n : 0;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int zr = inflate(&z, Z_FINISH);
+    long got = zr == Z_STREAM_END ? (long)z.total_out : -1;
+    inflateEnd(&z);
+    free(raw);
+    return got;
+}
+
+static fn_handler_t *open_store(const char *dir)
+{
+    char url[600];
+    snprintf(url, sizeof(url), "file://%s", dir);
+    fn_handler_t *h = NULL;
+    int err = fn_handler_new(url, capture, NULL, &h);
+    CHECK(err == 0, "open %s: %s", url, fn_strerror(err));
+    return h;
+}
+
+/* Every status and header rule, for each event version. */
+static void test_rules(void)
+{
+    static const struct {
+        const char *kind, *method, *path, *ae, *inm;
+        int status;
+        const char *ctype;  /* Content-Type, or NULL when none */
+        const char *cenc;   /* Content-Encoding, or NULL when none */
+        const char *inbody; /* a piece of the (decoded) body, or NULL: body must be empty */
+    } cases[] = {
+        {"v2", "GET", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL, "free shipping"},
+        {"v1", "GET", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL, "free shipping"},
+        {"url", "GET", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL,
+         "free shipping"},
+        {"v2", "GET", "/acme/main.js", "gzip, deflate, br", NULL, 200, "application/javascript; charset=utf-8", "gzip",
+         "free shipping"},
+        {"v1", "GET", "/acme/main.js", "gzip", NULL, 200, "application/javascript; charset=utf-8", "gzip",
+         "free shipping"},
+        {"url", "GET", "/acme/widget.js", "gzip", NULL, 200, "application/javascript; charset=utf-8", "gzip",
+         "Support \\u003cchat\\u003e \\u0026 help"},
+        {"v2", "GET", "/acme/main.js", "gzip;q=0", NULL, 200, "application/javascript; charset=utf-8", NULL,
+         "shipping"},
+        {"v2", "GET", "/acme/main.js", "br", NULL, 200, "application/javascript; charset=utf-8", NULL, "shipping"},
+        {"v2", "HEAD", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL, NULL},
+        {"v1", "HEAD", "/acme/main.js", "gzip", NULL, 200, "application/javascript; charset=utf-8", "gzip", NULL},
+        {"v2", "GET", "/acme/main.js", NULL, "*", 304, NULL, NULL, NULL},
+        {"v2", "GET", "/acme/main.js", NULL, "\"nope\"", 200, "application/javascript; charset=utf-8", NULL,
+         "shipping"},
+        {"v2", "OPTIONS", "/acme/main.js", NULL, NULL, 204, NULL, NULL, NULL},
+        {"v2", "POST", "/acme/main.js", NULL, NULL, 405, "text/plain; charset=utf-8", NULL, "not allowed"},
+        {"v1", "DELETE", "/acme/main.js", NULL, NULL, 405, "text/plain; charset=utf-8", NULL, "not allowed"},
+        {"v2", "GET", "/nobody/main.js", NULL, NULL, 404, "text/plain; charset=utf-8", NULL, "not found"},
+        {"v2", "GET", "/acme/nothing.js", "gzip", NULL, 404, "text/plain; charset=utf-8", NULL, "not found"},
+        {"v1", "HEAD", "/nobody/main.js", NULL, NULL, 404, "text/plain; charset=utf-8", NULL, NULL},
+        {"v2", "GET", "/acme/../globex/main.js", NULL, NULL, 400, "text/plain; charset=utf-8", NULL, "bad request"},
+        {"v2", "GET", "/acme/%2e%2e%2fglobex/main.js", NULL, NULL, 400, "text/plain; charset=utf-8", NULL,
+         "bad request"},
+        {"v1", "GET", "/acme%2Fmain.js", NULL, NULL, 400, "text/plain; charset=utf-8", NULL, "bad request"},
+        {"url", "GET", "/acme/main.json", NULL, NULL, 400, "text/plain; charset=utf-8", NULL, "bad request"},
+        {"v2", "POST", "/../x.js", NULL, NULL, 400, "text/plain; charset=utf-8", NULL, "bad request"},
+        {"v2", "GET", "/globex/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL,
+         "\\u003c\\/script\\u003e\\u003cscript\\u003ealert(1)"},
+    };
+    fn_handler_t *h = open_store(FN_DEMO_DIR);
+    if (h == NULL)
+        return;
+    static char plain[1 << 20];
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        answer_t a = call(h, cases[i].kind, cases[i].method, cases[i].path, cases[i].ae, cases[i].inm);
+        CHECK(a.status == cases[i].status, "row %zu: status %d want %d", i, a.status, cases[i].status);
+        CHECK(json_object_get(a.root, strcmp(cases[i].kind, "v1") == 0 ? "multiValueHeaders" : "headers") != NULL &&
+                  json_object_get(a.root, strcmp(cases[i].kind, "v1") == 0 ? "headers" : "multiValueHeaders") == NULL,
+              "row %zu: headers in the shape of the event version", i);
+        CHECK(header_is(&a, "Access-Control-Allow-Origin", "*"), "row %zu: CORS", i);
+        CHECK(header_is(&a, "X-Content-Type-Options", "nosniff"), "row %zu: nosniff", i);
+        CHECK(header_is(&a, "Content-Type", cases[i].ctype), "row %zu: Content-Type %s", i,
+              header(&a, "Content-Type") ? header(&a, "Content-Type") : "(none)");
+        CHECK(header_is(&a, "Content-Encoding", cases[i].cenc), "row %zu: Content-Encoding", i);
+        CHECK(a.base64 == (cases[i].cenc != NULL && cases[i].inbody != NULL), "row %zu: isBase64Encoded", i);
+        if (a.status == 200 || a.status == 304) {
+            const char *etag = header(&a, "ETag");
+            size_t want_len = cases[i].cenc != NULL ? 37 : 34;
+            CHECK(etag != NULL && strlen(etag) == want_len && etag[0] == '"', "row %zu: ETag %s", i, etag ? etag : "");
+            CHECK(header_is(&a, "Cache-Control", "no-cache"), "row %zu: Cache-Control", i);
+            CHECK(header_is(&a, "Vary", "Accept-Encoding"), "row %zu: Vary", i);
+        } else {
+            CHECK(header(&a, "ETag") == NULL, "row %zu: no ETag on errors", i);
+        }
+        if (a.status == 405)
+            CHECK(header_is(&a, "Allow", "GET, HEAD, OPTIONS"), "row %zu: Allow", i);
+        if (a.status == 204)
+            CHECK(header_is(&a, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"), "row %zu: preflight", i);
+        if (cases[i].inbody == NULL) {
+            CHECK(a.body != NULL && a.body_len == 0, "row %zu: empty body", i);
+        } else if (a.base64) {
+            long n = gunzip_b64(a.body, a.body_len, plain, sizeof(plain) - 1);
+            CHECK(n >= 0, "row %zu: gzip body decodes", i);
+            plain[n < 0 ? 0 : n] = '\0';
+            CHECK(strstr(plain, cases[i].inbody) != NULL, "row %zu: body has '%s'", i, cases[i].inbody);
+        } else {
+            CHECK(a.body != NULL && strstr(a.body, cases[i].inbody) != NULL, "row %zu: body has '%s'", i,
+                  cases[i].inbody);
+        }
+        /* Never a script that can break out of <script> or a JS line. */
+        if (a.body != NULL && !a.base64)
+            CHECK(strstr(a.body, "</script") == NULL && strstr(a.body, "\xe2\x80\xa8") == NULL, "row %zu: safe", i);
+        json_decref(a.root);
+    }
+    fn_handler_free(h);
+}
+
+/* ETags: GET and HEAD agree; If-None-Match with it (plain, W/, in a list) gives 304; gzip has its own. */
+static void test_conditional(void)
+{
+    fn_handler_t *h = open_store(FN_DEMO_DIR);
+    if (h == NULL)
+        return;
+    answer_t get = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    answer_t head = call(h, "v2", "HEAD", "/acme/main.js", NULL, NULL);
+    answer_t gz = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    const char *etag = header(&get, "ETag"), *etag_gz = header(&gz, "ETag");
+    CHECK(etag != NULL && header_is(&head, "ETag", etag), "HEAD and GET share the ETag");
+    CHECK(etag_gz != NULL && etag != NULL && strcmp(etag, etag_gz) != 0, "gzip representation has its own ETag");
+    char list[200], weak[100];
+    snprintf(list, sizeof(list), "\"x\", %s", etag);
+    snprintf(weak, sizeof(weak), "W/%s", etag);
+    const char *hit[] = {etag, list, weak};
+    for (size_t i = 0; i < NCASES(hit); i++) {
+        answer_t a = call(h, i == 1 ? "v1" : "v2", i == 2 ? "HEAD" : "GET", "/acme/main.js", NULL, hit[i]);
+        CHECK(a.status == 304 && a.body_len == 0 && header_is(&a, "ETag", etag), "If-None-Match '%s': 304", hit[i]);
+        json_decref(a.root);
+    }
+    answer_t a = call(h, "v2", "GET", "/acme/main.js", "gzip", etag);
+    CHECK(a.status == 200, "the identity ETag does not validate the gzip representation");
+    json_decref(a.root);
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", etag_gz);
+    CHECK(a.status == 304 && header_is(&a, "ETag", etag_gz), "the gzip ETag does");
+    json_decref(a.root);
+    a = call(h, "v2", "GET", "/globex/main.js", NULL, etag);
+    CHECK(a.status == 200, "another script's ETag does not match");
+    json_decref(a.root);
+    json_decref(get.root);
+    json_decref(head.root);
+    json_decref(gz.root);
+    fn_handler_free(h);
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Live content in a copy of the demo store: the warm cache, edits, deletions, bad content, store failure. */
+static void test_live(void)
+{
+    char dir[] = "/tmp/fn-handler-XXXXXX", cmd[300];
+    if (mkdtemp(dir) == NULL)
+        return;
+    snprintf(cmd, sizeof(cmd), "cp -R '%s/.' '%s/'", FN_DEMO_DIR, dir);
+    CHECK(system(cmd) == 0, "copy demo store");
+    /* Past the store's racy window (2 s) the copied files get versions, so the cache can work. */
+    sleep(3);
+    fn_handler_t *h = open_store(dir);
+    if (h == NULL)
+        return;
+    fn_stats_t s0, s1;
+    answer_t a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    json_decref(a.root);
+    fn_handler_stats(h, &s0);
+    for (int i = 0; i < 5; i++) {
+        a = call(h, i % 2 ? "v1" : "v2", "GET", "/acme/main.js", "gzip", NULL);
+        CHECK(a.status == 200 && a.base64, "warm gzip %d", i);
+        json_decref(a.root);
+    }
+    fn_handler_stats(h, &s1);
+    CHECK(s1.renders == s0.renders && s1.gzips == s0.gzips && s1.hits == s0.hits + 5,
+          "warm: no render, no gzip (renders %llu->%llu gzips %llu->%llu hits %llu->%llu)",
+          (unsigned long long)s0.renders, (unsigned long long)s1.renders, (unsigned long long)s0.gzips,
+          (unsigned long long)s1.gzips, (unsigned long long)s0.hits, (unsigned long long)s1.hits);
+
+    /* Edit the config: the very next request shows it (the file is racy now, so it is read each time). */
+    write_file(dir, "accounts/acme/main.json", "{\"account\":\"acme\",\"banner\":{\"text\":\"EDITED-1\"}}");
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strstr(a.body, "EDITED-1") != NULL, "config edit visible at once");
+    json_decref(a.root);
+    write_file(dir, "accounts/acme/main.json", "{\"account\":\"acme\",\"banner\":{\"text\":\"EDITED-2\"}}");
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    static char plain[1 << 16];
+    long n = a.base64 ? gunzip_b64(a.body, a.body_len, plain, sizeof(plain) - 1) : -1;
+    plain[n < 0 ? 0 : n] = '\0';
+    CHECK(n > 0 && strstr(plain, "EDITED-2") != NULL, "second edit of the same size, gzip: visible at once");
+    json_decref(a.root);
+    /* Edit the shared loader: every account's script changes. */
+    write_file(dir, "loader.js",
+               "/* v2 loader */ start("
+               "__NEARJS_CONFIG__"
+               ");\n");
+    a = call(h, "v2", "GET", "/globex/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strncmp(a.body, "/* v2 loader */ start({", 23) == 0,
+          "loader edit visible: %.40s", a.body ? a.body : "");
+    json_decref(a.root);
+    /* Invalid content: 500, nothing of it in the answer, the cause in the log. */
+    write_file(dir, "accounts/acme/main.json", "{\"account\": SECRET-BROKEN");
+    logged[0] = '\0';
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 500 && a.body != NULL && strstr(a.body, "SECRET") == NULL, "broken config: 500");
+    CHECK(strstr(logged, "accounts/acme/main.json") != NULL, "logged: %s", logged);
+    json_decref(a.root);
+    /* Deleted: 404; created again: 200. */
+    snprintf(cmd, sizeof(cmd), "%s/accounts/acme/main.json", dir);
+    unlink(cmd);
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 404, "deleted: 404");
+    json_decref(a.root);
+    write_file(dir, "accounts/acme/main.json", "{\"account\":\"acme\",\"back\":true}");
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strstr(a.body, "\"back\":true") != NULL, "re-created: 200");
+    json_decref(a.root);
+    /* A failing store (a symlink loop where the config is): 503, Retry-After, a log naming store and cause. */
+    unlink(cmd);
+    CHECK(symlink(cmd, cmd) == 0, "symlink loop");
+    logged[0] = '\0';
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 503 && header_is(&a, "Retry-After", "1"), "failing store: 503 + Retry-After");
+    CHECK(strstr(logged, dir) != NULL && strstr(logged, "main.json") != NULL && strstr(logged, "symbolic links"),
+          "log names store and cause: %s", logged);
+    json_decref(a.root);
+    /* The loader gone: 503 (the store is incomplete, not the account unknown). */
+    snprintf(cmd, sizeof(cmd), "%s/loader.js", dir);
+    unlink(cmd);
+    a = call(h, "v2", "GET", "/globex/main.js", NULL, NULL);
+    CHECK(a.status == 503, "loader missing: 503");
+    json_decref(a.root);
+    fn_handler_free(h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "clean up");
+}
+
+static void test_bad_events(void)
+{
+    static const char *events[] = {"", "null", "{}", "not json", "{\"version\":\"2.0\"}", "[1]"};
+    fn_handler_t *h = open_store(FN_DEMO_DIR);
+    if (h == NULL)
+        return;
+    for (size_t i = 0; i < NCASES(events); i++) {
+        fn_buf_t out;
+        fn_buf_init(&out, 1 << 20);
+        CHECK(fn_handler_handle(h, events[i], strlen(events[i]), &out) == 0, "row %zu answered", i);
+        json_t *j = json_loadb(out.data, out.len, 0, NULL);
+        CHECK(json_integer_value(json_object_get(j, "statusCode")) == 400, "row %zu '%s': 400", i, events[i]);
+        json_decref(j);
+        fn_buf_dispose(&out);
+    }
+    fn_handler_free(h);
+    fn_handler_t *bad = (fn_handler_t *)events;
+    CHECK(fn_handler_new("s3://bucket/x", NULL, NULL, &bad) == FN_ESCHEME && bad == (fn_handler_t *)events,
+          "unknown scheme refused");
+    fn_handler_free(NULL);
+}
+
+int main(void)
+{
+    test_bad_events();
+    test_rules();
+    test_conditional();
+    test_live();
+    return check_done("test_handler");
+}
