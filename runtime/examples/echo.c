@@ -1,9 +1,11 @@
 /*
  * echo-bootstrap: the runtime's example. Answers each invocation with its own event.
- * Set ECHO_DELAY_MS to make each invocation take that long (a slow handler), ECHO_STREAM=1 to answer through the
- * streaming API instead (in pieces of ECHO_CHUNK bytes), and send an event containing "fail" in it to get a handler
- * error: both exist so the tests and the benchmark can drive every path of the runtime through one small program.
+ * Set ECHO_REPEAT=N to answer the event N times over (an answer bigger than any event), ECHO_DELAY_MS to make each
+ * invocation take that long (a slow handler), ECHO_STREAM=1 to answer through the streaming API instead (in pieces of
+ * ECHO_CHUNK bytes), and send an event containing "fail" in it to get a handler error: both exist so the tests and the
+ * benchmark can drive every path of the runtime through one small program.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 typedef struct echo_config {
     int stream;
     size_t chunk;
+    size_t repeat;
     long delay_ms;
     int fail_init;
 } echo_config_t;
@@ -35,8 +38,22 @@ static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)
             /* a signal (SIGTERM) interrupted the sleep: a handler finishes its work regardless */
         }
     }
+    if (memmem(inv->payload, inv->payload_len, "\"crash\"", 7) != NULL)
+        raise(SIGABRT);
     if (memmem(inv->payload, inv->payload_len, "\"fail\"", 6) != NULL) {
         lrt_response_fail(res, "Echo.Failed", "the event asked to fail (request %s)", inv->request_id);
+        return;
+    }
+    if (!cfg->stream && cfg->repeat > 1) {
+        char *body = malloc(inv->payload_len * cfg->repeat);
+        if (body == NULL) {
+            lrt_response_fail(res, "Echo.NoMemory", "cannot repeat %zu bytes %zu times", inv->payload_len, cfg->repeat);
+            return;
+        }
+        for (size_t i = 0; i < cfg->repeat; i++)
+            memcpy(body + i * inv->payload_len, inv->payload, inv->payload_len);
+        lrt_response_set(res, body, inv->payload_len * cfg->repeat, "application/json");
+        free(body);
         return;
     }
     if (!cfg->stream) {
@@ -60,6 +77,7 @@ int main(void)
     echo_config_t cfg = {
         .stream = getenv("ECHO_STREAM") != NULL && strcmp(getenv("ECHO_STREAM"), "1") == 0,
         .chunk = chunk != NULL ? strtoul(chunk, NULL, 10) : 4096,
+        .repeat = getenv("ECHO_REPEAT") != NULL ? strtoul(getenv("ECHO_REPEAT"), NULL, 10) : 1,
         .delay_ms = getenv("ECHO_DELAY_MS") != NULL ? strtol(getenv("ECHO_DELAY_MS"), NULL, 10) : 0,
         .fail_init = getenv("ECHO_FAIL_INIT") != NULL,
     };
