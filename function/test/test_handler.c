@@ -343,7 +343,17 @@ static void test_live(void)
 
 static void test_bad_events(void)
 {
-    static const char *events[] = {"", "null", "{}", "not json", "{\"version\":\"2.0\"}", "[1]"};
+    static const char *events[] = {
+        "",
+        "null",
+        "{}",
+        "not json",
+        "{\"version\":\"2.0\"}",
+        "[1]",
+        /* a NUL inside the path reaches the path check and fails there */
+        "{\"version\":\"2.0\",\"rawPath\":\"/acme/ma\\u0000in.js\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}",
+        "{\"httpMethod\":\"GET\",\"path\":\"/acme/main.js\\u0000\"}",
+    };
     fn_handler_t *h = open_store(FN_DEMO_DIR);
     if (h == NULL)
         return;
