@@ -188,6 +188,34 @@ static int deliver(lrt__client_t *c, const char *request_id, lrt_response_t *res
     return 0;
 }
 
+/*
+ * Sets _X_AMZN_TRACE_ID for this invocation (unset without one). setenv() would allocate a new
+ * string for every new value and never free the old one (POSIX lets environ keep pointers to them),
+ * so a warm instance would grow by each trace id it ever saw; instead one buffer of ours stays in
+ * environ through putenv() and is rewritten in place.
+ */
+static void set_trace_env(const char *trace_id)
+{
+    static char entry[sizeof("_X_AMZN_TRACE_ID=") + 512];
+    static int in_environ;
+    const size_t prefix = sizeof("_X_AMZN_TRACE_ID=") - 1;
+
+    if (trace_id == NULL || strlen(trace_id) >= sizeof(entry) - prefix) {
+        unsetenv("_X_AMZN_TRACE_ID");
+        in_environ = 0;
+        if (trace_id != NULL)
+            setenv("_X_AMZN_TRACE_ID", trace_id, 1); /* longer than any real trace header: rare */
+        return;
+    }
+    memcpy(entry, "_X_AMZN_TRACE_ID=", prefix);
+    memcpy(entry + prefix, trace_id, strlen(trace_id) + 1);
+    if (!in_environ) {
+        unsetenv("_X_AMZN_TRACE_ID"); /* drop a value inherited from the parent or set by setenv */
+        putenv(entry);
+        in_environ = 1;
+    }
+}
+
 static int run_init(lrt__client_t *c, const lrt_options_t *opts)
 {
     if (opts->init == NULL)
@@ -268,10 +296,7 @@ int lrt_run(const lrt_options_t *opts)
             status = 1;
             break;
         }
-        if (inv.trace_id != NULL)
-            setenv("_X_AMZN_TRACE_ID", inv.trace_id, 1);
-        else
-            unsetenv("_X_AMZN_TRACE_ID");
+        set_trace_env(inv.trace_id);
         lrt__log_set_request_id(inv.request_id);
 
         lrt_response_t res;
