@@ -9,7 +9,9 @@
  *     client asks for it. inv/s is the median round; latency, pooled over the rounds, runs from the
  *     /next answer leaving this process (write returned) to the /response body complete;
  *   - peak RSS: max ru_maxrss over the client's process tree, from wait4 after SIGTERM (plus VmHWM
- *     read from /proc just before, which leaves out what the forked driver held before exec).
+ *     read from /proc just before, as a cross-check). Linux counts a forked child's pre-exec RSS in
+ *     its ru_maxrss, so the driver's big buffers are MADV_DONTFORK and the children inherit only its
+ *     base (at most ~1.3 MB).
  * Clients take turns (cold start k of every client, then round r of every client), so a burst of
  * background load lands on all of them alike.
  * Every /response body must equal its event (byte for byte, or after dropping JSON whitespace);
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -112,6 +115,19 @@ static void die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
+}
+
+/* Zeroed memory that a forked client does not inherit. Linux keeps the pre-exec RSS of a forked
+ * child in its ru_maxrss, so the driver's big buffers must stay out of the children, or they would
+ * read as the clients' memory. Returns NULL when out of memory; never freed (lives as long as main). */
+static void *dontfork_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (madvise(p, n, MADV_DONTFORK) != 0)
+        die("madvise(MADV_DONTFORK): %s", strerror(errno));
+    return p;
 }
 
 static void pin_to(int cpu)
@@ -933,7 +949,7 @@ int main(int argc, char **argv)
     struct opts o = {.cold_runs = 20,
                      .warmup = 100,
                      .invocations = 5000,
-                     .rounds = 3,
+                     .rounds = 5,
                      .server_cpu = 0,
                      .client_cpu = 1,
                      .cold_timeout_s = 10,
@@ -985,7 +1001,7 @@ int main(int argc, char **argv)
     s.pidfd = -1;
     for (int i = 0; i < MAX_CONNS; i++) {
         s.conns[i].fd = -1;
-        s.conns[i].buf = malloc(BUF_CAP);
+        s.conns[i].buf = dontfork_alloc(BUF_CAP);
         if (s.conns[i].buf == NULL)
             die("out of memory");
     }
@@ -1004,16 +1020,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "driver: Runtime API on 127.0.0.1:%d, driver on cpu %d, clients on cpu %d\n", s.port, o.server_cpu,
             o.client_cpu);
 
-    struct rusage self;
-    getrusage(RUSAGE_SELF, &self);
-    fprintf(stderr,
-            "driver: own peak RSS %.1f MB (a forked child carries it until exec, and Linux keeps it in "
-            "ru_maxrss)\n",
-            self.ru_maxrss / 1024.0);
     /* Interleaved, so a burst of background load lands on every client alike. */
     static struct result res[MAX_CLIENTS];
     for (int i = 0; i < nclients; i++) {
-        res[i].lat_us = calloc((size_t)o.rounds * (size_t)o.invocations, sizeof(double));
+        res[i].lat_us = dontfork_alloc((size_t)o.rounds * (size_t)o.invocations * sizeof(double));
         if (res[i].lat_us == NULL)
             die("out of memory");
     }

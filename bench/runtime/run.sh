@@ -4,7 +4,7 @@
 # Installs what it needs (idempotent, says what), builds the driver and the floor client into
 # bench/results/, runs every client in one driver run, prints the table and writes it to
 # bench/results/runtime.txt. Loopback only. Exit: 0 all measured clients OK, 1 a client FAILED,
-# 2 set-up failed. Knobs (environment): COLD_RUNS (20), WARMUP (100), INVOCATIONS (5000), ROUNDS (3).
+# 2 set-up failed. Knobs (environment): COLD_RUNS (20), WARMUP (100), INVOCATIONS (5000), ROUNDS (5).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -82,7 +82,7 @@ else
     cpu_s=-1 cpu_c=-1
     pin="one cpu: nothing pinned"
 fi
-cold=${COLD_RUNS:-20} warm=${WARMUP:-100} inv=${INVOCATIONS:-5000} rounds=${ROUNDS:-3}
+cold=${COLD_RUNS:-20} warm=${WARMUP:-100} inv=${INVOCATIONS:-5000} rounds=${ROUNDS:-5}
 rm -f "$results"/runtime-*.log
 say "$pin; per client, interleaved: $cold cold starts (+1 priming), then $rounds rounds of $warm warm-up + $inv invocations of a ~230-byte JSON event"
 rc=0
