@@ -1,7 +1,9 @@
 /*
- * answer.c: the response JSON, always through jansson (STYLE: JSON only via jansson), dumped straight
- * into the caller's capped buffer.
+ * answer.c: the response JSON, always made by jansson (STYLE: JSON only via jansson): jansson dumps the
+ * object without its body, and the body, a string literal jansson dumped earlier, is spliced in as the
+ * last member. Both pieces are complete JSON texts, so the result is one.
  */
+#include <string.h>
 #include <jansson.h>
 #include "answer.h"
 #include "function/errno.h"
@@ -18,33 +20,56 @@ static int dump_to_buf(const char *p, size_t n, void *data)
     return sink->err == 0 ? 0 : -1;
 }
 
+static int dump(const json_t *j, fn_buf_t *out, size_t flags)
+{
+    size_t start = out->len;
+    sink_t sink = {out, 0};
+    if (json_dump_callback(j, dump_to_buf, &sink, flags) == 0)
+        return 0;
+    out->len = start;
+    if (out->data != NULL)
+        out->data[start] = '\0';
+    return sink.err != 0 ? sink.err : FN_ENOMEM;
+}
+
+int fn__json_string(const char *text, size_t len, fn_buf_t *out)
+{
+    json_t *s = json_stringn_nocheck(text, len);
+    if (s == NULL)
+        return FN_ENOMEM;
+    int err = dump(s, out, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(s);
+    return err;
+}
+
 static int set(json_t *obj, const char *key, json_t *value)
 {
     /* json_object_set_new steals value even on failure, so a NULL from a constructor is caught here. */
     return value != NULL && json_object_set_new(obj, key, value) == 0 ? 0 : FN_ENOMEM;
 }
 
+static json_t *header_value(fn_event_kind_t kind, const char *value)
+{
+    json_t *v = json_string(value);
+    if (kind != FN_EVENT_V1 || v == NULL)
+        return v;
+    json_t *list = json_array();
+    if (list == NULL || json_array_append_new(list, v) != 0) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
 int fn__answer(fn_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers, size_t nheaders,
-               const char *body, size_t len, int base64)
+               const char *body_json, size_t body_json_len, int base64)
 {
     fn_buf_clear(out);
     json_t *root = json_object();
     json_t *hdrs = json_object();
     int err = root != NULL && hdrs != NULL ? 0 : FN_ENOMEM;
-    for (size_t i = 0; i < nheaders && err == 0; i++) {
-        json_t *v = json_string(headers[i].value);
-        if (kind == FN_EVENT_V1 && v != NULL) {
-            json_t *list = json_array();
-            if (list != NULL && json_array_append_new(list, v) != 0) {
-                json_decref(list);
-                list = NULL;
-            } else if (list == NULL) {
-                json_decref(v);
-            }
-            v = list;
-        }
-        err = set(hdrs, headers[i].name, v);
-    }
+    for (size_t i = 0; i < nheaders && err == 0; i++)
+        err = set(hdrs, headers[i].name, header_value(kind, headers[i].value));
     if (err == 0)
         err = set(root, "statusCode", json_integer(status));
     if (err == 0) {
@@ -52,13 +77,21 @@ int fn__answer(fn_buf_t *out, fn_event_kind_t kind, int status, const fn__header
         hdrs = NULL;
     }
     if (err == 0)
-        err = set(root, "body", json_stringn_nocheck(body != NULL ? body : "", body != NULL ? len : 0));
-    if (err == 0)
         err = set(root, "isBase64Encoded", json_boolean(base64));
-    sink_t sink = {out, 0};
-    if (err == 0 && json_dump_callback(root, dump_to_buf, &sink, JSON_COMPACT) != 0)
-        err = sink.err != 0 ? sink.err : FN_ENOMEM;
+    if (err == 0)
+        err = dump(root, out, JSON_COMPACT);
     json_decref(hdrs);
     json_decref(root);
+    if (err != 0)
+        return err;
+    /* Replace the closing brace of the non-empty object with the body member. */
+    out->len--;
+    static const char member[] = ",\"body\":";
+    err = fn_buf_append(out, member, sizeof(member) - 1);
+    if (err == 0)
+        err = body_json != NULL && body_json_len > 0 ? fn_buf_append(out, body_json, body_json_len)
+                                                     : fn_buf_append(out, "\"\"", 2);
+    if (err == 0)
+        err = fn_buf_append(out, "}", 1);
     return err;
 }

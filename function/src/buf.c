@@ -2,6 +2,7 @@
  * buf.c: the capped growing buffer. Invariants: len <= max; data is NULL or holds len bytes plus a NUL;
  * a failed call changes nothing.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "function/buf.h"
@@ -35,10 +36,13 @@ int fn_buf_reserve(fn_buf_t *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    /* Doubling keeps appends amortised O(1); the cap bounds it, +1 for the NUL. */
+    /* Doubling keeps appends amortised O(1); never past max + 1 (the NUL), with SIZE_MAX itself as the ceiling. */
+    size_t limit = b->max < SIZE_MAX ? b->max + 1 : SIZE_MAX;
     size_t cap = b->cap < 64 ? 64 : b->cap;
     while (cap < need)
-        cap = cap > (b->max + 1) / 2 ? b->max + 1 : cap * 2;
+        cap = cap > limit / 2 ? limit : cap * 2;
+    if (cap > limit)
+        cap = limit;
     char *p = realloc(b->data, cap);
     if (p == NULL)
         return FN_ENOMEM;

@@ -11,7 +11,8 @@
 static void empty(fn_cache_entry_t *e)
 {
     fn_buf_clear(&e->script);
-    fn_buf_clear(&e->gzip_b64);
+    fn_buf_clear(&e->script_json);
+    fn_buf_clear(&e->gzip_json);
     e->loader.len = 0;
     e->config.len = 0;
     e->etag[0] = '\0';
@@ -24,8 +25,10 @@ void fn_cache_init(fn_cache_t *c, size_t max_bytes)
     c->max_bytes = max_bytes;
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++) {
         fn_buf_init(&c->entries[i].script, FN_SCRIPT_MAX);
+        /* Escaped, a script may grow up to 6 bytes a byte (\u0001): Lambda's 6 MB payload is the real bound. */
+        fn_buf_init(&c->entries[i].script_json, FN_CACHE_BODY_MAX);
         /* base64 of gzip: gzip adds at most a few bytes per 16 KB, base64 a third; 3/2 bounds both. */
-        fn_buf_init(&c->entries[i].gzip_b64, FN_SCRIPT_MAX / 2 * 3);
+        fn_buf_init(&c->entries[i].gzip_json, FN_SCRIPT_MAX / 2 * 3);
     }
 }
 
@@ -33,7 +36,8 @@ void fn_cache_dispose(fn_cache_t *c)
 {
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++) {
         fn_buf_dispose(&c->entries[i].script);
-        fn_buf_dispose(&c->entries[i].gzip_b64);
+        fn_buf_dispose(&c->entries[i].script_json);
+        fn_buf_dispose(&c->entries[i].gzip_json);
         c->entries[i].key[0] = '\0';
     }
 }
@@ -72,7 +76,8 @@ void fn_cache_drop(fn_cache_t *c, fn_cache_entry_t *e)
     empty(e);
     /* Free the memory too: a dropped account may never come back. */
     fn_buf_dispose(&e->script);
-    fn_buf_dispose(&e->gzip_b64);
+    fn_buf_dispose(&e->script_json);
+    fn_buf_dispose(&e->gzip_json);
     e->key[0] = '\0';
     e->used = 0;
 }
@@ -81,7 +86,7 @@ static size_t bytes(const fn_cache_t *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++)
-        n += c->entries[i].script.cap + c->entries[i].gzip_b64.cap;
+        n += c->entries[i].script.cap + c->entries[i].script_json.cap + c->entries[i].gzip_json.cap;
     return n;
 }
 

@@ -33,6 +33,7 @@ struct fn_handler {
     fn_version_t loader_version;
     fn_buf_t scratch; /* object bytes being read */
     fn_buf_t gzip;    /* gzip bytes on their way to base64 */
+    fn_buf_t b64;     /* base64 on its way to a JSON literal */
     fn_request_t req;
     fn_cache_t cache;
     fn_stats_t stats;
@@ -67,6 +68,7 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
     fn_buf_init(&h->loader, FN_OBJECT_MAX);
     fn_buf_init(&h->scratch, FN_OBJECT_MAX);
     fn_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
+    fn_buf_init(&h->b64, FN_SCRIPT_MAX / 2 * 3);
     fn_request_init(&h->req);
     fn_cache_init(&h->cache, FN__CACHE_BYTES);
     *out = h;
@@ -81,6 +83,7 @@ void fn_handler_free(fn_handler_t *h)
     fn_buf_dispose(&h->loader);
     fn_buf_dispose(&h->scratch);
     fn_buf_dispose(&h->gzip);
+    fn_buf_dispose(&h->b64);
     fn_request_dispose(&h->req);
     fn_cache_dispose(&h->cache);
     free(h);
@@ -112,8 +115,14 @@ static int answer_error(fn_handler_t *h, fn_buf_t *out, int status, const char *
     size_t n = sizeof(headers) / sizeof(headers[0]);
     if (status != 405 && status != 503)
         n--;
-    const char *body = h->req.method == FN_METHOD_HEAD ? "" : text;
-    return fn__answer(out, kind, status, headers, n, body, strlen(body), 0);
+    if (h->req.method == FN_METHOD_HEAD)
+        return fn__answer(out, kind, status, headers, n, NULL, 0, 0);
+    /* The literal goes into scratch: nothing read from the store is kept there across answers. */
+    fn_buf_clear(&h->scratch);
+    int err = fn__json_string(text, strlen(text), &h->scratch);
+    if (err != 0)
+        return err;
+    return fn__answer(out, kind, status, headers, n, h->scratch.data, h->scratch.len, 0);
 }
 
 static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
@@ -124,7 +133,7 @@ static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
         {"Access-Control-Allow-Headers", "*"},
         {"Access-Control-Max-Age", "86400"},
     };
-    return fn__answer(out, h->req.kind, 204, headers, sizeof(headers) / sizeof(headers[0]), "", 0, 0);
+    return fn__answer(out, h->req.kind, 204, headers, sizeof(headers) / sizeof(headers[0]), NULL, 0, 0);
 }
 
 /* Turns a failed store get into an answer, logging what the operator must know. */
@@ -203,22 +212,34 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     return 0;
 }
 
-/* Makes the entry's base64 gzip body if it has none. Returns 0 or an error (then serve identity). */
+/* Makes the entry's base64 gzip body literal if it has none. Returns 0 or an error (then serve identity). */
 static int ensure_gzip(fn_handler_t *h, fn_cache_entry_t *e)
 {
-    if (e->gzip_b64.len > 0 || e->script.len == 0)
+    if (e->gzip_json.len > 0)
         return 0;
     fn_buf_clear(&h->gzip);
+    fn_buf_clear(&h->b64);
     int err = fn_gzip(e->script.data, e->script.len, &h->gzip);
     if (err == 0)
-        err = fn_base64(h->gzip.data, h->gzip.len, &e->gzip_b64);
-    if (err != 0) {
-        fn_buf_clear(&e->gzip_b64);
+        err = fn_base64(h->gzip.data, h->gzip.len, &h->b64);
+    if (err == 0)
+        err = fn__json_string(h->b64.data != NULL ? h->b64.data : "", h->b64.len, &e->gzip_json);
+    if (err != 0)
         return err;
-    }
     h->stats.gzips++;
     fn_cache_trim(&h->cache, e);
     return 0;
+}
+
+/* Makes the entry's identity body literal if it has none. */
+static int ensure_identity(fn_handler_t *h, fn_cache_entry_t *e)
+{
+    if (e->script_json.len > 0)
+        return 0;
+    int err = fn__json_string(e->script.data != NULL ? e->script.data : "", e->script.len, &e->script_json);
+    if (err == 0)
+        fn_cache_trim(&h->cache, e);
+    return err;
 }
 
 static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
@@ -229,7 +250,7 @@ static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
         return err;
     const fn_request_t *req = &h->req;
     int gz = fn_accepts_gzip(req->accept_encoding.data, req->accept_encoding.len);
-    /* A HEAD answer has no body, so the gzip body need not exist yet; its headers do not depend on it. */
+    /* A HEAD answer has no body, so the bodies need not exist yet; its headers do not depend on them. */
     if (gz && req->method == FN_METHOD_GET) {
         err = ensure_gzip(h, e);
         if (err == FN_ENOMEM)
@@ -237,6 +258,15 @@ static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
         if (err != 0) {
             say(h, FN_LOG_WARN, "gzip %s/%s: %s; answering uncompressed", p->account, p->file, fn_strerror(err));
             gz = 0;
+        }
+    }
+    if (!gz && req->method == FN_METHOD_GET) {
+        err = ensure_identity(h, e);
+        if (err == FN_ENOMEM)
+            return err;
+        if (err != 0) {
+            say(h, FN_LOG_ERROR, "answer %s/%s: %s", p->account, p->file, fn_strerror(err));
+            return answer_error(h, out, 500, "internal error\n");
         }
     }
     fn__header_t headers[8] = {
@@ -248,15 +278,15 @@ static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
     };
     size_t n = 6;
     if (fn_if_none_match(req->if_none_match.data, req->if_none_match.len, headers[3].value))
-        return fn__answer(out, req->kind, 304, headers, n, "", 0, 0);
+        return fn__answer(out, req->kind, 304, headers, n, NULL, 0, 0);
     headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (gz)
         headers[n++] = (fn__header_t){"Content-Encoding", "gzip"};
     if (req->method == FN_METHOD_HEAD)
-        return fn__answer(out, req->kind, 200, headers, n, "", 0, 0);
+        return fn__answer(out, req->kind, 200, headers, n, NULL, 0, 0);
     if (gz)
-        return fn__answer(out, req->kind, 200, headers, n, e->gzip_b64.data, e->gzip_b64.len, 1);
-    return fn__answer(out, req->kind, 200, headers, n, e->script.data, e->script.len, 0);
+        return fn__answer(out, req->kind, 200, headers, n, e->gzip_json.data, e->gzip_json.len, 1);
+    return fn__answer(out, req->kind, 200, headers, n, e->script_json.data, e->script_json.len, 0);
 }
 
 int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, fn_buf_t *out)

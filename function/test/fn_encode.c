@@ -86,5 +86,5 @@ int main(void)
     test_etag();
     test_gzip();
     test_base64();
-    return check_done("test_encode");
+    return check_done("fn_encode");
 }

@@ -81,5 +81,5 @@ int main(void)
                  FN_HEADER_MAX + 1, 0);
     CHECK(fn_request_parse(&req, huge, (size_t)n) == FN_ETOOBIG, "header over its cap");
     fn_request_dispose(&req);
-    return check_done("test_event");
+    return check_done("fn_event");
 }

@@ -379,5 +379,5 @@ int main(void)
     test_rules();
     test_conditional();
     test_live();
-    return check_done("test_handler");
+    return check_done("fn_handler");
 }

@@ -97,5 +97,5 @@ int main(void)
 {
     test_accept();
     test_if_none_match();
-    return check_done("test_negotiate");
+    return check_done("fn_negotiate");
 }

@@ -80,5 +80,5 @@ int main(void)
     }
     CHECK(fn_id_valid("a", 0) == 0, "empty id");
     CHECK(fn_id_valid(ID64, 64) == 1 && fn_id_valid(ID64 "a", 65) == 0, "64 yes, 65 no");
-    return check_done("test_path");
+    return check_done("fn_path");
 }

@@ -97,5 +97,5 @@ int main(void)
 {
     test_escape();
     test_render();
-    return check_done("test_render");
+    return check_done("fn_render");
 }

@@ -138,5 +138,5 @@ int main(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", root);
-    return check_done("test_store_file");
+    return check_done("fn_store_file");
 }

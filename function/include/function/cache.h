@@ -1,6 +1,7 @@
 /*
  * function/cache.h: the warm instance's memory: per account script, the rendered bytes, their ETags
- * and (made on first demand) the base64 gzip body, keyed by the versions of the two source objects.
+ * and (each made on first demand) the bodies as they go into an answer: the script as a JSON string
+ * literal, and its gzip as a base64 JSON string literal; keyed by the versions of the two sources.
  * An entry is used only when both versions still equal the store's current ones, so it is never stale.
  * Bounded: FN_CACHE_ENTRIES entries and max_bytes of bodies; least recently used goes first.
  */
@@ -16,6 +17,8 @@
 
 #define FN_CACHE_ENTRIES 128
 #define FN_CACHE_KEY_MAX (FN_ID_MAX * 2 + 2)
+/* Cap of a body literal: Lambda's buffered payload limit (6 MB as Lambda counts it). */
+#define FN_CACHE_BODY_MAX 6291556
 
 typedef struct fn_cache_entry {
     char key[FN_CACHE_KEY_MAX]; /* "account/file"; "" for a free slot */
@@ -24,7 +27,8 @@ typedef struct fn_cache_entry {
     fn_buf_t script;            /* the rendered script */
     char etag[FN_ETAG_SIZE];    /* of the identity representation */
     char etag_gz[FN_ETAG_SIZE]; /* of the gzip representation */
-    fn_buf_t gzip_b64;          /* base64 of the gzip body; empty until first asked */
+    fn_buf_t script_json;       /* the script as a JSON string literal; empty until first asked */
+    fn_buf_t gzip_json;         /* base64 of its gzip as a JSON string literal; empty until first asked */
     uint64_t used;              /* LRU clock value */
 } fn_cache_entry_t;
 

@@ -1,0 +1,71 @@
+/* Unit tests of answer.c: the answer JSON in each event version's shape, and body literals spliced in whole. */
+#include <jansson.h>
+#include <string.h>
+#include "../src/answer.h"
+#include "check.h"
+#include "function/errno.h"
+
+int main(void)
+{
+    static const struct {
+        const char *body; /* NULL: no body */
+        size_t len;
+    } bodies[] = {
+        {NULL, 0},
+        {"", 0},
+        {"plain", 5},
+        {"q\"uote\\ and\nnewline\t</script>", 30},
+        {"caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", 14},
+        {"nul\0inside", 10},
+    };
+    static const fn__header_t headers[] = {{"ETag", "\"abc\""}, {"Vary", "Accept-Encoding"}};
+    static const fn_event_kind_t kinds[] = {FN_EVENT_V1, FN_EVENT_V2, FN_EVENT_URL};
+    for (size_t k = 0; k < NCASES(kinds); k++) {
+        for (size_t i = 0; i < NCASES(bodies); i++) {
+            fn_buf_t lit, out;
+            fn_buf_init(&lit, 1 << 16);
+            fn_buf_init(&out, 1 << 16);
+            if (bodies[i].body != NULL)
+                CHECK(fn__json_string(bodies[i].body, bodies[i].len, &lit) == 0, "row %zu: literal", i);
+            int err = fn__answer(&out, kinds[k], 200, headers, NCASES(headers), bodies[i].body ? lit.data : NULL,
+                                 lit.len, (int)(i & 1));
+            CHECK(err == 0, "kind %d row %zu: %s", (int)kinds[k], i, fn_strerror(err));
+            json_t *j = json_loadb(out.data, out.len, JSON_ALLOW_NUL, NULL);
+            CHECK(j != NULL, "kind %d row %zu: valid JSON: %s", (int)kinds[k], i, out.data);
+            json_t *b = json_object_get(j, "body");
+            size_t want = bodies[i].body ? bodies[i].len : 0;
+            CHECK(json_string_length(b) == want &&
+                      memcmp(json_string_value(b), bodies[i].body ? bodies[i].body : "", want) == 0,
+                  "kind %d row %zu: body round trip", (int)kinds[k], i);
+            CHECK(json_integer_value(json_object_get(j, "statusCode")) == 200, "status");
+            CHECK(json_is_boolean(json_object_get(j, "isBase64Encoded")) &&
+                      json_is_true(json_object_get(j, "isBase64Encoded")) == (int)(i & 1),
+                  "isBase64Encoded");
+            if (kinds[k] == FN_EVENT_V1) {
+                json_t *mv = json_object_get(j, "multiValueHeaders");
+                CHECK(json_object_get(j, "headers") == NULL &&
+                          strcmp(json_string_value(json_array_get(json_object_get(mv, "ETag"), 0)), "\"abc\"") == 0,
+                      "1.0: multiValueHeaders");
+            } else {
+                json_t *hd = json_object_get(j, "headers");
+                CHECK(json_object_get(j, "multiValueHeaders") == NULL &&
+                          strcmp(json_string_value(json_object_get(hd, "Vary")), "Accept-Encoding") == 0,
+                      "2.0: headers");
+            }
+            json_decref(j);
+            fn_buf_dispose(&lit);
+            fn_buf_dispose(&out);
+        }
+    }
+    /* Invalid UTF-8 cannot become a literal (jansson refuses to dump it): nothing is appended. */
+    fn_buf_t bad;
+    fn_buf_init(&bad, 100);
+    CHECK(fn__json_string("cut \xf0\x9f", 6, &bad) != 0 && bad.len == 0, "invalid UTF-8 refused");
+    fn_buf_dispose(&bad);
+    /* An answer that does not fit its buffer fails cleanly. */
+    fn_buf_t small;
+    fn_buf_init(&small, 40);
+    CHECK(fn__answer(&small, FN_EVENT_V2, 200, headers, NCASES(headers), NULL, 0, 0) == FN_ETOOBIG, "cap");
+    fn_buf_dispose(&small);
+    return check_done("fn_answer");
+}
