@@ -39,9 +39,11 @@ for tool in node npm npx taskset; do
 done
 
 # ---- the Node.js runtime interface client (aws-lambda-ric ^3, pinned by package-lock.json) ----
+# Reinstalled when the lock file's content or node's version changes (the addon is built for one ABI).
 addon="$node_dir/node_modules/aws-lambda-ric/dist/rapid-client.node"
-stamp="$node_dir/node_modules/.package-lock.json"
-if [ ! -f "$addon" ] || [ ! -f "$stamp" ] || [ "$node_dir/package-lock.json" -nt "$stamp" ]; then
+stamp="$node_dir/node_modules/.nearjs-stamp"
+want_stamp="$(sha256sum <"$node_dir/package-lock.json" | cut -d' ' -f1) node $(node --version)"
+if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want_stamp" ]; then
     say "npm ci in bench/runtime/node (aws-lambda-ric builds curl and aws-lambda-cpp from source: ~2 min) ..."
     t0=$(date +%s)
     if ! (cd "$node_dir" && npm ci --no-audit --no-fund --foreground-scripts) >"$results/npm-install.log" 2>&1; then
@@ -49,6 +51,7 @@ if [ ! -f "$addon" ] || [ ! -f "$stamp" ] || [ "$node_dir/package-lock.json" -nt
         say "npm ci failed (full log: bench/results/npm-install.log)"
         exit 2
     fi
+    echo "$want_stamp" >"$stamp"
     say "npm ci took $(($(date +%s) - t0)) s"
 else
     say "aws-lambda-ric $(node -p "require('$node_dir/node_modules/aws-lambda-ric/package.json').version") already installed"
