@@ -96,7 +96,7 @@ int lrt__client_request(lrt__client_t *c, const char *method, const char *path, 
  * Each returns 0 or LRT_ETRANSPORT with c->error set. */
 int lrt__client_connect(lrt__client_t *c);
 int lrt__client_write(lrt__client_t *c, const struct iovec *iov, int iovcnt);
-int lrt__client_read_answer(lrt__client_t *c, int timeout_ms, int interruptible);
+int lrt__client_read_answer(lrt__client_t *c, int interruptible);
 void lrt__client_close(lrt__client_t *c);
 /* Sets c->error from a printf format. */
 void lrt__client_fail(lrt__client_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -107,6 +107,8 @@ void lrt__base64(char *out, const void *in, size_t len);
 
 /* The signal plumbing (loop.c): a SIGTERM flag and a self-pipe that every wait polls. */
 extern volatile sig_atomic_t lrt__terminating;
+/* The socket blocked in GET /next, or -1: SIGTERM's handler shuts it down to end the wait. */
+extern volatile sig_atomic_t lrt__idle_fd;
 int lrt__signal_fd(void);
 void lrt__signal_drain(void);
 

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "internal.h"
 
 volatile sig_atomic_t lrt__terminating;
+volatile sig_atomic_t lrt__idle_fd = -1;
 static int signal_pipe[2] = {-1, -1};
 
 static void on_sigterm(int sig)
@@ -23,6 +25,9 @@ static void on_sigterm(int sig)
     (void)sig;
     int saved = errno;
     lrt__terminating = 1;
+    int idle = lrt__idle_fd;
+    if (idle >= 0)
+        shutdown(idle, SHUT_RDWR); /* wakes the recv() of GET /next (async-signal-safe) */
     if (write(signal_pipe[1], "t", 1) < 0) {
         /* pipe full: a wake-up is already pending */
     }

@@ -10,9 +10,6 @@
 #include <string.h>
 #include "internal.h"
 
-/* A stream's answer may come late: the server reads the whole body first. */
-#define STREAM_ANSWER_TIMEOUT_MS 60000
-
 int lrt_stream_begin(lrt_response_t *res, const char *content_type)
 {
     if (res->kind != LRT__RES_EMPTY || res->error_type != NULL || res->client == NULL)
@@ -89,7 +86,7 @@ int lrt__stream_finish(lrt_response_t *res)
     struct iovec iov = {(void *)end, strlen(end)};
     int err = lrt__client_write(c, &iov, 1);
     if (err == 0)
-        err = lrt__client_read_answer(c, STREAM_ANSWER_TIMEOUT_MS, 0);
+        err = lrt__client_read_answer(c, 0);
     free(trailers);
     free(json);
     return err;
