@@ -141,12 +141,14 @@ static int store_failed(fn_handler_t *h, fn_buf_t *out, const char *key, int err
 {
     if (err == FN_ENOMEM)
         return err;
-    if (err == FN_ETOOBIG) {
-        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key, fn_store_cause(h->store));
+    /* The store's cause names the operation and the object; other errors get the key from here. */
+    const char *cause = fn_store_cause(h->store);
+    if (cause[0] != '\0')
+        say(h, FN_LOG_ERROR, "store %s: %s", fn_store_url(h->store), cause);
+    else
+        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key, fn_strerror(err));
+    if (err == FN_ETOOBIG)
         return answer_error(h, out, 500, "internal error\n");
-    }
-    say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key,
-        err == FN_ESTORE ? fn_store_cause(h->store) : fn_strerror(err));
     return answer_error(h, out, 503, "service unavailable: content store unreachable, retry\n");
 }
 

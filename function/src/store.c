@@ -1,6 +1,7 @@
 /*
  * store.c: the store interface: picks the backend from the URL's scheme and forwards to it.
- * Unknown schemes fail at open, so a typo in NEARJS_STORE stops the function at init, not per request.
+ * Unknown schemes (and malformed URLs, or S3 without a region) fail at open, so a typo in NEARJS_STORE stops the
+ * function at init, not per request.
  */
 #include <string.h>
 #include "function/errno.h"
@@ -13,12 +14,13 @@ int fn_version_eq(const fn_version_t *a, const fn_version_t *b)
 
 int fn_store_open(const char *url, fn_store_t **out)
 {
-    static const char file_scheme[] = "file://";
+    static const char file_scheme[] = "file://", s3_scheme[] = "s3://";
     if (url == NULL)
         return FN_ESCHEME;
     if (strncmp(url, file_scheme, sizeof(file_scheme) - 1) == 0)
         return fn__store_file_open(url, url + sizeof(file_scheme) - 1, out);
-    /* s3:// comes with store_s3.c; until then it is as unknown as any other scheme. */
+    if (strncmp(url, s3_scheme, sizeof(s3_scheme) - 1) == 0)
+        return fn__store_s3_open(url, url + sizeof(s3_scheme) - 1, out);
     return FN_ESCHEME;
 }
 

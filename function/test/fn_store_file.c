@@ -36,7 +36,6 @@ static void test_open(void)
         int want;
     } cases[] = {
         {"", FN_ESCHEME},
-        {"s3://bucket/prefix", FN_ESCHEME},
         {"http://x/", FN_ESCHEME},
         {"/abs/without/scheme", FN_ESCHEME},
         {"file://relative/path", FN_ESCHEME},
@@ -60,6 +59,41 @@ static void test_open(void)
     }
     CHECK(fn_store_open(NULL, NULL) == FN_ESCHEME, "NULL url");
     fn_store_free(NULL);
+}
+
+/* S3 URLs: parsed at open, no network needed; a region is required. */
+static void test_open_s3(void)
+{
+    static const struct {
+        const char *url, *region;
+        int want;
+    } cases[] = {
+        {"s3://bucket/prefix", NULL, FN_ECONFIG},
+        {"s3://bucket/prefix", "Bad Region", FN_ECONFIG},
+        {"s3://", "eu-west-1", FN_ESCHEME},
+        {"s3://ab", "eu-west-1", FN_ESCHEME},
+        {"s3://Bad_Bucket/x", "eu-west-1", FN_ESCHEME},
+        {"s3://bucket/pre fix", "eu-west-1", FN_ESCHEME},
+        {"s3://bucket/a/../b", "eu-west-1", FN_ESCHEME},
+        {"s3://bucket/%2e", "eu-west-1", FN_ESCHEME},
+        {"s3://bucket", "eu-west-1", 0},
+        {"s3://bucket/", "eu-west-1", 0},
+        {"s3://bucket/content/v1/", "eu-west-1", 0},
+        {"s3://my.dotted.bucket/p", "us-east-1", 0},
+    };
+    unsetenv("AWS_DEFAULT_REGION");
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        if (cases[i].region != NULL)
+            setenv("AWS_REGION", cases[i].region, 1);
+        else
+            unsetenv("AWS_REGION");
+        fn_store_t *s = NULL;
+        int got = fn_store_open(cases[i].url, &s);
+        CHECK(got == cases[i].want, "'%s' (region %s): got %d want %d", cases[i].url,
+              cases[i].region ? cases[i].region : "unset", got, cases[i].want);
+        fn_store_free(s);
+    }
+    unsetenv("AWS_REGION");
 }
 
 static void test_get(void)
@@ -133,6 +167,7 @@ int main(void)
     snprintf(sub, sizeof(sub), "%s/sub", root);
     mkdir(sub, 0755);
     test_open();
+    test_open_s3();
     test_get();
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);

@@ -261,7 +261,7 @@ class FunctionTest(unittest.TestCase):
 
     # --- store URL and init ---------------------------------------------------------------------------------
     def test_bad_store_url_fails_init(self):
-        for url in ("s3://bucket/prefix", "ftp://x/", "relative/path", "file://relative", "file:///nonexistent-xyz"):
+        for url in ("s3://Bad_Bucket/prefix", "ftp://x/", "relative/path", "file://relative", "file:///nonexistent-xyz"):
             with self.subTest(url=url):
                 env = os.path.join(self.tmp, "bad-env.json")
                 self.write_env(env, url)

@@ -17,7 +17,8 @@
     X(SCHEME, -9, "unsupported store URL (use file:///absolute/path)")                                                 \
     X(CONTENT, -10, "content in the store is invalid")                                                                 \
     X(ZLIB, -11, "compression failed")                                                                                 \
-    X(CRYPTO, -12, "hashing failed")
+    X(CRYPTO, -12, "hashing failed")                                                                                   \
+    X(CONFIG, -13, "store configuration incomplete (AWS_REGION)")
 
 typedef enum fn_errno {
 #define FN__ERRNO_ENUM(name, value, text) FN_E##name = value,

@@ -1,0 +1,255 @@
+/*
+ * store_s3.c: the S3 store (s3://bucket/prefix). An object is GET <bucket>/<prefix>/<key> over HTTPS,
+ * signed with SigV4 by libcurl (CURLOPT_AWS_SIGV4) from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN, region AWS_REGION (or AWS_DEFAULT_REGION); unsigned without credentials.
+ * NEARJS_S3_ENDPOINT (e.g. http://127.0.0.1:5000, for moto) switches to path-style requests there.
+ * Version = the object's ETag; a held version is revalidated with If-None-Match, so an unchanged
+ * object costs one small round trip (304, no body). S3 is strongly consistent (read-after-write),
+ * so a 304 means the held bytes are the current object's.
+ * Timeouts (connect 500 ms, whole request NEARJS_S3_TIMEOUT_MS, default 1000 ms) keep two gets well
+ * inside a 3 s function timeout, so a dead store answers 503 instead of timing the function out.
+ * One easy handle per store: connections are reused across requests of a warm instance.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include "function/errno.h"
+#include "store_internal.h"
+
+#define S3_URL_MAX 2048
+/* SHA-256 of the empty payload: what S3 wants in x-amz-content-sha256 for a GET. */
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+typedef struct s3_store {
+    fn_store_t base;
+    CURL *curl;
+    char base_url[S3_URL_MAX]; /* everything before the key, ending in "/" */
+    char *sigv4;               /* "aws:amz:<region>:s3", or NULL to send unsigned */
+    char *userpwd;             /* "<key id>:<secret>" */
+    char *token_header;        /* "x-amz-security-token: ..." or NULL */
+    long timeout_ms;
+} s3_store_t;
+
+/* What one transfer collects. */
+typedef struct transfer {
+    fn_buf_t *body;
+    int started; /* body cleared on the first byte, so a 304 leaves it untouched */
+    int too_big;
+    fn_version_t etag;
+} transfer_t;
+
+static size_t on_body(char *p, size_t size, size_t n, void *data)
+{
+    transfer_t *t = data;
+    if (!t->started) {
+        fn_buf_clear(t->body);
+        t->started = 1;
+    }
+    if (fn_buf_append(t->body, p, size * n) != 0) {
+        t->too_big = 1;
+        return 0;
+    }
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *data)
+{
+    transfer_t *t = data;
+    size_t len = size * n;
+    if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
+        size_t i = 5;
+        while (i < len && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        size_t end = len;
+        while (end > i && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
+            end--;
+        /* An ETag we cannot hold is no version: the object is then read on every request, never stale. */
+        t->etag.len = 0;
+        if (end - i > 0 && end - i < sizeof(t->etag.tag)) {
+            memcpy(t->etag.tag, p + i, end - i);
+            t->etag.tag[end - i] = '\0';
+            t->etag.len = end - i;
+        }
+    }
+    return len;
+}
+
+/* Object keys are built from validated ids and fixed names only; this guards the URL anyway. */
+static int key_ok(const char *key)
+{
+    for (const char *c = key; *c != '\0'; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("/_.-", *c) != NULL))
+            return 0;
+    return key[0] != '\0' && strstr(key, "..") == NULL;
+}
+
+static int s3_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
+{
+    s3_store_t *st = (s3_store_t *)s;
+    char url[S3_URL_MAX + 256];
+    int n = snprintf(url, sizeof(url), "%s%s", st->base_url, key);
+    if (!key_ok(key) || n < 0 || (size_t)n >= sizeof(url)) {
+        snprintf(s->cause, sizeof(s->cause), "key %.64s: not a valid object key", key);
+        return FN_ESTORE;
+    }
+    char inm[FN_VERSION_MAX + 32];
+    struct curl_slist *headers = curl_slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
+    if (headers != NULL && st->token_header != NULL)
+        headers = curl_slist_append(headers, st->token_header);
+    if (headers != NULL && have != NULL && have->len > 0) {
+        snprintf(inm, sizeof(inm), "If-None-Match: %s", have->tag);
+        headers = curl_slist_append(headers, inm);
+    }
+    if (headers == NULL)
+        return FN_ENOMEM;
+    transfer_t t = {.body = body};
+    CURL *c = st->curl;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    if (t.too_big) {
+        snprintf(s->cause, sizeof(s->cause), "%s: over the %zu-byte cap", key, body->max);
+        return FN_ETOOBIG;
+    }
+    if (rc != CURLE_OK) {
+        snprintf(s->cause, sizeof(s->cause), "GET %s: %s", key, curl_easy_strerror(rc));
+        return FN_ESTORE;
+    }
+    if (status == 304 && have != NULL && have->len > 0)
+        return FN_ENOTMODIFIED;
+    if (status == 404)
+        return FN_ENOTFOUND;
+    if (status != 200) {
+        snprintf(s->cause, sizeof(s->cause), "GET %s: HTTP %ld%s", key, status,
+                 status == 403 ? " (access denied; a missing key also answers 403 without s3:ListBucket)" : "");
+        return FN_ESTORE;
+    }
+    if (!t.started)
+        fn_buf_clear(body);
+    *now = t.etag;
+    return 0;
+}
+
+static void s3_free(fn_store_t *s)
+{
+    s3_store_t *st = (s3_store_t *)s;
+    curl_easy_cleanup(st->curl);
+    free(st->sigv4);
+    free(st->userpwd);
+    free(st->token_header);
+    free(s->url);
+    free(st);
+}
+
+static const fn__store_ops_t s3_ops = {s3_get, s3_free};
+
+static int bucket_ok(const char *b, size_t len)
+{
+    if (len < 3 || len > 63)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static char *dup_printf(const char *fmt, const char *a, const char *b)
+{
+    size_t len = strlen(fmt) + strlen(a) + (b != NULL ? strlen(b) : 0) + 1;
+    char *p = malloc(len);
+    if (p != NULL)
+        snprintf(p, len, fmt, a, b);
+    return p;
+}
+
+int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
+{
+    const char *slash = strchr(rest, '/');
+    size_t blen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    const char *prefix = slash != NULL ? slash + 1 : "";
+    size_t plen = strlen(prefix);
+    while (plen > 0 && prefix[plen - 1] == '/')
+        plen--;
+    if (!bucket_ok(rest, blen) || (plen > 0 && !key_ok(prefix)) || plen > 512)
+        return FN_ESCHEME;
+    const char *region = getenv("AWS_REGION");
+    if (region == NULL || region[0] == '\0')
+        region = getenv("AWS_DEFAULT_REGION");
+    if (region == NULL || region[0] == '\0' || strlen(region) > 32 ||
+        strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
+        return FN_ECONFIG;
+    const char *endpoint = getenv("NEARJS_S3_ENDPOINT");
+    const char *timeout = getenv("NEARJS_S3_TIMEOUT_MS");
+    const char *key_id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+    const char *token = getenv("AWS_SESSION_TOKEN");
+
+    s3_store_t *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return FN_ENOMEM;
+    st->base.ops = &s3_ops;
+    st->timeout_ms = 1000;
+    if (timeout != NULL && timeout[0] != '\0') {
+        char *end;
+        long v = strtol(timeout, &end, 10);
+        if (*end == '\0' && v >= 50 && v <= 60000)
+            st->timeout_ms = v;
+    }
+    int n;
+    char bucket[64];
+    snprintf(bucket, sizeof(bucket), "%.*s", (int)blen, rest);
+    const char *sep = plen > 0 ? "/" : "";
+    if (endpoint != NULL && endpoint[0] != '\0') {
+        size_t elen = strlen(endpoint);
+        while (elen > 0 && endpoint[elen - 1] == '/')
+            elen--;
+        n = snprintf(st->base_url, sizeof(st->base_url), "%.*s/%s/%.*s%s", (int)elen, endpoint, bucket, (int)plen,
+                     prefix, sep);
+    } else if (strchr(bucket, '.') != NULL) {
+        /* Dotted names break the TLS wildcard of virtual-hosted names: path-style for them. */
+        n = snprintf(st->base_url, sizeof(st->base_url), "https://s3.%s.amazonaws.com/%s/%.*s%s", region, bucket,
+                     (int)plen, prefix, sep);
+    } else {
+        n = snprintf(st->base_url, sizeof(st->base_url), "https://%s.s3.%s.amazonaws.com/%.*s%s", bucket, region,
+                     (int)plen, prefix, sep);
+    }
+    int err = n > 0 && (size_t)n < sizeof(st->base_url) ? 0 : FN_ESCHEME;
+    st->base.url = strdup(url);
+    st->curl = curl_easy_init();
+    if (err == 0 && (st->base.url == NULL || st->curl == NULL))
+        err = FN_ENOMEM;
+    if (err == 0 && key_id != NULL && key_id[0] != '\0' && secret != NULL) {
+        st->sigv4 = dup_printf("aws:amz:%s:s3", region, NULL);
+        st->userpwd = dup_printf("%s:%s", key_id, secret);
+        if (token != NULL && token[0] != '\0')
+            st->token_header = dup_printf("x-amz-security-token: %s", token, NULL);
+        if (st->sigv4 == NULL || st->userpwd == NULL || (token != NULL && token[0] != '\0' && st->token_header == NULL))
+            err = FN_ENOMEM;
+    }
+    if (err != 0) {
+        s3_free(&st->base);
+        return err;
+    }
+    CURL *c = st->curl;
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
+    if (st->sigv4 != NULL) {
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
+        curl_easy_setopt(c, CURLOPT_USERPWD, st->userpwd);
+    }
+    *out = &st->base;
+    return 0;
+}
