@@ -1,19 +1,8 @@
 /* Unit tests of buf.c: the capped buffer and the UTF-8 repair that guards every JSON text. */
 #include <stdio.h>
 #include <string.h>
+#include "check.h"
 #include "../src/internal.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
 
 static void test_limits(void)
 {
@@ -68,7 +57,5 @@ int main(void)
 {
     test_limits();
     test_utf8();
-    if (failures == 0)
-        printf("test_buf: all passed\n");
-    return failures != 0;
+    return check_done("test_buf");
 }

@@ -11,19 +11,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 #include "../src/loop.c"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
 
 /* Feeds wire to a client over a socketpair (trickled: one byte per write from a child process) and
  * reads one answer. Returns lrt__client_read_answer()'s result; the client keeps what it parsed. */
@@ -239,7 +228,5 @@ int main(void)
     test_endpoints();
     test_base64();
     test_fill_invocation();
-    if (failures == 0)
-        printf("test_client: all passed\n");
-    return failures != 0;
+    return check_done("test_client");
 }

@@ -3,19 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "check.h"
 #include "../src/internal.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
 
 /* Parses the error JSON of res and returns its member, or NULL. */
 static char *error_field(const lrt_response_t *res, const char *key)
@@ -114,7 +103,5 @@ int main(void)
     test_too_large();
     test_error_texts();
     test_strerror();
-    if (failures == 0)
-        printf("test_response: all passed\n");
-    return failures != 0;
+    return check_done("test_response");
 }
