@@ -20,6 +20,10 @@ const char *cm_strerror(int err)
         return "too big";
     case CM_EINVAL:
         return "invalid input";
+    case CM_EIO:
+        return "file not readable";
+    case CM_ETLS:
+        return "TLS setup refused";
     default:
         return "unknown error";
     }

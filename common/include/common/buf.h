@@ -18,6 +18,8 @@ extern "C" {
 #define CM_ENOMEM (-1)  /* allocation failed */
 #define CM_ETOOBIG (-2) /* would grow past the buffer's cap */
 #define CM_EINVAL (-3)  /* malformed input */
+#define CM_EIO (-4)     /* a file could not be read */
+#define CM_ETLS (-5)    /* OpenSSL refused a certificate, key or setting */
 
 /* Returns a static description of a CM_E* code (never NULL). */
 const char *cm_strerror(int err);

@@ -1,0 +1,72 @@
+/*
+ * TLS contexts for the servers (edge, nearjs-local start-api --domain): a server SSL_CTX that picks
+ * one of several certificate/key pairs by SNI (exact names and "*.example.com" wildcards, taken from
+ * each certificate's subjectAltName DNS names, or its CN when it has none), offers ALPN h2 and
+ * http/1.1 and refuses anything older than TLS 1.2; and a client SSL_CTX that verifies its peer
+ * against a CA file or the system store.
+ *
+ * Errors come back as CM_E* codes (common/buf.h) plus a one-line description written into a caller
+ * buffer (file, what was wrong, OpenSSL's reason) for the program to print. Contexts are OpenSSL
+ * reference-counted objects: once built they are safe to share between threads.
+ */
+#ifndef NEARJS_COMMON_TLS_H
+#define NEARJS_COMMON_TLS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Room for a one-line error description; longer ones are truncated. */
+#define CM_TLS_ERR_SIZE 512
+
+/* One certificate chain (PEM, leaf first) and its private key (PEM). Borrowed paths. */
+typedef struct cm_tls_pair {
+    const char *cert_file;
+    const char *key_file;
+} cm_tls_pair_t;
+
+typedef struct cm_tls_server_opts {
+    const cm_tls_pair_t *pairs; /* the first pair is the default when SNI is absent or matches none */
+    size_t num_pairs;           /* >= 1 */
+    int disable_h2;             /* non-zero: offer only http/1.1 in ALPN */
+    int min_tls13;              /* non-zero: TLS 1.3 minimum instead of 1.2 */
+} cm_tls_server_opts_t;
+
+/* Builds a server context from opts. Returns 0 and stores a new context in *out (release with
+ * cm_tls_ctx_free), or CM_EINVAL (bad opts), CM_EIO (a file unreadable), CM_ETLS (OpenSSL refused a
+ * certificate, a key, or a key that does not match its certificate) or CM_ENOMEM, with *out untouched
+ * and a description in err. Thread-safe. */
+int cm_tls_server_new(const cm_tls_server_opts_t *opts, SSL_CTX **out, char err[CM_TLS_ERR_SIZE]);
+
+typedef struct cm_tls_client_opts {
+    const char *ca_file; /* PEM bundle to trust; NULL: the system store */
+    int insecure;        /* non-zero: no peer verification at all (tests, --insecure) */
+} cm_tls_client_opts_t;
+
+/* Builds a client context: TLS 1.2 minimum, peer verified against opts' trust anchors unless
+ * insecure. The host name check is the caller's (cm_tls_client_expect_host, or the TLS library
+ * on top, e.g. h2o's handshake). Returns as cm_tls_server_new. */
+int cm_tls_client_new(const cm_tls_client_opts_t *opts, SSL_CTX **out, char err[CM_TLS_ERR_SIZE]);
+
+/* Sets SNI to name on ssl and makes the handshake fail unless the peer's certificate matches name.
+ * Returns 0 or CM_ENOMEM. */
+int cm_tls_client_expect_host(SSL *ssl, const char *name);
+
+/* Drops one reference to a context made here (and the per-name contexts it holds). NULL is a no-op. */
+void cm_tls_ctx_free(SSL_CTX *ctx);
+
+/* Non-zero when the DNS name `name` (len bytes) matches `pattern`: equal ignoring ASCII case, or
+ * pattern "*.rest" and name is exactly one more label followed by ".rest". */
+int cm_tls_name_matches(const char *pattern, const char *name, size_t len);
+
+/* Counts the TLS handshakes begun (ClientHellos seen) on a server context made here. Thread-safe. */
+unsigned long cm_tls_server_handshakes(SSL_CTX *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
