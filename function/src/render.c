@@ -20,6 +20,8 @@ static void set_why(char *why, size_t whylen, const char *text)
 int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, size_t whylen)
 {
     json_error_t jerr;
+    if (json == NULL)
+        json = "";
     /* Duplicate keys are refused: which one wins differs between parsers, so it is an authoring error. */
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
@@ -67,6 +69,13 @@ int fn_render(const char *loader, size_t loader_len, const char *config, size_t 
               size_t whylen)
 {
     fn_buf_clear(out);
+    /* Empty objects may come as NULL pointers (a buffer never grown): give jansson real strings. */
+    if (loader == NULL || loader_len == 0) {
+        set_why(why, whylen, "loader.js is empty");
+        return FN_ECONTENT;
+    }
+    if (config == NULL)
+        config = "";
     /* The loader is sent as a JSON string in the answer, and browsers decode it as UTF-8: check once here. */
     json_t *probe = json_stringn(loader, loader_len);
     if (probe == NULL) {

@@ -83,6 +83,14 @@ static void test_render(void)
             CHECK(strcmp(out.data, cases[i].want) == 0, "row %zu: got '%s'", i, out.data);
         fn_buf_dispose(&out);
     }
+    /* Empty objects, as a never-grown buffer hands them over (NULL, 0). */
+    fn_buf_t o;
+    fn_buf_init(&o, 100);
+    char why[64] = "";
+    CHECK(fn_render(NULL, 0, "{}", 2, &o, why, sizeof(why)) == FN_ECONTENT && strstr(why, "empty"), "empty loader");
+    CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), NULL, 0, &o, why, sizeof(why)) == FN_ECONTENT,
+          "empty config: %s", why);
+    fn_buf_dispose(&o);
     /* The output cap holds: a config bigger than the buffer's max fails cleanly. */
     fn_buf_t small;
     fn_buf_init(&small, 8);

@@ -18,6 +18,7 @@ import unittest
 import urllib.request
 
 BIN = os.environ.get("NEARJS_BIN", "")
+TEST_BIN = os.environ.get("NEARJS_TEST_BIN", os.path.join(BIN, "..", "test-bin"))
 NEARJS_LOCAL = os.path.join(BIN, "nearjs-local")
 BOOTSTRAP = os.path.join(BIN, "bootstrap")
 DEMO = os.environ.get("NEARJS_DEMO", os.path.join(os.path.dirname(__file__), "..", "..", "function", "demo"))
@@ -141,6 +142,15 @@ class S3StoreTest(unittest.TestCase):
         self.assertEqual(a["statusCode"], 503)
         self.assertIn("Timeout was reached", err)
         self.assertLess(took, 2.9, "a hung store must answer inside a 3 s function timeout")
+
+    def test_warm_instance_in_process(self):
+        # function/test/fn_store_s3.c: one handler, many requests: 304 revalidation, no re-render.
+        prog = os.path.join(TEST_BIN, "fn_store_s3")
+        if not os.access(prog, os.X_OK):
+            self.skipTest("%s not built" % prog)
+        p = subprocess.run([prog], capture_output=True, timeout=60,
+                           env=dict(os.environ, NEARJS_TEST_S3_ENDPOINT=self.endpoint, **CREDS))
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
 
     def test_zz_server_gone_is_503_fast(self):
         # Runs last (zz): the server goes away for good.
