@@ -2,7 +2,7 @@
  * function/store.h: where content lives, behind one operation: a conditional get. The caller passes
  * the version it holds; the store answers "unchanged" cheaply or returns the bytes and their version.
  * file:///abs/path: a folder; a version is dev, inode, size, mtime and ctime (one stat() per check).
- * s3://bucket/prefix (to come): a version is the object's ETag, checked by GET with If-None-Match.
+ * s3://bucket/prefix: a version is the object's ETag, checked by GET with If-None-Match (store_s3.c).
  * Keys are relative paths built from validated ids only (e.g. "accounts/acme/main.json").
  */
 #ifndef FUNCTION_STORE_H
@@ -26,7 +26,8 @@ typedef struct fn_store fn_store_t;
 /*
  * Opens the store named by url. Returns 0 and a new store in *out (caller frees with fn_store_free),
  * FN_ESCHEME for an unknown scheme or a malformed URL, FN_ESTORE when a folder is missing (not a
- * directory), or FN_ENOMEM. Does not touch *out on failure.
+ * directory), FN_ECONFIG for S3 without a region, or FN_ENOMEM. Does not touch *out on failure.
+ * Opening does no I/O for S3: an unreachable bucket shows as FN_ESTORE from fn_store_get.
  */
 int fn_store_open(const char *url, fn_store_t **out);
 
