@@ -197,8 +197,9 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     err = fn_render(h->loader.data, h->loader.len, h->scratch.data, h->scratch.len, &e->script, why, sizeof(why));
     if (err == 0)
         err = fn_etag(e->script.data, e->script.len, NULL, e->etag);
+    /* Same hash, own validator for the gzip representation: '"' + 32 hex digits, then "-gz\"". */
     if (err == 0)
-        err = fn_etag(e->script.data, e->script.len, "-gz", e->etag_gz);
+        snprintf(e->etag_gz, sizeof(e->etag_gz), "%.33s-gz\"", e->etag);
     if (err != 0) {
         fn_cache_drop(&h->cache, e);
         if (err == FN_ENOMEM)
