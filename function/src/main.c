@@ -34,7 +34,8 @@ static void init(lrt_response_t *err, void *user)
     }
     int rc = fn_handler_new(url, log_line, NULL, &app->handler);
     if (rc != 0)
-        lrt_response_fail(err, "Runtime.InitError", "nearjs: NEARJS_STORE '%.300s': %s%s", url, fn_strerror(rc),
+        lrt_response_fail(err, "Runtime.InitError", "nearjs: store '%.300s'%s: %s%s", url,
+                          url == fallback ? " (NEARJS_STORE unset: the default)" : " (NEARJS_STORE)", fn_strerror(rc),
                           rc == FN_ESTORE ? " (not a readable folder)" : "");
 }
 

@@ -14,7 +14,7 @@
     X(NOTFOUND, -6, "no such object in the store")                                                                     \
     X(NOTMODIFIED, -7, "object unchanged since the version held")                                                      \
     X(STORE, -8, "content store unreachable or failing")                                                               \
-    X(SCHEME, -9, "unsupported store URL (use file:///absolute/path)")                                                 \
+    X(SCHEME, -9, "unsupported or malformed store URL (file:///abs/path or s3://bucket/prefix)")                       \
     X(CONTENT, -10, "content in the store is invalid")                                                                 \
     X(ZLIB, -11, "compression failed")                                                                                 \
     X(CRYPTO, -12, "hashing failed")                                                                                   \
