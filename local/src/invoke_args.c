@@ -4,6 +4,7 @@
  */
 #include "invoke_args.h"
 #include "invoke.h"
+#include "files.h"
 #include "local/env.h"
 #include "local/errors.h"
 #include "local/rapi.h"
@@ -61,45 +62,7 @@ void nl__invoke_args_dispose(nl__invoke_args_t *a)
     memset(a, 0, sizeof(*a));
 }
 
-/* Reads a whole file (or stdin for "-") up to max bytes. Returns 0, or -1 with a message in err. */
-static int slurp(const char *path, size_t max, char **out, size_t *len, char *err, size_t err_size)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, err_size, "%s", strerror(errno));
-        return -1;
-    }
-    cm_buf_t b;
-    cm_buf_init(&b, max);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        int e = cm_buf_append(&b, chunk, n);
-        if (e != 0) {
-            snprintf(err, err_size, e == CM_ETOOBIG ? "larger than %zu bytes" : "out of memory", max);
-            rc = -1;
-            break;
-        }
-    }
-    if (rc == 0 && ferror(f)) {
-        snprintf(err, err_size, "%s", strerror(errno));
-        rc = -1;
-    }
-    if (f != stdin)
-        fclose(f);
-    if (rc == 0) {
-        *out = cm_buf_detach(&b, len);
-        if (*out == NULL) {
-            snprintf(err, err_size, "out of memory");
-            rc = -1;
-        }
-    }
-    cm_buf_dispose(&b);
-    return rc;
-}
-
-static int parse_seconds(const char *s, double *out)
+int nl__parse_seconds(const char *s, double *out)
 {
     char *end;
     errno = 0;
@@ -110,7 +73,7 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
-static int parse_memory(const char *s, unsigned *out)
+int nl__parse_memory(const char *s, unsigned *out)
 {
     char *end;
     errno = 0;
@@ -124,45 +87,9 @@ static int parse_memory(const char *s, unsigned *out)
 /* Finds the executable and the task root. Returns 0 or -1 after printing why. */
 static int resolve_bootstrap(nl__invoke_args_t *a, const char *given)
 {
-    struct stat st;
-    if (stat(given, &st) != 0) {
-        fprintf(stderr,
-                "nearjs-local: invoke: bootstrap '%.200s': %s (give the path of an executable bootstrap, or of a "
-                "folder holding one named 'bootstrap')\n",
-                given, strerror(errno));
-        return -1;
-    }
-    char real[PATH_MAX];
-    if (realpath(given, real) == NULL) {
-        fprintf(stderr, "nearjs-local: invoke: bootstrap '%.200s': %s\n", given, strerror(errno));
-        return -1;
-    }
-    char path[PATH_MAX + 16];
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(path, sizeof(path), "%s/bootstrap", real);
-        if (stat(path, &st) != 0) {
-            fprintf(stderr,
-                    "nearjs-local: invoke: folder '%.200s' holds no 'bootstrap' (%s): put an executable "
-                    "named bootstrap in it, or give the executable's path\n",
-                    given, strerror(errno));
-            return -1;
-        }
-        a->task_root = strdup(real);
-        a->default_name = strdup(basename(real));
-    } else {
-        snprintf(path, sizeof(path), "%s", real);
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s", real);
-        a->task_root = strdup(dirname(dir));
-        a->default_name = strdup(basename(real));
-    }
-    if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
-        fprintf(stderr, "nearjs-local: invoke: bootstrap '%.200s' is not an executable file: chmod +x it\n", path);
-        return -1;
-    }
-    a->bootstrap = strdup(path);
-    if (a->bootstrap == NULL || a->task_root == NULL || a->default_name == NULL) {
-        fprintf(stderr, "nearjs-local: invoke: out of memory\n");
+    char err[768];
+    if (nl__resolve_bootstrap(given, &a->bootstrap, &a->task_root, &a->default_name, err, sizeof(err)) != 0) {
+        fprintf(stderr, "nearjs-local: invoke: %s\n", err);
         return -1;
     }
     return 0;
@@ -194,14 +121,14 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
             env_path = optarg;
             break;
         case 't':
-            if (parse_seconds(optarg, &a->timeout_s) != 0) {
+            if (nl__parse_seconds(optarg, &a->timeout_s) != 0) {
                 fprintf(stderr, "nearjs-local: invoke: --timeout '%.32s': want seconds, more than 0 and at most 900\n",
                         optarg);
                 return NL_EXIT_USAGE;
             }
             break;
         case 'm':
-            if (parse_memory(optarg, &a->memory_mb) != 0) {
+            if (nl__parse_memory(optarg, &a->memory_mb) != 0) {
                 fprintf(stderr, "nearjs-local: invoke: --memory '%.32s': want MB, 128 to 10240\n", optarg);
                 return NL_EXIT_USAGE;
             }
@@ -247,7 +174,7 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
     if (event_path == NULL) {
         a->event = strdup("{}");
         a->event_len = 2;
-    } else if (slurp(event_path, NL_RAPI_MAX_RESPONSE, &a->event, &a->event_len, err, sizeof(err)) != 0) {
+    } else if (nl__slurp(event_path, NL_RAPI_MAX_RESPONSE, &a->event, &a->event_len, err, sizeof(err)) != 0) {
         fprintf(stderr, "nearjs-local: invoke: event '%.200s': %s\n", strcmp(event_path, "-") ? event_path : "(stdin)",
                 err);
         return NL_EXIT_USAGE;
@@ -264,7 +191,7 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
     if (env_path != NULL) {
         char *text = NULL;
         size_t len = 0;
-        if (slurp(env_path, 1024 * 1024, &text, &len, err, sizeof(err)) != 0) {
+        if (nl__slurp(env_path, 1024 * 1024, &text, &len, err, sizeof(err)) != 0) {
             fprintf(stderr, "nearjs-local: invoke: env-vars file '%.200s': %s\n", env_path, err);
             return NL_EXIT_USAGE;
         }

@@ -28,4 +28,9 @@ typedef struct nl__invoke_args {
 int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv);
 void nl__invoke_args_dispose(nl__invoke_args_t *a);
 
+/* Parses a function timeout: seconds, more than 0 and at most 900. Returns 0 or -1 (*out untouched). */
+int nl__parse_seconds(const char *s, double *out);
+/* Parses a memory size: MB, 128 to 10240. Returns 0 or -1 (*out untouched). */
+int nl__parse_memory(const char *s, unsigned *out);
+
 #endif

@@ -3,6 +3,7 @@
  * Signal names follow Go's runtime (Lambda's init is written in Go, and prints os.ProcessState).
  */
 #include "local/report.h"
+#include "utf8.h"
 #include "common/buf.h"
 
 #include <jansson.h>
@@ -115,35 +116,6 @@ char *nl_timeout_error_json(const char *request_id, double seconds)
     return error_doc("Sandbox.Timedout", msg);
 }
 
-/* Returns the length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if ((p[0] & 0xe0) == 0xc0) {
-        len = 2, min = 0x80, cp = p[0] & 0x1f;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, cp = p[0] & 0x0f;
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        len = 4, min = 0x10000, cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 char *nl_error_json(const char *type, const char *body, size_t len)
 {
     json_t *doc = json_loadb(body, len, 0, NULL);
@@ -158,21 +130,8 @@ char *nl_error_json(const char *type, const char *body, size_t len)
         return copy;
     }
     /* jansson refuses invalid UTF-8: replace each bad byte so the message survives */
-    cm_buf_t text;
-    cm_buf_init(&text, len * 3 + 1);
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_len((const unsigned char *)body + i, len - i);
-        if (n == 0) {
-            cm_buf_append(&text, "\xef\xbf\xbd", 3);
-            i++;
-        } else {
-            cm_buf_append(&text, body + i, n);
-            i += n;
-        }
-    }
-    json_t *out = json_pack("{s:s%, s:s}", "errorMessage", text.base != NULL ? text.base : "", text.len, "errorType",
+    json_t *out = json_pack("{s:o?, s:s}", "errorMessage", nl__json_text(body, len), "errorType",
                             type != NULL && type[0] != '\0' ? type : "Unhandled");
-    cm_buf_dispose(&text);
     char *s = out != NULL ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);
     return s;
