@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[])
+/* Spawns with stdout (and stderr, when out_fd >= 0) going to out_fd, else stdout joined to our stderr. */
+static int spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[], int out_fd)
 {
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t fa;
@@ -32,7 +33,12 @@ int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *c
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    if (out_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+    } else {
+        posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    }
     posix_spawn_file_actions_addchdir_np(&fa, cwd);
     char *argv[] = {(char *)path, NULL};
     pid_t pid;
@@ -45,6 +51,30 @@ int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *c
     }
     memset(s, 0, sizeof(*s));
     s->pid = pid;
+    return 0;
+}
+
+int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[])
+{
+    return spawn(s, path, cwd, envp, -1);
+}
+
+int nl_sandbox_spawn_piped(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[], int *out_fd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return NL_ESYS;
+    /* the child gets its end through dup2, which clears close-on-exec on the copy */
+    int rc = spawn(s, path, cwd, envp, fds[1]);
+    int saved = errno;
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        errno = saved;
+        return rc;
+    }
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    *out_fd = fds[0];
     return 0;
 }
 

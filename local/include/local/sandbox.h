@@ -29,6 +29,10 @@ typedef struct nl_sandbox {
 /* Starts path (argv[0] = path) with envp in cwd. Returns 0, or NL_ESYS with errno set (path not
  * executable, out of processes...) leaving s untouched. */
 int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[]);
+/* As nl_sandbox_spawn, but the runtime's stdout and stderr both go into a new pipe whose read end
+ * (non-blocking, close-on-exec; the caller closes it) is stored in *out_fd, so that its log lines can be
+ * told apart per invocation. Returns 0, or NL_ESYS with errno set, s and *out_fd untouched. */
+int nl_sandbox_spawn_piped(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[], int *out_fd);
 /* Sends sig to the runtime's whole process group; a no-op once the runtime has exited and its group is gone. */
 void nl_sandbox_kill(nl_sandbox_t *s, int sig);
 /* Reaps the runtime if it has exited. Returns 1 when s->exited (now or before), else 0. */
