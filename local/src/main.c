@@ -2,6 +2,7 @@
  * nearjs-local: the sam-local-style emulator. Dispatches verbs; each verb owns its flags and help.
  */
 #include "invoke.h"
+#include "start_api.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,8 @@ static void usage(FILE *f)
           "\n"
           "Verbs:\n"
           "  invoke BOOTSTRAP   run the bootstrap once on one event, print its answer\n"
+          "  start-api          serve the function as API Gateway does (HTTP/1.1, HTTP/2, custom domain TLS)\n"
+          "  start-lambda       serve Lambda's Invoke API (for aws lambda invoke --endpoint-url)\n"
           "\n"
           "nearjs-local VERB --help tells each verb's options.\n"
           "\n"
@@ -38,6 +41,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "invoke") == 0)
         return nl__invoke_main(argc - 1, argv + 1);
-    fprintf(stderr, "nearjs-local: unknown verb '%.64s' (want invoke; see nearjs-local --help)\n", argv[1]);
+    if (strcmp(argv[1], "start-api") == 0)
+        return nl__start_api_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "start-lambda") == 0)
+        return nl__start_lambda_main(argc - 1, argv + 1);
+    fprintf(stderr,
+            "nearjs-local: unknown verb '%.64s' (want invoke, start-api or start-lambda; see nearjs-local --help)\n",
+            argv[1]);
     return NL_EXIT_USAGE;
 }

@@ -1,0 +1,358 @@
+/*
+ * The serving verbs' common machinery (see server.h): listener, h2o context, TLS accept with the SNI kept
+ * per connection, the warm pool, signals and shutdown.
+ *
+ * TLS connections are accepted here rather than by h2o_accept so that the SNI can be remembered: a record
+ * hangs off the socket's on_close slot (unused by h2o's server side), the ClientHello callback finds it
+ * through the socket h2o keeps as its BIO's data (as h2o's own callbacks do) and stores the SSL, and once
+ * the handshake is done the SNI is copied there and the connection handed to h2o's HTTP/1 or HTTP/2 by
+ * ALPN.
+ */
+#include "server.h"
+#include "h2o/http1.h"
+#include "h2o/http2.h"
+#include "invoke.h"
+#include "local/apigw.h"
+#include "local/errors.h"
+#include "local/report.h"
+#include "local/sandbox.h"
+#include "common/log.h"
+#include "common/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SHUTDOWN_WAIT_MS 1000
+
+typedef struct handler {
+    h2o_handler_t super;
+    nl__server_t *srv;
+} handler_t;
+
+typedef struct tls_conn {
+    nl__server_t *srv;
+    SSL *ssl;
+    struct timeval connected_at;
+    int done;
+    char sni[256];
+} tls_conn_t;
+
+void nl__log(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    cm_log(stderr, "nearjs-local", "%s", line);
+}
+
+static void pool_log(nl_pool_log_kind_t kind, const char *line, size_t len, void *user)
+{
+    nl__server_t *srv = user;
+    if (kind == NL_POOL_LOG_NOTICE) {
+        nl__log("%.*s", (int)len, line);
+        return;
+    }
+    if (srv->args->quiet)
+        return;
+    /* one write per line, so that lines of different runtimes do not interleave */
+    char buf[4096];
+    if (len < sizeof(buf)) {
+        memcpy(buf, line, len);
+        buf[len] = '\n';
+        fwrite(buf, 1, len + 1, stderr);
+    } else {
+        fwrite(line, 1, len, stderr);
+        fputc('\n', stderr);
+    }
+}
+
+const char *nl__server_sni(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    if (sock == NULL || sock->ssl == NULL)
+        return NULL;
+    tls_conn_t *tc = sock->on_close.data;
+    return tc != NULL ? tc->sni : "";
+}
+
+void nl__server_peer(h2o_req_t *req, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    out[0] = '\0';
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (len == 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)size);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)size);
+}
+
+void nl__server_send(h2o_req_t *req, int status, const char *name, const char *value, const char *body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = status;
+    req->res.reason = "";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    if (name != NULL)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body, strlen(body));
+    req->res.content_length = buf.len;
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, 1);
+}
+
+static int handle(h2o_handler_t *self, h2o_req_t *req)
+{
+    handler_t *h = (handler_t *)self;
+    return h->srv->on_req(h->srv, req);
+}
+
+static void tls_conn_free(void *data)
+{
+    free(data);
+}
+
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert;
+    (void)arg;
+    h2o_socket_t *sock = BIO_get_data(SSL_get_rbio(ssl));
+    if (sock != NULL && sock->on_close.cb == tls_conn_free) {
+        tls_conn_t *tc = sock->on_close.data;
+        tc->ssl = ssl;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static void on_handshake(h2o_socket_t *sock, const char *err)
+{
+    tls_conn_t *tc = sock->on_close.data;
+    sock->data = NULL;
+    if (err != NULL) {
+        h2o_socket_close(sock);
+        return;
+    }
+    const char *sni = tc->ssl != NULL ? SSL_get_servername(tc->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    snprintf(tc->sni, sizeof(tc->sni), "%s", sni != NULL ? sni : "");
+    tc->done = 1;
+    h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
+    for (const h2o_iovec_t *id = h2o_http2_alpn_protocols; id->len != 0; ++id) {
+        if (proto.len == id->len && memcmp(proto.base, id->base, proto.len) == 0) {
+            h2o_http2_accept(&tc->srv->accept, sock, tc->connected_at);
+            return;
+        }
+    }
+    h2o_http1_accept(&tc->srv->accept, sock, tc->connected_at);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    nl__server_t *srv = listener->data;
+    if (err != NULL)
+        return;
+    /* several may be waiting: take a bounded batch per wake-up */
+    for (int i = 0; i < 64; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        if (srv->ssl == NULL) {
+            h2o_accept(&srv->accept, sock);
+            continue;
+        }
+        tls_conn_t *tc = calloc(1, sizeof(*tc));
+        if (tc == NULL) {
+            h2o_socket_close(sock);
+            continue;
+        }
+        tc->srv = srv;
+        tc->connected_at = *h2o_get_timestamp(&srv->ctx, NULL, NULL);
+        sock->on_close.cb = tls_conn_free;
+        sock->on_close.data = tc;
+        h2o_socket_ssl_handshake(sock, srv->ssl, NULL, on_handshake);
+    }
+}
+
+static void on_signal(nl_signals_t *sig, int signo, void *user)
+{
+    (void)sig;
+    nl__server_t *srv = user;
+    if (signo == SIGCHLD) {
+        nl_pool_on_sigchld(srv->pool);
+        return;
+    }
+    if (!srv->stop) {
+        char buf[32];
+        nl__log("%s: stopping", nl_signal_text(signo, buf, sizeof(buf)));
+    }
+    srv->stop = 1;
+}
+
+/* Binds host:port. Returns the listening fd, or -1 after printing why. */
+static int listen_on(const nl__serve_args_t *args, unsigned *bound)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", args->port);
+    int gai = getaddrinfo(args->host, port, &hints, &res);
+    if (gai != 0) {
+        nl__log("%s: --host '%.64s': %s", args->verb_name, args->host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        nl__log("%s: cannot listen on %.64s:%u: %s", args->verb_name, args->host, args->port, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static int connections_left(nl__server_t *srv)
+{
+    return !h2o_linklist_is_empty(&srv->ctx.http1._conns) || !h2o_linklist_is_empty(&srv->ctx.http2._conns);
+}
+
+int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void *verb)
+{
+    nl__server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return NL_EXIT_INTERNAL;
+    int exit_code = NL_EXIT_INTERNAL;
+    uint64_t started_ns = cm_mono_ns();
+    srv->args = args;
+    srv->on_req = on_req;
+    srv->verb = verb;
+    const char *region = getenv("AWS_REGION");
+    if (region == NULL || region[0] == '\0')
+        region = getenv("AWS_DEFAULT_REGION");
+    if (region == NULL || region[0] == '\0')
+        region = "us-east-1";
+    srv->pool_cfg = (nl_pool_config_t){.bootstrap = args->bootstrap,
+                                       .task_root = args->task_root,
+                                       .function_name = args->name,
+                                       .handler = args->handler,
+                                       .region = region,
+                                       .memory_mb = args->memory_mb,
+                                       .timeout_s = args->timeout_s,
+                                       .user_env = &args->user_env,
+                                       .workers = args->workers,
+                                       .log = pool_log,
+                                       .log_user = srv};
+    if (args->domain != NULL) {
+        char err[768];
+        if (nl__server_tls_ctx(args, &srv->ssl, err, sizeof(err)) != 0) {
+            nl__log("%s: %s", args->verb_name, err);
+            free(srv);
+            return NL_EXIT_USAGE;
+        }
+        SSL_CTX_set_client_hello_cb(srv->ssl, on_client_hello, NULL);
+    }
+
+    h2o_config_init(&srv->conf);
+    srv->conf.max_request_entity_size = NL_APIGW_MAX_REQUEST;
+    srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("nearjs-local"));
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    handler_t *h = (handler_t *)h2o_create_handler(path, sizeof(*h));
+    h->super.on_req = handle;
+    h->srv = srv;
+    srv->loop = h2o_evloop_create();
+    h2o_context_init(&srv->ctx, srv->loop, &srv->conf);
+    srv->accept.ctx = &srv->ctx;
+    srv->accept.hosts = srv->conf.hosts;
+    srv->accept.ssl_ctx = srv->ssl;
+
+    nl_signals_t *signals = NULL;
+    int rc, fd = -1;
+    if ((rc = nl_signals_new(srv->loop, on_signal, srv, &signals)) != 0) {
+        nl__log("%s: cannot watch signals: %s: %s", args->verb_name, nl_strerror(rc), strerror(errno));
+        goto done;
+    }
+    if ((fd = listen_on(args, &srv->port)) < 0)
+        goto done;
+    srv->listener = h2o_evloop_socket_create(srv->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    srv->listener->data = srv;
+    h2o_socket_read_start(srv->listener, on_accept);
+    if ((rc = nl_pool_new(srv->loop, &srv->pool_cfg, &srv->pool)) != 0) {
+        nl__log("%s: cannot start the runtimes: %s", args->verb_name, nl_strerror(rc));
+        exit_code = rc == NL_ESYS ? NL_EXIT_USAGE : NL_EXIT_INTERNAL;
+        goto done;
+    }
+    int ipv6 = strchr(args->host, ':') != NULL;
+    nl__log("%s: function '%s' (%s, %u worker%s, timeout %.2f s): listening on %s://%s%s%s:%u%s%s%s", args->verb_name,
+            args->name, args->bootstrap, args->workers, args->workers == 1 ? "" : "s", args->timeout_s,
+            srv->ssl != NULL ? "https" : "http", ipv6 ? "[" : "", args->host, ipv6 ? "]" : "", srv->port,
+            args->verb == NL__VERB_API ? " (payload " : "",
+            args->verb == NL__VERB_API ? (args->payload == 1 ? "1.0" : "2.0") : "",
+            args->verb == NL__VERB_API ? ")" : "");
+    int all_warm = 0;
+    while (!srv->stop) {
+        h2o_evloop_run(srv->loop, INT32_MAX);
+        if (!all_warm && nl_pool_warm(srv->pool) == args->workers) {
+            all_warm = 1;
+            nl__log("%s: %u worker%s warm %.2f ms after start", args->verb_name, args->workers,
+                    args->workers == 1 ? "" : "s", (double)(cm_mono_ns() - started_ns) / 1e6);
+        }
+    }
+    exit_code = NL_EXIT_OK;
+
+done:
+    if (srv->listener != NULL) {
+        h2o_socket_read_stop(srv->listener);
+        h2o_socket_close(srv->listener);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    /* let requests in flight finish (their runtimes are still up); idle connections go at once: h2o closes
+     * them when their idle timeouts expire, so those timeouts are made to expire now */
+    h2o_context_request_shutdown(&srv->ctx);
+    srv->ctx.http1.req_timeout.timeout = 0;
+    srv->ctx.http2.idle_timeout.timeout = 0;
+    uint64_t until = cm_mono_ns() + (uint64_t)SHUTDOWN_WAIT_MS * 1000000;
+    while (connections_left(srv) && cm_mono_ns() < until)
+        h2o_evloop_run(srv->loop, 10);
+    if (connections_left(srv))
+        nl__log("%s: connections still open after %d ms: cut", args->verb_name, SHUTDOWN_WAIT_MS);
+    if (h2o_timeout_is_linked(&srv->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&srv->ctx.http2._graceful_shutdown_timeout);
+    nl_pool_free(srv->pool);
+    nl_signals_free(signals);
+    h2o_evloop_run(srv->loop, 0);
+    h2o_context_dispose(&srv->ctx);
+    h2o_config_dispose(&srv->conf);
+    h2o_evloop_destroy(srv->loop);
+    cm_tls_ctx_free(srv->ssl);
+    free(srv);
+    return exit_code;
+}
