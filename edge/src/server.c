@@ -1,0 +1,310 @@
+/*
+ * The server: binds the listeners once (before dropping privileges), builds the first generation,
+ * runs the worker threads (one h2o event loop each, all accepting on the same listening sockets) and
+ * the health thread, and turns signals into actions on the main thread: SIGHUP builds a new
+ * generation and swaps it in (a broken config is refused and the old one keeps serving), SIGTERM
+ * and SIGINT drain (stop accepting, /healthz says 503, in-flight requests finish) and exit.
+ * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
+ */
+#include "edge.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TICK_MS 100
+
+edge_worker_t *edge__worker_of(h2o_context_t *ctx)
+{
+    return H2O_STRUCT_FROM_MEMBER(edge_worker_t, ctx, ctx);
+}
+
+static int bind_listener(const edge_listener_conf_t *l, int *fd_out, char *err, size_t errlen)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char serv[8];
+    snprintf(serv, sizeof(serv), "%u", l->port);
+    int gai = getaddrinfo(l->host, serv, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
+        return EDGE_EINVAL;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errlen, "listener %s:%u: cannot listen: %s", l->host, l->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return EDGE_EIO;
+    }
+    freeaddrinfo(res);
+    *fd_out = fd;
+    return 0;
+}
+
+static int hostconf_index(const edge_listener_conf_t *l)
+{
+    if (l->kind == EDGE_LISTEN_TLS)
+        return 0;
+    if (l->kind == EDGE_LISTEN_ADMIN)
+        return 3;
+    return l->plain_action == EDGE_PLAIN_REDIRECT ? 2 : 1;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    h2o_accept_ctx_t *actx = listener->data;
+    /* a few per wakeup: several workers share the socket, the losers get EAGAIN (NULL) */
+    for (int i = 0; i < 16; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        h2o_accept(actx, sock);
+    }
+}
+
+static void worker_refresh(edge_worker_t *w)
+{
+    edge_server_t *srv = w->srv;
+    pthread_mutex_lock(&srv->gen_mutex);
+    if (w->gen != srv->gen) {
+        edge__gen_unref(w->gen);
+        w->gen = edge__gen_ref(srv->gen);
+        for (size_t i = 0; i < srv->num_listen_fds; i++)
+            w->accept[i].ssl_ctx = w->gen->listener_ssl[i];
+    }
+    pthread_mutex_unlock(&srv->gen_mutex);
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, tick, entry);
+    worker_refresh(w);
+    if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
+        w->stopped = 1;
+        for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
+            if (w->listeners[i] != NULL) {
+                h2o_socket_read_stop(w->listeners[i]);
+                h2o_socket_close(w->listeners[i]);
+                w->listeners[i] = NULL;
+            }
+        }
+        h2o_context_request_shutdown(&w->ctx);
+    }
+    h2o_timeout_link(w->ctx.loop, &w->tick_timeout, &w->tick);
+}
+
+static void *worker_main(void *arg)
+{
+    edge_worker_t *w = arg;
+    edge_server_t *srv = w->srv;
+    h2o_loop_t *loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, loop, &srv->globalconf);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->getaddr_receiver, h2o_hostinfo_getaddr_receiver);
+    const edge_config_t *c = &w->gen->conf;
+    h2o_timeout_init(loop, &w->connect_timeout, c->connect_timeout_ms);
+    h2o_timeout_init(loop, &w->first_byte_timeout, c->first_byte_timeout_ms);
+    /* the client's own I/O timeout only backs up ours (connect, first byte) and bounds body stalls */
+    h2o_timeout_init(loop, &w->io_timeout, c->first_byte_timeout_ms + c->connect_timeout_ms);
+    h2o_timeout_init(loop, &w->tick_timeout, TICK_MS);
+    w->client_ctx = (h2o_http1client_ctx_t){loop, &w->getaddr_receiver, &w->io_timeout, NULL, NULL};
+    for (size_t i = 0; i < srv->num_listen_fds; i++) {
+        const edge_listener_conf_t *l = &c->listeners[i];
+        w->hosts[i][0] = srv->hostconfs[hostconf_index(l)];
+        w->hosts[i][1] = NULL;
+        w->accept[i] = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = w->hosts[i], .ssl_ctx = w->gen->listener_ssl[i]};
+        int fd = dup(srv->listen_fds[i]);
+        w->listeners[i] = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+        w->listeners[i]->data = &w->accept[i];
+        h2o_socket_read_start(w->listeners[i], on_accept);
+    }
+    w->tick.cb = on_tick;
+    h2o_timeout_link(loop, &w->tick_timeout, &w->tick);
+
+    uint64_t drain_deadline = 0;
+    for (;;) {
+        h2o_evloop_run(loop, TICK_MS);
+        if (w->stopped) {
+            uint64_t now = h2o_now(loop);
+            if (drain_deadline == 0)
+                drain_deadline = now + w->gen->conf.drain_timeout_ms;
+            if (w->inflight == 0 || now >= drain_deadline)
+                break;
+        }
+    }
+    /* Connections still open (idle keep-alive) are left to exit(); the loop stays reachable. */
+    return NULL;
+}
+
+static int setup_globalconf(edge_server_t *srv, const edge_config_t *c)
+{
+    h2o_config_init(&srv->globalconf);
+    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("nearjs-edge"));
+    srv->globalconf.max_request_entity_size = c->max_body_bytes;
+    /* h2o's HTTP/1 request timeout bounds both a request's headers (slowloris) and keep-alive idle */
+    srv->globalconf.http1.req_timeout = c->header_timeout_ms;
+    srv->globalconf.http2.idle_timeout = c->idle_timeout_ms;
+    srv->globalconf.handshake_timeout = c->header_timeout_ms;
+    static const char *const names[4] = {"edge-tls", "edge-plain-deny", "edge-plain-redirect", "edge-admin"};
+    for (int i = 0; i < 4; i++) {
+        srv->hostconfs[i] =
+            h2o_config_register_host(&srv->globalconf, h2o_iovec_init(names[i], strlen(names[i])), 65535);
+        h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconfs[i], "/", 0);
+        if (i == 0)
+            edge__proxy_register(pc, srv);
+        else
+            edge__local_register(pc, srv, i == 3 ? EDGE_LISTEN_ADMIN : EDGE_LISTEN_PLAIN,
+                                 i == 2 ? EDGE_PLAIN_REDIRECT : EDGE_PLAIN_DENY);
+    }
+    return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+    if (user == NULL || geteuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        cm_log(stderr, "nearjs-edge", "user '%.64s' not found; not starting as root", user);
+        return -1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        cm_log(stderr, "nearjs-edge", "cannot drop privileges to '%.64s': %s", user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses a new config whose listeners differ from the bound ones (they are bound once). */
+static int same_listeners(const edge_config_t *a, const edge_config_t *b, char *err, size_t errlen)
+{
+    if (a->num_listeners != b->num_listeners) {
+        snprintf(err, errlen, "the listeners changed (count); restart to apply");
+        return 0;
+    }
+    for (size_t i = 0; i < a->num_listeners; i++) {
+        const edge_listener_conf_t *x = &a->listeners[i], *y = &b->listeners[i];
+        if (x->port != y->port || strcmp(x->host, y->host) != 0 || x->kind != y->kind ||
+            x->plain_action != y->plain_action) {
+            snprintf(err, errlen, "listener %s:%u changed; restart to apply", y->host, y->port);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void reload(edge_server_t *srv, int (*load)(edge_config_t *, char *, size_t))
+{
+    char err[EDGE_ERR_SIZE];
+    edge_config_t conf;
+    edge_config_init(&conf);
+    edge_gen_t *g = NULL;
+    if (load(&conf, err, sizeof(err)) != 0 || !same_listeners(&srv->gen->conf, &conf, err, sizeof(err)) ||
+        edge__gen_new(&conf, srv->gen, &g, err, sizeof(err)) != 0) {
+        cm_log(stderr, "nearjs-edge", "reload refused, still serving the previous configuration: %s", err);
+        edge_config_dispose(&conf);
+        return;
+    }
+    pthread_mutex_lock(&srv->gen_mutex);
+    edge_gen_t *old = srv->gen;
+    srv->gen = g;
+    pthread_mutex_unlock(&srv->gen_mutex);
+    edge__gen_unref(old);
+    cm_log(stderr, "nearjs-edge", "reloaded: %zu upstream(s), certificates re-read", g->num_upstreams);
+}
+
+int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *err, size_t errlen))
+{
+    char err[EDGE_ERR_SIZE];
+    edge_server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return 1;
+    pthread_mutex_init(&srv->gen_mutex, NULL);
+    int rc = 1;
+    unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads == 0)
+        threads = 1;
+    for (size_t i = 0; i < conf->num_listeners; i++) {
+        if (bind_listener(&conf->listeners[i], &srv->listen_fds[i], err, sizeof(err)) != 0) {
+            cm_log(stderr, "nearjs-edge", "%s", err);
+            goto out_fds;
+        }
+        srv->num_listen_fds = i + 1;
+    }
+    setup_globalconf(srv, conf);
+    if (edge__gen_new(conf, NULL, &srv->gen, err, sizeof(err)) != 0) {
+        cm_log(stderr, "nearjs-edge", "%s", err);
+        goto out_conf;
+    }
+    if (drop_privileges(srv->gen->conf.user) != 0)
+        goto out_gen;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_t health_tid;
+    if (edge__health_start(srv, &health_tid) != 0)
+        goto out_gen;
+    srv->workers = calloc(threads, sizeof(*srv->workers));
+    for (unsigned i = 0; srv->workers != NULL && i < threads; i++) {
+        edge_worker_t *w = &srv->workers[i];
+        w->srv = srv;
+        w->id = i;
+        w->gen = edge__gen_ref(srv->gen);
+        if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+            edge__gen_unref(w->gen);
+            break;
+        }
+        srv->num_workers = i + 1;
+    }
+    cm_log(stderr, "nearjs-edge", "serving: %zu listener(s), %zu upstream(s), %u worker(s)", srv->num_listen_fds,
+           srv->gen->num_upstreams, srv->num_workers);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(srv, load);
+            continue;
+        }
+        cm_log(stderr, "nearjs-edge", "%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    atomic_store(&srv->shutting_down, 1);
+    for (unsigned i = 0; i < srv->num_workers; i++)
+        pthread_join(srv->workers[i].tid, NULL);
+    atomic_store(&srv->health_stop, 1);
+    pthread_join(health_tid, NULL);
+    cm_log(stderr, "nearjs-edge", "stopped");
+    rc = 0;
+    /* Workers' loops and their idle connections stay allocated until exit (reachable from srv). */
+    _exit(rc);
+out_gen:
+    edge__gen_unref(srv->gen);
+out_conf:
+    h2o_config_dispose(&srv->globalconf);
+out_fds:
+    for (size_t i = 0; i < srv->num_listen_fds; i++)
+        close(srv->listen_fds[i]);
+    pthread_mutex_destroy(&srv->gen_mutex);
+    free(srv);
+    return rc;
+}

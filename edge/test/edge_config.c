@@ -1,0 +1,89 @@
+/* Table-driven tests of the config parsers: upstream URLs, addresses, and YAML files whose errors
+ * must name the line, the key and the value. */
+#include "edge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct url_case {
+    const char *in;
+    int want_err;
+    const char *want_name;
+    unsigned want_port;
+};
+
+struct yaml_case {
+    const char *text;
+    int want_err;
+    const char *want_in_err; /* substring of the error */
+};
+
+int main(void)
+{
+    int failed = 0;
+    static const struct url_case urls[] = {
+        {"https://us-east-1-fast.example.com", 0, "us-east-1-fast.example.com", 443},
+        {"https://gw.example.com:8443", 0, "gw.example.com", 8443},
+        {"https://gw.example.com/", 0, "gw.example.com", 443},
+        {"http://gw.example.com", EDGE_EINVAL, NULL, 0},
+        {"https://gw.example.com:0", EDGE_EINVAL, NULL, 0},
+        {"https://gw.example.com:99999", EDGE_EINVAL, NULL, 0},
+        {"https://gw.example.com/path", EDGE_EINVAL, NULL, 0},
+        {"https://", EDGE_EINVAL, NULL, 0},
+        {"https://bad_name!", EDGE_EINVAL, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        edge_upstream_conf_t u;
+        memset(&u, 0, sizeof(u));
+        char err[256] = "";
+        int rc = edge_config_parse_upstream_url(urls[i].in, &u, err, sizeof(err));
+        if (rc != urls[i].want_err ||
+            (rc == 0 && (strcmp(u.name, urls[i].want_name) != 0 || u.port != urls[i].want_port))) {
+            fprintf(stderr, "url case %zu '%s': got %d '%s' %s:%u\n", i, urls[i].in, rc, err, u.name ? u.name : "",
+                    u.port);
+            failed = 1;
+        }
+        free(u.name);
+    }
+
+    static const struct yaml_case yamls[] = {
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\nupstreams:\n  - url: https://gw.example.com\n", 0,
+         NULL},
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: maybe\n", EDGE_EINVAL,
+         ":3: key 'listeners[0].plain': value 'maybe'"},
+        {"threads: lots\n", EDGE_EINVAL, ":1: key 'threads': value 'lots': must be a whole number"},
+        {"timeoutz:\n  connect: 5\n", EDGE_EINVAL, ":2: key 'timeoutz': unknown key"},
+        {"upstreams:\n  - url: http://x.example.com\n", EDGE_EINVAL, "key 'upstreams[0].url'"},
+        {"upstreams:\n  - url: https://x.example.com\n    health:\n      rise: 0\n", EDGE_EINVAL,
+         ":4: key 'upstreams[0].health.rise': value '0'"},
+        {"listeners:\n  - listen: 127.0.0.1:8443\n    tls:\n      - cert: /nonexistent.pem\n", EDGE_EINVAL,
+         "key 'listeners[0].tls[0].cert': value '/nonexistent.pem': not readable"},
+        {"listeners: [\n", EDGE_EINVAL, "YAML syntax"},
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\n", EDGE_EINVAL, "no upstream"},
+        {"upstreams:\n  - connect_to: 1.2.3.4:443\n", EDGE_EINVAL, "needs url"},
+    };
+    char path[] = "/tmp/edge_config_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 1;
+    close(fd);
+    for (size_t i = 0; i < sizeof(yamls) / sizeof(yamls[0]); i++) {
+        FILE *f = fopen(path, "w");
+        fputs(yamls[i].text, f);
+        fclose(f);
+        edge_config_t c;
+        edge_config_init(&c);
+        char err[EDGE_ERR_SIZE] = "";
+        int rc = edge_config_load_yaml(path, &c, err, sizeof(err));
+        if (rc != yamls[i].want_err || (yamls[i].want_in_err != NULL && strstr(err, yamls[i].want_in_err) == NULL)) {
+            fprintf(stderr, "yaml case %zu: got %d '%s', want %d containing '%s'\n", i, rc, err, yamls[i].want_err,
+                    yamls[i].want_in_err ? yamls[i].want_in_err : "");
+            failed = 1;
+        }
+        edge_config_dispose(&c);
+    }
+    unlink(path);
+    return failed;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""A real TLS upstream for the edge tests, behaving like API Gateway's custom domain check:
+403 {"message":"Forbidden"} unless the TLS SNI and the Host header both equal --domain.
+Otherwise it answers 200 with the request (method, path, headers, sni, body) as JSON.
+/healthz answers 200 (or --health-status). Prints "ready PORT" once listening."""
+import argparse, json, ssl, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--domain", required=True)
+ap.add_argument("--cert", required=True)
+ap.add_argument("--key", required=True)
+ap.add_argument("--port", type=int, default=0)
+ap.add_argument("--tag", default="")
+ap.add_argument("--delay", type=float, default=0.0)
+args = ap.parse_args()
+
+sni_by_sock = {}
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def _answer(self):
+        n = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(n) if n else b""
+        sni = getattr(self.connection, "sni", None)
+        host = self.headers.get("host", "")
+        if self.path == "/slow":
+            import time
+            time.sleep(5)
+        if sni != args.domain or host != args.domain:
+            out, status = json.dumps({"message": "Forbidden"}).encode(), 403
+        elif self.path == "/healthz":
+            out, status = b"ok\n", 200
+        else:
+            out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
+                              "headers": {k.lower(): v for k, v in self.headers.items()},
+                              "body": body.decode("latin-1")}).encode()
+            status = 200
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_HEAD = do_PUT = _answer
+
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(args.cert, args.key)
+
+
+def on_sni(sslsock, name, _ctx):
+    sslsock.sni = name
+
+
+ctx.sni_callback = on_sni
+
+
+class S(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        try:
+            tls = ctx.wrap_socket(sock, server_side=True)
+        except Exception:
+            sock.close()
+            raise OSError("handshake failed")
+        return tls, addr
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+srv = S(("127.0.0.1", args.port), H)
+print("ready", srv.server_address[1], flush=True)
+srv.serve_forever()
