@@ -50,7 +50,7 @@ static int scalar(struct ycx *y, yaml_node_t *n, const char *key, const char **o
 
 static int str(struct ycx *y, yaml_node_t *n, const char *key, char **out)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scalar(y, n, key, &s);
     if (rc != 0)
         return rc;
@@ -64,7 +64,7 @@ static int str(struct ycx *y, yaml_node_t *n, const char *key, char **out)
 
 static int num(struct ycx *y, yaml_node_t *n, const char *key, uint64_t min, uint64_t max, uint64_t *out)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scalar(y, n, key, &s);
     if (rc != 0)
         return rc;
@@ -79,7 +79,7 @@ static int num(struct ycx *y, yaml_node_t *n, const char *key, uint64_t min, uin
 
 static int boolean(struct ycx *y, yaml_node_t *n, const char *key, int *out)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = scalar(y, n, key, &s);
     if (rc != 0)
         return rc;
@@ -154,7 +154,7 @@ static int on_access_log(struct ycx *y, const char *k, yaml_node_t *v, const cha
     if (strcmp(k, "path") == 0)
         return str(y, v, full, &c->access_log);
     if (strcmp(k, "format") == 0) {
-        const char *s;
+        const char *s = NULL;
         int rc = scalar(y, v, full, &s);
         if (rc != 0)
             return rc;
@@ -190,7 +190,7 @@ static int on_listener(struct ycx *y, const char *k, yaml_node_t *v, const char 
     edge_listener_conf_t *l = arg;
     int rc;
     if (strcmp(k, "listen") == 0) {
-        const char *s;
+        const char *s = NULL;
         char e[256];
         if ((rc = scalar(y, v, full, &s)) != 0)
             return rc;
@@ -226,7 +226,7 @@ static int on_listener(struct ycx *y, const char *k, yaml_node_t *v, const char 
         return 0;
     }
     if (strcmp(k, "plain") == 0) {
-        const char *s;
+        const char *s = NULL;
         if ((rc = scalar(y, v, full, &s)) != 0)
             return rc;
         if (strcmp(s, "deny") != 0 && strcmp(s, "redirect") != 0)
@@ -277,7 +277,7 @@ static int on_upstream(struct ycx *y, const char *k, yaml_node_t *v, const char 
 {
     edge_upstream_conf_t *u = arg;
     int rc;
-    const char *s;
+    const char *s = NULL;
     char e[256];
     if (strcmp(k, "url") == 0) {
         if ((rc = scalar(y, v, full, &s)) != 0)
