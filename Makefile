@@ -10,6 +10,7 @@ all: build
 
 setup:
 	@scripts/setup.sh test
+	@scripts/find-aws-python.sh >/dev/null || echo "setup: the AWS-side tests will be skipped" >&2
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
