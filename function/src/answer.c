@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include "answer.h"
 #include "function/errno.h"
 
@@ -40,6 +41,23 @@ int fn__json_string(const char *text, size_t len, fn_buf_t *out)
     int err = dump(s, out, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(s);
     return err;
+}
+
+int fn__json_base64(const void *in, size_t len, fn_buf_t *out)
+{
+    if (len > INT32_MAX / 2)
+        return FN_ETOOBIG;
+    size_t need = 4 * ((len + 2) / 3) + 2;
+    int err = fn_buf_reserve(out, need);
+    if (err != 0)
+        return err;
+    char *p = out->data + out->len;
+    p[0] = '"';
+    int n = EVP_EncodeBlock((unsigned char *)p + 1, in, (int)len);
+    p[1 + n] = '"';
+    out->len += (size_t)n + 2;
+    out->data[out->len] = '\0';
+    return 0;
 }
 
 static int set(json_t *obj, const char *key, json_t *value)

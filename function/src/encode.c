@@ -9,6 +9,18 @@
 #include "function/encode.h"
 #include "function/errno.h"
 
+static void hex_etag(const unsigned char *md, const char *suffix, char etag[FN_ETAG_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = etag;
+    *p++ = '"';
+    for (int i = 0; i < 16; i++) {
+        *p++ = hex[md[i] >> 4];
+        *p++ = hex[md[i] & 15];
+    }
+    snprintf(p, FN_ETAG_SIZE - 33, "%s\"", suffix);
+}
+
 int fn_etag(const void *content, size_t len, const char *suffix, char etag[FN_ETAG_SIZE])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -18,14 +30,56 @@ int fn_etag(const void *content, size_t len, const char *suffix, char etag[FN_ET
         suffix = "";
     if (strlen(suffix) > 3 || EVP_Digest(content, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
         return FN_ECRYPTO;
-    static const char hex[] = "0123456789abcdef";
-    char *p = etag;
-    *p++ = '"';
-    for (int i = 0; i < 16; i++) {
-        *p++ = hex[md[i] >> 4];
-        *p++ = hex[md[i] & 15];
+    hex_etag(md, suffix, etag);
+    return 0;
+}
+
+int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    etag[0] = '\0';
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return FN_ECRYPTO;
+    hex_etag(md, "", etag);
+    return 0;
+}
+
+int fn_deflate_piece(const void *in, size_t len, int level, int last, fn_buf_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (len > UINT32_MAX)
+        return FN_ETOOBIG;
+    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return FN_EZLIB;
+    /* deflateBound assumes Z_FINISH; a sync flush adds an empty stored block (5 bytes) and a partial byte. */
+    size_t bound = deflateBound(&z, (uLong)len) + 16;
+    int err = fn_buf_reserve(out, bound);
+    if (err != 0) {
+        deflateEnd(&z);
+        return err;
     }
-    snprintf(p, FN_ETAG_SIZE - 33, "%s\"", suffix);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out->data + out->len;
+    z.avail_out = (uInt)bound;
+    int zr = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+    size_t produced = bound - z.avail_out;
+    deflateEnd(&z);
+    /* A sync flush that filled the output might have more to write: treat it as a failure, never truncate. */
+    if ((last && zr != Z_STREAM_END) || (!last && (zr != Z_OK || z.avail_out == 0 || z.avail_in != 0))) {
+        out->data[out->len] = '\0';
+        return FN_EZLIB;
+    }
+    out->len += produced;
+    out->data[out->len] = '\0';
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "function/errno.h"
 #include "function/event.h"
 #include "function/handler.h"
+#include "function/loader.h"
 #include "function/negotiate.h"
 #include "function/path.h"
 #include "function/render.h"
@@ -29,11 +30,10 @@ struct fn_handler {
     fn_store_t *store;
     fn_log_t log;
     void *log_ctx;
-    fn_buf_t loader; /* the shared loader's bytes, at version loader_version */
+    fn_loader_t loader; /* the shared loader at version loader_version, checked, with its pieces */
     fn_version_t loader_version;
     fn_buf_t scratch; /* object bytes being read */
     fn_buf_t gzip;    /* gzip bytes on their way to base64 */
-    fn_buf_t b64;     /* base64 on its way to a JSON literal */
     fn_request_t req;
     fn_cache_t cache;
     fn_stats_t stats;
@@ -65,10 +65,9 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
     }
     h->log = log;
     h->log_ctx = log_ctx;
-    fn_buf_init(&h->loader, FN_OBJECT_MAX);
+    fn_loader_init(&h->loader);
     fn_buf_init(&h->scratch, FN_OBJECT_MAX);
     fn_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
-    fn_buf_init(&h->b64, FN_SCRIPT_MAX / 2 * 3);
     fn_request_init(&h->req);
     fn_cache_init(&h->cache, FN__CACHE_BYTES);
     *out = h;
@@ -80,10 +79,9 @@ void fn_handler_free(fn_handler_t *h)
     if (h == NULL)
         return;
     fn_store_free(h->store);
-    fn_buf_dispose(&h->loader);
+    fn_loader_dispose(&h->loader);
     fn_buf_dispose(&h->scratch);
     fn_buf_dispose(&h->gzip);
-    fn_buf_dispose(&h->b64);
     fn_request_dispose(&h->req);
     fn_cache_dispose(&h->cache);
     free(h);
@@ -162,14 +160,23 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     fn_version_t now;
     int err = fn_store_get(h->store, "loader.js", &h->loader_version, &h->scratch, &now);
     if (err == 0) {
-        fn_buf_swap(&h->loader, &h->scratch);
+        /* Checked and hashed once per version; a config edit does not look at the loader again. */
         h->loader_version = now;
+        err = fn_loader_set(&h->loader, &h->scratch);
+        if (err != 0 && err != FN_ECONTENT)
+            h->loader_version.len = 0;
+        if (err == FN_ENOMEM)
+            return err;
     } else if (err == FN_ENOTFOUND) {
         say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
         return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
     } else if (err != FN_ENOTMODIFIED) {
         h->loader_version.len = 0;
         return store_failed(h, out, "loader.js", err);
+    }
+    if (!h->loader.valid) {
+        say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
+        return answer_error(h, out, 500, "internal error\n");
     }
 
     char key[FN_CACHE_KEY_MAX], obj[FN_CACHE_KEY_MAX + 16];
@@ -194,9 +201,7 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
 
     e = fn_cache_claim(&h->cache, key);
     char why[256] = "";
-    err = fn_render(h->loader.data, h->loader.len, h->scratch.data, h->scratch.len, &e->script, why, sizeof(why));
-    if (err == 0)
-        err = fn_etag(e->script.data, e->script.len, NULL, e->etag);
+    err = fn_loader_render(&h->loader, h->scratch.data, h->scratch.len, &e->config_json, e->etag, why, sizeof(why));
     /* Same hash, own validator for the gzip representation: '"' + 32 hex digits, then "-gz\"". */
     if (err == 0)
         snprintf(e->etag_gz, sizeof(e->etag_gz), "%.33s-gz\"", e->etag);
@@ -220,13 +225,7 @@ static int ensure_gzip(fn_handler_t *h, fn_cache_entry_t *e)
 {
     if (e->gzip_json.len > 0)
         return 0;
-    fn_buf_clear(&h->gzip);
-    fn_buf_clear(&h->b64);
-    int err = fn_gzip(e->script.data, e->script.len, &h->gzip);
-    if (err == 0)
-        err = fn_base64(h->gzip.data, h->gzip.len, &h->b64);
-    if (err == 0)
-        err = fn__json_string(h->b64.data != NULL ? h->b64.data : "", h->b64.len, &e->gzip_json);
+    int err = fn_loader_gzip_json(&h->loader, e->config_json.data, e->config_json.len, &h->gzip, &e->gzip_json);
     if (err != 0)
         return err;
     h->stats.gzips++;
@@ -239,7 +238,7 @@ static int ensure_identity(fn_handler_t *h, fn_cache_entry_t *e)
 {
     if (e->script_json.len > 0)
         return 0;
-    int err = fn__json_string(e->script.data != NULL ? e->script.data : "", e->script.len, &e->script_json);
+    int err = fn_loader_script_json(&h->loader, e->config_json.data, e->config_json.len, &e->script_json);
     if (err == 0)
         fn_cache_trim(&h->cache, e);
     return err;

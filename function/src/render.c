@@ -65,17 +65,13 @@ int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, s
     return err;
 }
 
-int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, fn_buf_t *out, char *why,
-              size_t whylen)
+int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *why, size_t whylen)
 {
-    fn_buf_clear(out);
     /* Empty objects may come as NULL pointers (a buffer never grown): give jansson real strings. */
     if (loader == NULL || loader_len == 0) {
         set_why(why, whylen, "loader.js is empty");
         return FN_ECONTENT;
     }
-    if (config == NULL)
-        config = "";
     /* The loader is sent as a JSON string in the answer, and browsers decode it as UTF-8: check once here. */
     json_t *probe = json_stringn(loader, loader_len);
     if (probe == NULL) {
@@ -88,11 +84,25 @@ int fn_render(const char *loader, size_t loader_len, const char *config, size_t 
         set_why(why, whylen, "loader.js has no " FN_PLACEHOLDER " placeholder");
         return FN_ECONTENT;
     }
-    size_t head = (size_t)(at - loader), skip = head + strlen(FN_PLACEHOLDER);
+    *head = (size_t)(at - loader);
+    return 0;
+}
+
+int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, fn_buf_t *out, char *why,
+              size_t whylen)
+{
+    fn_buf_clear(out);
+    size_t head;
+    int err = fn_loader_check(loader, loader_len, &head, why, whylen);
+    if (err != 0)
+        return err;
+    if (config == NULL)
+        config = "";
+    size_t skip = head + strlen(FN_PLACEHOLDER);
     size_t saved_max = out->max;
     if (out->max > FN_SCRIPT_MAX)
         out->max = FN_SCRIPT_MAX;
-    int err = fn_buf_append(out, loader, head);
+    err = fn_buf_append(out, loader, head);
     if (err == 0)
         err = fn_json_for_script(config, config_len, out, why, whylen);
     if (err == 0)

@@ -62,6 +62,26 @@ int main(void)
     fn_buf_init(&bad, 100);
     CHECK(fn__json_string("cut \xf0\x9f", 6, &bad) != 0 && bad.len == 0, "invalid UTF-8 refused");
     fn_buf_dispose(&bad);
+    /* Base64 literals, written without jansson: jansson reads them back as the encoding of the bytes. */
+    static const struct {
+        const char *in;
+        const char *want;
+    } b64[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"\xff\xfe\xfd\x00?", "//79AD8="}};
+    for (size_t i = 0; i < NCASES(b64); i++) {
+        fn_buf_t lit;
+        fn_buf_init(&lit, 64);
+        fn_buf_append(&lit, "x", 1);
+        size_t len = i == NCASES(b64) - 1 ? 5 : strlen(b64[i].in);
+        CHECK(fn__json_base64(b64[i].in, len, &lit) == 0, "row %zu: base64 literal", i);
+        json_t *j = json_loadb(lit.data + 1, lit.len - 1, JSON_DECODE_ANY, NULL);
+        CHECK(json_is_string(j) && strcmp(json_string_value(j), b64[i].want) == 0, "row %zu: '%s'", i, lit.data);
+        json_decref(j);
+        fn_buf_dispose(&lit);
+    }
+    fn_buf_t tiny;
+    fn_buf_init(&tiny, 5);
+    CHECK(fn__json_base64("foo", 3, &tiny) == FN_ETOOBIG && tiny.len == 0, "base64 literal respects the cap");
+    fn_buf_dispose(&tiny);
     /* An answer that does not fit its buffer fails cleanly. */
     fn_buf_t small;
     fn_buf_init(&small, 40);

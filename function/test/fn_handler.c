@@ -304,6 +304,42 @@ static void test_live(void)
     CHECK(a.status == 200 && a.body != NULL && strncmp(a.body, "/* v2 loader */ start({", 23) == 0,
           "loader edit visible: %.40s", a.body ? a.body : "");
     json_decref(a.root);
+    /* The loader's pieces are cached per loader version: each edit shows on the very next request, both
+     * encodings, for an account whose bodies were made from the previous loader. */
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    n = a.base64 ? gunzip_b64(a.body, a.body_len, plain, sizeof(plain) - 1) : -1;
+    plain[n < 0 ? 0 : n] = '\0';
+    CHECK(n > 0 && strncmp(plain, "/* v2 loader */ start({", 23) == 0 && strstr(plain, "EDITED-2") != NULL,
+          "loader edit, gzip: %.60s", plain);
+    json_decref(a.root);
+    write_file(dir, "loader.js", "/* v3 loader */ go(__NEARJS_CONFIG__);\n");
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    n = a.base64 ? gunzip_b64(a.body, a.body_len, plain, sizeof(plain) - 1) : -1;
+    plain[n < 0 ? 0 : n] = '\0';
+    CHECK(n > 0 && strncmp(plain, "/* v3 loader */ go({", 20) == 0, "second loader edit, gzip: %.60s", plain);
+    json_decref(a.root);
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strncmp(a.body, "/* v3 loader */ go({", 20) == 0,
+          "second loader edit, identity: %.40s", a.body ? a.body : "");
+    json_decref(a.root);
+    write_file(dir, "accounts/acme/main.json", "{\"account\":\"acme\",\"banner\":{\"text\":\"EDITED-3\"}}");
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    n = a.base64 ? gunzip_b64(a.body, a.body_len, plain, sizeof(plain) - 1) : -1;
+    plain[n < 0 ? 0 : n] = '\0';
+    CHECK(n > 0 && strncmp(plain, "/* v3 loader */ go({", 20) == 0 && strstr(plain, "EDITED-3") != NULL,
+          "config edit on the cached loader pieces, gzip: %.60s", plain);
+    json_decref(a.root);
+    /* A broken loader: 500 for every script, the cause logged; fixed: served again at once. */
+    write_file(dir, "loader.js", "/* no placeholder */\n");
+    logged[0] = '\0';
+    a = call(h, "v2", "GET", "/acme/main.js", "gzip", NULL);
+    CHECK(a.status == 500 && strstr(logged, "placeholder") != NULL, "broken loader: 500, logged: %s", logged);
+    json_decref(a.root);
+    write_file(dir, "loader.js", "/* v4 loader */ go(__NEARJS_CONFIG__);\n");
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strncmp(a.body, "/* v4 loader */ go({", 20) == 0, "loader fixed: %.40s",
+          a.body ? a.body : "");
+    json_decref(a.root);
     /* Invalid content: 500, nothing of it in the answer, the cause in the log. */
     write_file(dir, "accounts/acme/main.json", "{\"account\": SECRET-BROKEN");
     logged[0] = '\0';

@@ -1,5 +1,5 @@
 /*
- * function/cache.h: the warm instance's memory: per account script, the rendered bytes, their ETags
+ * function/cache.h: the warm instance's memory: per account script, its config piece (loader.h), its ETags
  * and (each made on first demand) the bodies as they go into an answer: the script as a JSON string
  * literal, and its gzip as a base64 JSON string literal; keyed by the versions of the two sources.
  * An entry is used only when both versions still equal the store's current ones, so it is never stale.
@@ -24,7 +24,7 @@ typedef struct fn_cache_entry {
     char key[FN_CACHE_KEY_MAX]; /* "account/file"; "" for a free slot */
     fn_version_t loader;        /* versions of the sources the script was rendered from */
     fn_version_t config;
-    fn_buf_t script;            /* the rendered script */
+    fn_buf_t config_json;       /* the config, script-safe: the script is the loader around it (loader.h) */
     char etag[FN_ETAG_SIZE];    /* of the identity representation */
     char etag_gz[FN_ETAG_SIZE]; /* of the gzip representation */
     fn_buf_t script_json;       /* the script as a JSON string literal; empty until first asked */

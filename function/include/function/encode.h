@@ -10,8 +10,14 @@
 
 /* A quoted ETag: '"' + 32 hex digits (128 bits of SHA-256) + optional "-gz" + '"' + NUL. */
 #define FN_ETAG_SIZE 40
-/* zlib level: the bench will tell whether a lower one pays for the render of a changed script. */
+/* zlib level: see bench/function/README.md for ratio against time. */
 #define FN_GZIP_LEVEL 6
+
+/* A piece of bytes (borrowed). */
+typedef struct fn_span {
+    const void *p;
+    size_t len;
+} fn_span_t;
 
 /*
  * Writes into etag the strong entity-tag of len bytes of content: "\"<32 hex>\"", or with suffix (e.g.
@@ -19,6 +25,17 @@
  * validator. Returns 0 or FN_ECRYPTO (etag then holds "").
  */
 int fn_etag(const void *content, size_t len, const char *suffix, char etag[FN_ETAG_SIZE]);
+
+/* Like fn_etag without a suffix, over the concatenation of n pieces. Returns 0 or FN_ECRYPTO (etag ""). */
+int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE]);
+
+/*
+ * Appends the raw deflate (RFC 1951, no header) of len bytes, compressed on their own (no reference to
+ * earlier bytes) at level; last 0 ends it with a sync flush (byte-aligned, no final block), so that
+ * further raw deflate pieces may follow it in the same stream; last 1 ends it with the final block.
+ * Returns 0, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB; on failure out is unchanged.
+ */
+int fn_deflate_piece(const void *in, size_t len, int level, int last, fn_buf_t *out);
 
 /* Appends the gzip (RFC 1952) encoding of len bytes. Returns 0, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB. */
 int fn_gzip(const void *in, size_t len, fn_buf_t *out);

@@ -25,6 +25,13 @@
 int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, size_t whylen);
 
 /*
+ * Checks a loader of loader_len bytes: not empty, valid UTF-8 (it is sent as a JSON string and decoded as
+ * UTF-8 by browsers), containing FN_PLACEHOLDER. Returns 0 with *head = the placeholder's offset, or
+ * FN_ECONTENT (why as above).
+ */
+int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *why, size_t whylen);
+
+/*
  * Renders the script into out (cleared first): the loader (must be UTF-8 and contain FN_PLACEHOLDER)
  * with its first placeholder replaced by fn_json_for_script(config). Returns 0, FN_ECONTENT (why as
  * above), FN_ETOOBIG (over FN_SCRIPT_MAX or out's cap) or FN_ENOMEM.
