@@ -9,12 +9,18 @@
  * Timeouts (connect 500 ms, whole request NEARJS_S3_TIMEOUT_MS, default 1000 ms) keep two gets well
  * inside a 3 s function timeout, so a dead store answers 503 instead of timing the function out.
  * One easy handle per store: connections are reused across requests of a warm instance.
+ * libcurl is loaded with dlopen() when an S3 store is opened, not linked: Debian's libcurl pulls in ~30
+ * shared objects (~5 ms before main), which a folder store's cold start should not pay. The few
+ * functions used are resolved into a table (curl_api_t); <curl/curl.h> gives only types and constants.
+ * The library stays loaded for the life of the process (OpenSSL, which it loads, registers exit handlers).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include "function/errno.h"
 #include "store_internal.h"
 
@@ -22,8 +28,23 @@
 /* SHA-256 of the empty payload: what S3 wants in x-amz-content-sha256 for a GET. */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+/* The libcurl functions the store calls, resolved by name from libcurl.so.4. */
+typedef struct curl_api {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl_api_t;
+
+typedef CURLcode curl_easy_setopt_fn_t(CURL *, CURLoption, ...);
+
 typedef struct s3_store {
     fn_store_t base;
+    curl_api_t api;
     CURL *curl;
     char base_url[S3_URL_MAX]; /* everything before the key, ending in "/" */
     char *sigv4;               /* "aws:amz:<region>:s3", or NULL to send unsigned */
@@ -96,32 +117,37 @@ static int s3_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_b
         return FN_ESTORE;
     }
     char inm[FN_VERSION_MAX + 32];
-    struct curl_slist *headers = curl_slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
-    if (headers != NULL && st->token_header != NULL)
-        headers = curl_slist_append(headers, st->token_header);
-    if (headers != NULL && have != NULL && have->len > 0) {
+    const curl_api_t *api = &st->api;
+    struct curl_slist *headers = api->slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
+    /* curl_slist_append frees nothing on failure: keep the list to free it. */
+    struct curl_slist *more = headers;
+    if (more != NULL && st->token_header != NULL)
+        more = api->slist_append(headers, st->token_header);
+    if (more != NULL && have != NULL && have->len > 0) {
         snprintf(inm, sizeof(inm), "If-None-Match: %s", have->tag);
-        headers = curl_slist_append(headers, inm);
+        more = api->slist_append(headers, inm);
     }
-    if (headers == NULL)
+    if (more == NULL) {
+        api->slist_free_all(headers);
         return FN_ENOMEM;
+    }
     transfer_t t = {.body = body};
     CURL *c = st->curl;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    CURLcode rc = curl_easy_perform(c);
+    api->easy_setopt(c, CURLOPT_URL, url);
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    api->easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    api->easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    CURLcode rc = api->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
+    api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    api->slist_free_all(headers);
     if (t.too_big) {
         snprintf(s->cause, sizeof(s->cause), "%s: over the %zu-byte cap", key, body->max);
         return FN_ETOOBIG;
     }
     if (rc != CURLE_OK) {
-        snprintf(s->cause, sizeof(s->cause), "GET %s: %s", key, curl_easy_strerror(rc));
+        snprintf(s->cause, sizeof(s->cause), "GET %s: %s", key, api->easy_strerror(rc));
         return FN_ESTORE;
     }
     if (status == 304 && have != NULL && have->len > 0)
@@ -142,7 +168,8 @@ static int s3_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_b
 static void s3_free(fn_store_t *s)
 {
     s3_store_t *st = (s3_store_t *)s;
-    curl_easy_cleanup(st->curl);
+    if (st->curl != NULL)
+        st->api.easy_cleanup(st->curl);
     free(st->sigv4);
     free(st->userpwd);
     free(st->token_header);
@@ -151,6 +178,36 @@ static void s3_free(fn_store_t *s)
 }
 
 static const fn__store_ops_t s3_ops = {s3_get, s3_free};
+
+/* Loads libcurl and resolves the table. Returns 0 or FN_ENOCURL (library or a symbol missing). */
+static int load_curl(curl_api_t *api)
+{
+    /* RTLD_NOW: a missing symbol shows here, at init, not at the first request. */
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL)
+        return FN_ENOCURL;
+    static const struct {
+        const char *name;
+        size_t offset;
+    } syms[] = {
+        {"curl_easy_init", offsetof(curl_api_t, easy_init)},
+        {"curl_easy_setopt", offsetof(curl_api_t, easy_setopt)},
+        {"curl_easy_perform", offsetof(curl_api_t, easy_perform)},
+        {"curl_easy_getinfo", offsetof(curl_api_t, easy_getinfo)},
+        {"curl_easy_cleanup", offsetof(curl_api_t, easy_cleanup)},
+        {"curl_easy_strerror", offsetof(curl_api_t, easy_strerror)},
+        {"curl_slist_append", offsetof(curl_api_t, slist_append)},
+        {"curl_slist_free_all", offsetof(curl_api_t, slist_free_all)},
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        void *f = dlsym(lib, syms[i].name);
+        if (f == NULL)
+            return FN_ENOCURL;
+        /* POSIX guarantees a dlsym() result converts to a function pointer; memcpy says so without a cast. */
+        memcpy((char *)api + syms[i].offset, &f, sizeof(f));
+    }
+    return 0;
+}
 
 static int bucket_ok(const char *b, size_t len)
 {
@@ -223,7 +280,10 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
     }
     int err = n > 0 && (size_t)n < sizeof(st->base_url) ? 0 : FN_ESCHEME;
     st->base.url = strdup(url);
-    st->curl = curl_easy_init();
+    if (err == 0)
+        err = load_curl(&st->api);
+    if (err == 0)
+        st->curl = st->api.easy_init();
     if (err == 0 && (st->base.url == NULL || st->curl == NULL))
         err = FN_ENOMEM;
     if (err == 0 && key_id != NULL && key_id[0] != '\0' && secret != NULL) {
@@ -238,17 +298,20 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
         s3_free(&st->base);
         return err;
     }
+    /* Through a pointer, curl's compile-time option type checks do not apply: every value below is
+     * passed as the type the option takes (long, char *, callback, or a NULL char *). */
     CURL *c = st->curl;
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
+    curl_easy_setopt_fn_t *setopt = st->api.easy_setopt;
+    setopt(c, CURLOPT_NOSIGNAL, 1L);
+    setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);
+    setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
+    setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    setopt(c, CURLOPT_ACCEPT_ENCODING, (char *)NULL);
     if (st->sigv4 != NULL) {
-        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
-        curl_easy_setopt(c, CURLOPT_USERPWD, st->userpwd);
+        setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
+        setopt(c, CURLOPT_USERPWD, st->userpwd);
     }
     *out = &st->base;
     return 0;

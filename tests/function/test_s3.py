@@ -76,10 +76,10 @@ class S3StoreTest(unittest.TestCase):
             cls.moto.wait(timeout=10)
 
     @classmethod
-    def env_file(cls, store, endpoint):
-        path = os.path.join(cls.tmp, "env-%d.json" % abs(hash((store, endpoint))))
+    def env_file(cls, store, endpoint, **extra):
+        path = os.path.join(cls.tmp, "env-%d.json" % abs(hash((store, endpoint, tuple(sorted(extra.items()))))))
         with open(path, "w") as f:
-            json.dump({"Parameters": {"NEARJS_STORE": store, "NEARJS_S3_ENDPOINT": endpoint}}, f)
+            json.dump({"Parameters": dict({"NEARJS_STORE": store, "NEARJS_S3_ENDPOINT": endpoint}, **extra)}, f)
         return path
 
     def invoke(self, ev, env=None, want_rc=0):
@@ -129,6 +129,17 @@ class S3StoreTest(unittest.TestCase):
         env = self.env_file("s3://Not_A_Bucket/x", self.endpoint)
         a, _ = self.invoke(event(), env=env, want_rc=1)
         self.assertEqual(a["errorType"], "Runtime.InitError")
+
+    def test_no_libcurl_fails_init(self):
+        # libcurl is loaded only for an s3:// store; one that cannot be loaded is an init error saying so.
+        libdir = os.path.join(self.tmp, "badlib")
+        os.makedirs(libdir, exist_ok=True)
+        with open(os.path.join(libdir, "libcurl.so.4"), "w") as f:
+            f.write("not a shared object\n")
+        env = self.env_file("s3://%s/%s" % (BUCKET, PREFIX), self.endpoint, LD_LIBRARY_PATH=libdir)
+        a, _ = self.invoke(event(), env=env, want_rc=1)
+        self.assertEqual(a["errorType"], "Runtime.InitError")
+        self.assertIn("libcurl.so.4", a["errorMessage"])
 
     def test_hung_server_is_503_within_timeout(self):
         # A listener that never accepts: the connection is made (backlog), the answer never comes.

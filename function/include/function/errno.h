@@ -18,7 +18,8 @@
     X(CONTENT, -10, "content in the store is invalid")                                                                 \
     X(ZLIB, -11, "compression failed")                                                                                 \
     X(CRYPTO, -12, "hashing failed")                                                                                   \
-    X(CONFIG, -13, "store configuration incomplete (AWS_REGION)")
+    X(CONFIG, -13, "store configuration incomplete (AWS_REGION)")                                                      \
+    X(NOCURL, -14, "libcurl.so.4 could not be loaded (the S3 store needs it: install libcurl4 or package it)")
 
 typedef enum fn_errno {
 #define FN__ERRNO_ENUM(name, value, text) FN_E##name = value,

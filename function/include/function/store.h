@@ -26,7 +26,8 @@ typedef struct fn_store fn_store_t;
 /*
  * Opens the store named by url. Returns 0 and a new store in *out (caller frees with fn_store_free),
  * FN_ESCHEME for an unknown scheme or a malformed URL, FN_ESTORE when a folder is missing (not a
- * directory), FN_ECONFIG for S3 without a region, or FN_ENOMEM. Does not touch *out on failure.
+ * directory), FN_ECONFIG for S3 without a region, FN_ENOCURL for S3 when libcurl.so.4 cannot be loaded
+ * (it is loaded on the first S3 open, never for a folder), or FN_ENOMEM. Does not touch *out on failure.
  * Opening does no I/O for S3: an unreachable bucket shows as FN_ESTORE from fn_store_get.
  */
 int fn_store_open(const char *url, fn_store_t **out);
