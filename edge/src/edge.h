@@ -163,6 +163,9 @@ typedef struct edge_server {
     unsigned num_workers;
     atomic_int shutting_down;
     atomic_int health_stop;
+    pthread_mutex_t park_mutex;
+    pthread_cond_t park_cond;
+    unsigned parked; /* threads done for good (edge__thread_park); guarded by park_mutex */
     edge_metrics_t metrics;
 } edge_server_t;
 
@@ -180,7 +183,9 @@ struct edge_worker {
     h2o_timeout_entry_t tick;
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
+    size_t num_conns; /* client connections open (accepted, not yet closed) */
     int stopped;
+    int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };
 
 /* Access log: one line for a finished request (locally answered ones too). */
@@ -212,6 +217,12 @@ h2o_handler_t *edge__local_register(h2o_pathconf_t *pathconf, edge_server_t *srv
 int edge__local_healthz(edge_server_t *srv, edge_worker_t *w, h2o_req_t *req);
 /* The worker running on this thread. */
 edge_worker_t *edge__worker_of(h2o_context_t *ctx);
+
+/* Ends the calling thread's work for good: counts it as parked for the main thread (wait_parked in
+ * server.c) and blocks until the process exits; never returns. Threads are parked, not joined, because
+ * libh2o 2.2.5 keeps per-thread free lists (pool chunks, HTTP/2 write buffers) in static thread-locals
+ * that no API empties: an ended thread would strand them as leaks, a parked one keeps them reachable. */
+__attribute__((noreturn)) void edge__thread_park(edge_server_t *srv);
 
 /* Health checker thread. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);

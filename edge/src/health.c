@@ -3,7 +3,8 @@
  * upstream of the current generation gets "GET <path>" with its name as SNI and Host; the expected
  * status counts toward rise, anything else (or no answer) toward fall. Passive marking (proxy.c)
  * takes an upstream down at once on a connect-phase failure; only checks bring it back. Invariant:
- * each check holds a reference on its generation, so a reload never frees a pool a check uses.
+ * each check holds a reference on its generation, so a reload never frees a pool a check uses. On
+ * health_stop the thread cancels its checks, frees its loop and parks (edge__thread_park).
  */
 #include "edge.h"
 #include "common/log.h"
@@ -165,8 +166,11 @@ static void *health_main(void *arg)
     h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
     h2o_multithread_destroy_queue(h->queue);
     h2o_evloop_destroy(h->loop);
+    free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
     edge__gen_unref(h->gen);
+    edge_server_t *srv = h->srv;
     free(h);
+    edge__thread_park(srv);
     return NULL;
 }
 
@@ -195,6 +199,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
         h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
         h2o_multithread_destroy_queue(h->queue);
         h2o_evloop_destroy(h->loop);
+        free(h->queue);
         edge__gen_unref(h->gen);
         free(h);
         return EDGE_ENOMEM;

@@ -3,7 +3,9 @@
  * runs the worker threads (one h2o event loop each, all accepting on the same listening sockets) and
  * the health thread, and turns signals into actions on the main thread: SIGHUP builds a new
  * generation and swaps it in (a broken config is refused and the old one keeps serving), SIGTERM
- * and SIGINT drain (stop accepting, /healthz says 503, in-flight requests finish) and exit.
+ * and SIGINT drain (stop accepting, /healthz says 503, in-flight requests finish), then everything is
+ * torn down (connections, contexts, loops, pools, SSL contexts) and edge_server_run returns, so that a
+ * sanitizer build checks the exit for leaks.
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
 #include "edge.h"
@@ -20,6 +22,16 @@
 #include <unistd.h>
 
 #define TICK_MS 100
+#define TEARDOWN_MS 2000
+
+static int timeouts_busy(h2o_timeout_t **all, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!h2o_linklist_is_empty(&all[i]->_entries))
+            return 1;
+    }
+    return 0;
+}
 
 edge_worker_t *edge__worker_of(h2o_context_t *ctx)
 {
@@ -62,16 +74,63 @@ static int hostconf_index(const edge_listener_conf_t *l)
     return l->plain_action == EDGE_PLAIN_REDIRECT ? 2 : 1;
 }
 
+void edge__thread_park(edge_server_t *srv)
+{
+    pthread_mutex_lock(&srv->park_mutex);
+    srv->parked++;
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_mutex);
+    for (;;)
+        pause(); /* every signal is blocked or ignored here: this thread ends with the process */
+}
+
+/* Waits until n threads have parked. */
+static void wait_parked(edge_server_t *srv, unsigned n)
+{
+    pthread_mutex_lock(&srv->park_mutex);
+    while (srv->parked < n)
+        pthread_cond_wait(&srv->park_cond, &srv->park_mutex);
+    pthread_mutex_unlock(&srv->park_mutex);
+}
+
+/* What a client connection holds: its worker (for the count the teardown waits on) and a reference on
+ * the generation it was accepted under. h2o keeps the listener's SSL_CTX as a bare pointer until the
+ * ClientHello arrives (SSL_new happens then), so without that reference a reload could free the
+ * context under a connection still waiting to start its handshake. */
+struct conn_hold {
+    edge_worker_t *w;
+    edge_gen_t *gen;
+};
+
+static void on_conn_close(void *data)
+{
+    struct conn_hold *hold = data;
+    hold->w->num_conns--;
+    edge__gen_unref(hold->gen);
+    free(hold);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL)
         return;
     h2o_accept_ctx_t *actx = listener->data;
+    edge_worker_t *w = edge__worker_of(actx->ctx);
     /* a few per wakeup: several workers share the socket, the losers get EAGAIN (NULL) */
     for (int i = 0; i < 16; i++) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
             return;
+        struct conn_hold *hold = malloc(sizeof(*hold));
+        if (hold == NULL) {
+            h2o_socket_close(sock);
+            continue;
+        }
+        *hold = (struct conn_hold){w, edge__gen_ref(w->gen)};
+        /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
+        sock->on_close.cb = on_conn_close;
+        sock->on_close.data = hold;
+        w->num_conns++;
         h2o_accept(actx, sock);
     }
 }
@@ -105,6 +164,52 @@ static void on_tick(h2o_timeout_entry_t *entry)
         h2o_context_request_shutdown(&w->ctx);
     }
     h2o_timeout_link(w->ctx.loop, &w->tick_timeout, &w->tick);
+}
+
+/* Ends a worker after its drain: every timer left expires at once, so that idle keep-alive connections,
+ * unfinished handshakes and (past the drain deadline) requests still waiting on an upstream end through
+ * their own code paths (a 502/504, a GOAWAY, a close), and the loop runs until the last connection is
+ * gone (bounded). Then the context, the timeouts and the loop are disposed. A connection that will not
+ * close in time (a client that stopped reading) leaves the loop allocated: torn_down stays 0 and the
+ * process exits without disposing what the loop references. */
+static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
+{
+    h2o_timeout_t *all[] = {&w->ctx.zero_timeout,
+                            &w->ctx.one_sec_timeout,
+                            &w->ctx.hundred_ms_timeout,
+                            &w->ctx.handshake_timeout,
+                            &w->ctx.http1.req_timeout,
+                            &w->ctx.http2.idle_timeout,
+                            &w->ctx.http2.graceful_shutdown_timeout,
+                            &w->ctx.proxy.io_timeout,
+                            &w->io_timeout,
+                            &w->connect_timeout,
+                            &w->first_byte_timeout};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        all[i]->timeout = 0;
+    if (h2o_timeout_is_linked(&w->tick))
+        h2o_timeout_unlink(&w->tick);
+    uint64_t until = h2o_now(loop) + TEARDOWN_MS;
+    while ((w->num_conns != 0 || w->inflight != 0 || timeouts_busy(all, sizeof(all) / sizeof(all[0]))) &&
+           h2o_now(loop) < until)
+        h2o_evloop_run(loop, 10);
+    if (w->num_conns != 0 || w->inflight != 0 || timeouts_busy(all, sizeof(all) / sizeof(all[0]))) {
+        cm_log(stderr, "nearjs-edge", "worker %u: %zu connection(s) still open after %d ms; leaving them to exit",
+               w->id, w->num_conns, TEARDOWN_MS);
+        return;
+    }
+    h2o_timeout_dispose(loop, &w->io_timeout);
+    h2o_timeout_dispose(loop, &w->connect_timeout);
+    h2o_timeout_dispose(loop, &w->first_byte_timeout);
+    h2o_timeout_dispose(loop, &w->tick_timeout);
+    h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
+    h2o_multithread_queue_t *queue = w->ctx.queue;
+    h2o_context_dispose(&w->ctx);
+    h2o_evloop_destroy(loop);
+    free(queue); /* 2.2.5's evloop h2o_multithread_destroy_queue closes the queue's pipe, never frees it */
+    edge__gen_unref(w->gen);
+    w->gen = NULL;
+    w->torn_down = 1;
 }
 
 static void *worker_main(void *arg)
@@ -145,7 +250,8 @@ static void *worker_main(void *arg)
                 break;
         }
     }
-    /* Connections still open (idle keep-alive) are left to exit(); the loop stays reachable. */
+    worker_teardown(w, loop);
+    edge__thread_park(w->srv);
     return NULL;
 }
 
@@ -233,6 +339,8 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     if (srv == NULL)
         return 1;
     pthread_mutex_init(&srv->gen_mutex, NULL);
+    pthread_mutex_init(&srv->park_mutex, NULL);
+    pthread_cond_init(&srv->park_cond, NULL);
     int rc = 1;
     unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0)
@@ -289,14 +397,21 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         break;
     }
     atomic_store(&srv->shutting_down, 1);
+    wait_parked(srv, srv->num_workers);
+    int all_down = 1;
     for (unsigned i = 0; i < srv->num_workers; i++)
-        pthread_join(srv->workers[i].tid, NULL);
+        all_down &= srv->workers[i].torn_down;
     atomic_store(&srv->health_stop, 1);
-    pthread_join(health_tid, NULL);
+    wait_parked(srv, srv->num_workers + 1);
     cm_log(stderr, "nearjs-edge", "stopped");
     rc = 0;
-    /* Workers' loops and their idle connections stay allocated until exit (reachable from srv). */
-    _exit(rc);
+    if (!all_down) {
+        /* a worker's loop still holds connections that reference the generation and the contexts:
+         * freeing those under it is worse than leaving the whole process to exit */
+        fflush(NULL);
+        _exit(rc);
+    }
+    free(srv->workers);
 out_gen:
     edge__gen_unref(srv->gen);
 out_conf:
@@ -305,6 +420,8 @@ out_fds:
     for (size_t i = 0; i < srv->num_listen_fds; i++)
         close(srv->listen_fds[i]);
     pthread_mutex_destroy(&srv->gen_mutex);
+    pthread_mutex_destroy(&srv->park_mutex);
+    pthread_cond_destroy(&srv->park_cond);
     free(srv);
     return rc;
 }
