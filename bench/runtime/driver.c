@@ -72,6 +72,8 @@ struct opts {
     int server_cpu, client_cpu;
     double cold_timeout_s, run_timeout_s;
     const char *log_dir;
+    const char *extra_env[4]; /* -e NAME=VALUE: added to every client's environment */
+    int nextra;
 };
 
 struct server {
@@ -584,7 +586,7 @@ static void on_readable(struct server *s, struct conn *c, int total)
 
 /* ---- client processes ---- */
 
-static char **client_env(const struct client *cl, int port)
+static char **client_env(const struct client *cl, int port, const struct opts *o)
 {
     static char buf[16][512];
     static char *env[24];
@@ -607,6 +609,8 @@ static char **client_env(const struct client *cl, int port)
     env[n++] = buf[2];
     snprintf(buf[3], sizeof buf[3], "HOME=%s", home ? home : "/tmp");
     env[n++] = buf[3];
+    for (int i = 0; i < o->nextra; i++)
+        env[n++] = (char *)o->extra_env[i];
     env[n] = NULL;
     return env;
 }
@@ -615,7 +619,7 @@ static void spawn(struct server *s, const struct client *cl, const struct opts *
 {
     char logpath[512];
     snprintf(logpath, sizeof logpath, "%s/runtime-%s.log", o->log_dir, cl->name);
-    char **env = client_env(cl, port);
+    char **env = client_env(cl, port, o);
     s->child_exited = 0;
     s->pid = fork();
     if (s->pid < 0)
@@ -904,7 +908,7 @@ static void usage(void)
 {
     fputs("usage: driver [-k COLD_RUNS] [-w WARMUP] [-n INVOCATIONS] [-r ROUNDS] [-s SERVER_CPU] [-C CLIENT_CPU] [-l "
           "LOG_DIR]\n"
-          "              -c 'NAME|DIR|PROGRAM ARG...' [-c ...]\n"
+          "              [-e NAME=VALUE (up to 4, for every client)] -c 'NAME|DIR|PROGRAM ARG...' [-c ...]\n"
           "Serves the Lambda Runtime API on 127.0.0.1 (a free port) and benchmarks each client in turn.\n"
           "Prints one key=value line per client on stdout. Exit: 0 all OK, 1 a client FAILED, 2 usage.\n",
           stderr);
@@ -957,7 +961,7 @@ int main(int argc, char **argv)
                      .log_dir = "."};
     struct client clients[MAX_CLIENTS];
     int nclients = 0, opt;
-    while ((opt = getopt(argc, argv, "k:w:n:r:s:C:l:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "k:w:n:r:s:C:l:c:e:")) != -1) {
         switch (opt) {
         case 'k':
             o.cold_runs = parse_int(optarg, 1, 255);
@@ -979,6 +983,11 @@ int main(int argc, char **argv)
             break;
         case 'l':
             o.log_dir = optarg;
+            break;
+        case 'e':
+            if (o.nextra == 4 || strchr(optarg, '=') == NULL)
+                usage();
+            o.extra_env[o.nextra++] = optarg;
             break;
         case 'c':
             if (nclients == MAX_CLIENTS || parse_client(optarg, &clients[nclients]) != 0)
