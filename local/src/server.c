@@ -349,7 +349,11 @@ done:
     nl_pool_free(srv->pool);
     nl_signals_free(signals);
     h2o_evloop_run(srv->loop, 0);
+    /* h2o 2.2.5's evloop build closes the context's queue in h2o_context_dispose but never frees it */
+    h2o_multithread_queue_t *queue = srv->ctx.queue;
     h2o_context_dispose(&srv->ctx);
+    h2o_evloop_run(srv->loop, 0);
+    free(queue);
     h2o_config_dispose(&srv->conf);
     h2o_evloop_destroy(srv->loop);
     cm_tls_ctx_free(srv->ssl);

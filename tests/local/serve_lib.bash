@@ -8,8 +8,16 @@ serve_setup() {
     SERVER_PID=
 }
 
+# Stops the server and fails the test unless it exited 0 (under ASan a leak or an error makes that 1).
 serve_teardown() {
+    local was_running=$SERVER_PID
     stop_server
+    if [ -n "$was_running" ] && [ "$server_status" != 0 ]; then
+        echo "server exit status $server_status:"
+        tail -40 "$T/err"
+        rm -rf "$T"
+        return 1
+    fi
     rm -rf "$T"
 }
 
