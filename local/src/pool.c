@@ -127,6 +127,8 @@ static void runtime_line(env_t *e, const char *p, size_t n)
 static void platform_line(env_t *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void platform_line(env_t *e, const char *fmt, ...)
 {
+    if (!e->pool->cfg->platform_lines)
+        return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
@@ -238,7 +240,7 @@ static void finish(env_t *e, nl_pool_job_t *job, nl_pool_status_t status, const 
                    const char *error_type)
 {
     uint64_t now = cm_mono_ns();
-    if (e != NULL) {
+    if (e != NULL && e->pool->cfg->platform_lines) {
         uint64_t dur = e->start_ns != 0 ? now - e->start_ns : 0;
         platform_line(e, "END RequestId: %s", e->request_id);
         char line[512];
@@ -248,8 +250,9 @@ static void finish(env_t *e, nl_pool_job_t *job, nl_pool_status_t status, const 
                          .max_rss_kb = peak_rss_kb(e->sandbox.pid)};
         nl_report_format(line, sizeof(line), &r);
         runtime_line(e, line, strlen(line));
-        e->job = NULL;
     }
+    if (e != NULL)
+        e->job = NULL;
     if (job->cb != NULL) {
         nl_pool_result_t res = {.status = status,
                                 .request_id = e != NULL ? e->request_id : "",
@@ -308,11 +311,14 @@ static void dispatch(nl_pool_t *p)
         e->state = ENV_BUSY;
         int rc = nl_rapi_worker_invoke(e->rapi, &ev, id);
         if (rc != 0) {
+            /* only memory can fail here: the job waits, first in line, for the next chance */
             notice(p, "worker %u: cannot hand the event over: %s", e->index, nl_strerror(rc));
             e->job = NULL;
             job->env = NULL;
             e->state = ENV_IDLE;
-            finish(NULL, job, NL_POOL_ERROR, NULL, 0, "Emulator.Failed");
+            h2o_linklist_insert(p->queue.next, &job->link);
+            p->queued++;
+            return;
         }
     }
 }
@@ -332,10 +338,10 @@ static void rapi_on_idle(nl_rapi_worker_t *w, int first, void *user)
         notice(e->pool, "worker %u: init %.2f ms (pid %d)", e->index, (double)(cm_mono_ns() - e->spawn_ns) / 1e6,
                (int)e->sandbox.pid);
         e->state = ENV_IDLE;
-        schedule_dispatch(e->pool);
+        dispatch(e->pool);
     } else if (e->state == ENV_RETURNING) {
         e->state = ENV_IDLE;
-        schedule_dispatch(e->pool);
+        dispatch(e->pool);
     }
 }
 
@@ -673,9 +679,10 @@ int nl_pool_submit(nl_pool_t *p, const char *payload, size_t len, nl_pool_done_c
     job->user = user;
     h2o_linklist_insert(&p->queue, &job->link);
     p->queued++;
-    schedule_dispatch(p);
     if (out != NULL)
         *out = job;
+    /* an idle runtime takes it at once: dispatch never calls back (a failed hand-over requeues) */
+    dispatch(p);
     return 0;
 }
 

@@ -267,6 +267,8 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void 
                                        .timeout_s = args->timeout_s,
                                        .user_env = &args->user_env,
                                        .workers = args->workers,
+                                       /* Tail needs them; start-api --quiet does without */
+                                       .platform_lines = !args->quiet || args->verb == NL__VERB_LAMBDA,
                                        .log = pool_log,
                                        .log_user = srv};
     if (args->domain != NULL) {

@@ -75,6 +75,7 @@ typedef struct nl_pool_config {
     const nl_env_t *user_env; /* the function's own variables; may be NULL */
     unsigned workers;         /* >= 1 */
     size_t max_queue;         /* 0: 10000 */
+    int platform_lines;       /* write START/END/REPORT lines (and keep them in the tail); 0 spares the cost */
     nl_pool_log_cb log;       /* may be NULL */
     void *log_user;
 } nl_pool_config_t;
@@ -86,9 +87,9 @@ int nl_pool_new(h2o_loop_t *loop, const nl_pool_config_t *cfg, nl_pool_t **out);
 /* Kills every runtime (and what it started), reaps them, and drops queued or running jobs without
  * callbacks. NULL is a no-op. */
 void nl_pool_free(nl_pool_t *p);
-/* Queues one invocation of payload (copied). cb is called once with its result (never from inside this
- * call). Returns 0 and the job in *out (valid until cb returns or nl_pool_cancel), NL_EBUSY when the
- * queue is full, NL_ENOMEM. */
+/* Queues one invocation of payload (copied); an idle runtime gets it at once. cb is called once with its
+ * result (never from inside this call). Returns 0 and the job in *out (valid until cb returns or nl_pool_cancel),
+ * NL_EBUSY when the queue is full, NL_ENOMEM. */
 int nl_pool_submit(nl_pool_t *p, const char *payload, size_t len, nl_pool_done_cb cb, void *user, nl_pool_job_t **out);
 /* The caller lost interest (its client went away): no callback will come. A queued job is dropped; a
  * running one finishes in its runtime and its result is thrown away, so the runtime is not left stuck. */
