@@ -6,8 +6,13 @@ load serve_lib
 
 setup() {
     serve_setup
-    AWS=$(command -v aws || true)
-    [ -n "$AWS" ] || { [ -x "$HOME/.pyenv/versions/3.11.7/bin/aws" ] && AWS=$HOME/.pyenv/versions/3.11.7/bin/aws; }
+    # The aws beside the Python the AWS-side tests use (scripts/find-aws-python.sh), else any on PATH.
+    AWS=
+    [ -n "${NEARJS_AWS_PYTHON:-}" ] && [ -x "$(dirname "$NEARJS_AWS_PYTHON")/aws" ] && AWS=$(dirname "$NEARJS_AWS_PYTHON")/aws
+    [ -n "$AWS" ] || AWS=$(command -v aws || true)
+    # aws CLI v2 reads --payload as base64 unless told otherwise; v1 knows no such flag.
+    AWS_PAYLOAD_FLAGS=()
+    [ -n "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2' && AWS_PAYLOAD_FLAGS=(--cli-binary-format raw-in-base64-out)
     export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN=x AWS_DEFAULT_REGION=us-east-1
     export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
 }
@@ -17,13 +22,14 @@ teardown() {
 }
 
 need_aws() {
-    [ -n "$AWS" ] || skip "aws CLI not found (PATH, ~/.pyenv/versions/3.11.7/bin/aws)"
+    [ -n "$AWS" ] || skip "aws CLI not found (scripts/find-aws-python.sh, PATH; scripts/setup.sh installs Debian's awscli)"
 }
 
 # invoke ARGS...: aws lambda invoke against the server; metadata JSON in $T/meta, payload in $T/out
 invoke() {
     set +e
-    "$AWS" lambda invoke --endpoint-url "$URL" --region us-east-1 --function-name apigw-bootstrap "$@" \
+    "$AWS" lambda invoke --endpoint-url "$URL" --region us-east-1 --function-name apigw-bootstrap \
+        "${AWS_PAYLOAD_FLAGS[@]}" "$@" \
         "$T/out" >"$T/meta" 2>"$T/aws_err"
     status=$?
     set -e
