@@ -8,7 +8,7 @@ level=${1:-test}
 
 build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libh2o-evloop-dev libssl-dev
             zlib1g-dev libyaml-dev)
-test_pkgs=(python3 bats curl iproute2 procps valgrind openssl jq)
+test_pkgs=(python3 bats curl iproute2 procps valgrind openssl jq awscli)
 bench_pkgs=(hyperfine nodejs npm autoconf automake libtool g++ make cmake python3)
 
 want=("${build_pkgs[@]}")
