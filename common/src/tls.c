@@ -201,8 +201,11 @@ static SSL_CTX *new_server_ctx(void)
         return NULL;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Resumption by stateless tickets only (TLS 1.2 and 1.3), as nginx's default: a server-side session
+     * cache costs a locked hash insert per handshake and periodic sweeps over it (seen in profiles), and
+     * is per process anyway. Record buffers are kept, not released after each record: under keep-alive
+     * that release costs a malloc/free pair per read and per write. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     return ctx;
 }
 

@@ -3,7 +3,9 @@
  * upstream of the current generation gets "GET <path>" with its name as SNI and Host; the expected
  * status counts toward rise, anything else (or no answer) toward fall. Passive marking (proxy.c)
  * takes an upstream down at once on a connect-phase failure; only checks bring it back. Invariant:
- * each check holds a reference on its generation, so a reload never frees a pool a check uses. On
+ * each check holds a reference on its generation, so a reload never frees a pool a check uses; a
+ * finished check keeps it until the next tick, because h2o still returns the connection to that pool
+ * after our callback returns (releasing it inside the callback freed the pool under h2o). On
  * health_stop the thread cancels its checks, frees its loop and parks (edge__thread_park).
  */
 #include "edge.h"
@@ -13,7 +15,8 @@
 #include <string.h>
 
 struct check {
-    h2o_linklist_t link;
+    h2o_linklist_t link; /* in health.checks while running, in health.finished once done */
+    struct health *health;
     edge_gen_t *gen;
     size_t idx;
     h2o_http1client_t *client;
@@ -30,8 +33,20 @@ struct health {
     h2o_timeout_t io_timeout, tick_timeout;
     h2o_timeout_entry_t tick;
     h2o_linklist_t checks;
+    h2o_linklist_t finished;
     edge_gen_t *gen;
 };
+
+/* Frees checks that finished before this tick: h2o is done with their pools by now. */
+static void release_finished(struct health *h)
+{
+    while (!h2o_linklist_is_empty(&h->finished)) {
+        struct check *c = H2O_STRUCT_FROM_MEMBER(struct check, link, h->finished.next);
+        h2o_linklist_unlink(&c->link);
+        edge__gen_unref(c->gen);
+        free(c);
+    }
+}
 
 static void check_done(struct check *c, int ok, const char *why)
 {
@@ -51,8 +66,7 @@ static void check_done(struct check *c, int ok, const char *why)
             edge__upstream_set_health(u, 0, why);
     }
     h2o_linklist_unlink(&c->link);
-    edge__gen_unref(c->gen);
-    free(c);
+    h2o_linklist_insert(&c->health->finished, &c->link);
 }
 
 static int on_body(h2o_http1client_t *client, const char *errstr)
@@ -113,6 +127,7 @@ static void start_check(struct health *h, edge_gen_t *g, size_t idx)
     struct check *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
+    c->health = h;
     c->gen = edge__gen_ref(g);
     c->idx = idx;
     int n = snprintf(c->head, sizeof(c->head),
@@ -128,6 +143,7 @@ static void start_check(struct health *h, edge_gen_t *g, size_t idx)
 static void on_tick(h2o_timeout_entry_t *entry)
 {
     struct health *h = H2O_STRUCT_FROM_MEMBER(struct health, tick, entry);
+    release_finished(h);
     pthread_mutex_lock(&h->srv->gen_mutex);
     if (h->gen != h->srv->gen) {
         edge__gen_unref(h->gen);
@@ -159,6 +175,7 @@ static void *health_main(void *arg)
         edge__gen_unref(c->gen);
         free(c);
     }
+    release_finished(h);
     if (h2o_timeout_is_linked(&h->tick))
         h2o_timeout_unlink(&h->tick);
     h2o_timeout_dispose(h->loop, &h->tick_timeout);
@@ -184,6 +201,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
     h->queue = h2o_multithread_create_queue(h->loop);
     h2o_multithread_register_receiver(h->queue, &h->getaddr_receiver, h2o_hostinfo_getaddr_receiver);
     h2o_linklist_init_anchor(&h->checks);
+    h2o_linklist_init_anchor(&h->finished);
     pthread_mutex_lock(&srv->gen_mutex);
     h->gen = edge__gen_ref(srv->gen);
     pthread_mutex_unlock(&srv->gen_mutex);

@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# The edge benchmark: nearjs-edge side by side with haproxy 2.6 (the seed's `option httpclose` config and
+# a tuned keep-alive one with `http-reuse always`), nginx 1.22 and the h2o 2.2.5 server, all from Debian,
+# in one run, on identical work: TLS termination (ECDSA P-256, TLS 1.3) + a TLS upstream with SNI and Host
+# rewritten to the gateway's name and its certificate verified against a CA file. One shared upstream: h2o
+# serving a 1 KiB static script over TLS as us-east-1-fast.example.com.
+#
+# Each proxy runs alone on CPU 0 with one worker (taskset); the load client and the upstream share CPU 1.
+# On 2 cores the client saturates first, so the figure is the proxy's CPU time per request: utime+stime of
+# the proxy's processes (/proc/PID/stat) before and after a run, divided by the requests answered 2xx.
+# Modes: h1 keep-alive (h2load --h1, 16 connections), h2 (4 connections x 16 streams), a new TLS connection
+# per request with a full handshake and with a resumed session (openssl s_time -new / -reuse, HTTP/1.0),
+# and a fixed rate of 1000 req/s over 4 keep-alive connections (p50/p99 latency from h2load's log).
+#
+# Usage: bench/edge/run.sh [BUILD_DIR]   (default: build). Installs haproxy, nginx-light, h2o, nghttp2-client
+# (h2load) and wrk from Debian when missing. Loopback only; about 4 minutes. Prints the table and writes it
+# to bench/results/edge.txt (raw per-run numbers: bench/results/edge-raw.txt).
+# All proxies run at once (each idle but the one measured); ROUNDS rounds interleave them and the round with
+# the least CPU per request counts. Knobs: SECS (run length, 4), ROUNDS (2), RATE (fixed-rate req/s, 1000). Exit: 0 ok, 1 a proxy failed, 2 set-up.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+results="$root/bench/results"
+mkdir -p "$results"
+SECS=${SECS:-4}
+ROUNDS=${ROUNDS:-2}
+RATE=${RATE:-1000}
+say() { echo "bench/edge: $*" >&2; }
+
+# ---- dependencies (idempotent) ----
+pkgs=(haproxy nginx-light h2o nghttp2-client wrk openssl util-linux python3)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# nginx-light or full nginx: either one serves
+if printf '%s\n' "${missing[@]}" | grep -qx nginx-light && command -v nginx >/dev/null; then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -vx nginx-light)
+fi
+if [ ${#missing[@]} -gt 0 ] && [ -n "${missing[0]}" ]; then
+    say "installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq || say "apt-get update failed; trying with the package lists already here"
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+        say "apt-get install ${missing[*]} failed"; exit 2; }
+else
+    say "peers present: $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(h2o --version | head -1)"
+fi
+EDGE=$build/bin/nearjs-edge
+[ -x "$EDGE" ] || { say "$EDGE not built (make)"; exit 2; }
+for tool in h2load taskset openssl python3 unshare; do
+    command -v "$tool" >/dev/null || { say "'$tool' not found"; exit 2; }
+done
+[ "$(nproc)" -ge 2 ] || { say "needs 2 cores (proxy on one, client and upstream on the other)"; exit 2; }
+
+T=$(mktemp -d /tmp/bench-edge.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cd "$T" || exit 2
+
+# ---- certificates: one CA, the gateway's name, the public name; ECDSA P-256 everywhere ----
+GW=us-east-1-fast.example.com
+PUB=fast.example.com
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=bench-ca 2>/dev/null
+mkcert() { # file name
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\n' "$2" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
+    cat "$1.pem" "$1.key" >"$1.both.pem" # haproxy's crt
+}
+mkcert gw $GW
+mkcert edge $PUB
+mkdir -p www
+head -c 768 /dev/urandom | base64 -w 76 | sed 's/^/\/\/ /' >www/app.js # ~1 KiB script
+BYTES=$(wc -c <www/app.js)
+# h2o 2.2.5's proxy resolves the upstream's name itself (no connect-to): it alone runs in a mount
+# namespace whose /etc/hosts maps the gateway's name to loopback
+{ cat /etc/hosts; echo "127.0.0.1 $GW $PUB"; } >hosts
+
+# ---- the upstream: h2o serving the script over TLS as the gateway, on CPU 1 ----
+UP=$(free_port)
+cat >upstream.conf <<EOF
+num-threads: 1
+user: $(id -un)
+pid-file: $T/upstream.pid
+error-log: $T/upstream.err
+listen:
+  host: 127.0.0.1
+  port: $UP
+  ssl:
+    certificate-file: $T/gw.pem
+    key-file: $T/gw.key
+    minimum-version: TLSv1.2
+    ocsp-update-interval: 0
+hosts:
+  "$GW:$UP":
+    paths:
+      /:
+        file.dir: $T/www
+EOF
+taskset -c 1 h2o -c upstream.conf >upstream.out 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do
+    curl -sf --cacert ca.pem --resolve "$GW:$UP:127.0.0.1" "https://$GW:$UP/app.js" -o /dev/null && break
+    sleep 0.1
+done
+curl -sf --cacert ca.pem --resolve "$GW:$UP:127.0.0.1" "https://$GW:$UP/app.js" -o /dev/null || {
+    say "upstream h2o did not start"; cat upstream.out upstream.err; exit 2; }
+
+# ---- the proxies: each a function writing its config and starting it on CPU 0; sets PROXY_PID ----
+start_nearjs() {
+    taskset -c 0 "$EDGE" --listen "127.0.0.1:$1" --cert edge.pem --key edge.key --upstream "https://$GW:$UP" \
+        --connect-to "127.0.0.1:$UP" --ca ca.pem --threads 1 >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
+}
+haproxy_conf() { # port tuned(0|1)
+    cat <<EOF
+global
+    nbthread 1
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+    ssl-default-server-options ssl-min-ver TLSv1.2
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 30s
+frontend https
+    bind 127.0.0.1:$1 ssl crt $T/edge.both.pem $([ "$2" = 1 ] && echo "alpn h2,http/1.1")
+    http-request deny if !{ ssl_fc }
+    option forwardfor
+    default_backend api_gateway
+backend api_gateway
+$([ "$2" = 1 ] && echo "    http-reuse always" || echo "    option httpclose")
+    http-request replace-value Host .* $GW:$UP
+    server apig1 127.0.0.1:$UP ssl sni str($GW) verify required ca-file $T/ca.pem verifyhost $GW
+EOF
+}
+start_haproxy_seed() {
+    haproxy_conf "$1" 0 >haproxy.cfg
+    taskset -c 0 haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
+}
+start_haproxy_tuned() {
+    haproxy_conf "$1" 1 >haproxy.cfg
+    taskset -c 0 haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
+}
+start_nginx() {
+    mkdir -p nginx
+    cat >nginx.conf <<EOF
+worker_processes 1;
+master_process off;
+daemon off;
+pid $T/nginx.pid;
+error_log $T/nginx.err;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    upstream api_gateway {
+        server 127.0.0.1:$UP;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$1 ssl http2;
+        ssl_certificate $T/edge.pem;
+        ssl_certificate_key $T/edge.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        keepalive_requests 100000;
+        location / {
+            proxy_pass https://api_gateway;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $GW:$UP;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Host \$http_host;
+            proxy_ssl_server_name on;
+            proxy_ssl_name $GW;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $T/ca.pem;
+            proxy_ssl_session_reuse on;
+        }
+    }
+}
+EOF
+    taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
+}
+start_h2o() {
+    cat >h2o.conf <<EOF
+num-threads: 1
+user: $(id -un)
+pid-file: $T/h2o.pid
+error-log: $T/h2o.err
+listen:
+  host: 127.0.0.1
+  port: $1
+  ssl:
+    certificate-file: $T/edge.pem
+    key-file: $T/edge.key
+    minimum-version: TLSv1.2
+    ocsp-update-interval: 0
+proxy.ssl.verify-peer: ON
+proxy.ssl.cafile: $T/ca.pem
+proxy.preserve-host: OFF
+hosts:
+  default:
+    paths:
+      /:
+        proxy.reverse.url: https://$GW:$UP/
+EOF
+    taskset -c 0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec h2o -c "$2"' sh "$T/hosts" "$T/h2o.conf" \
+        >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
+}
+
+# cpu_ticks PID: utime+stime (clock ticks) of PID and its children
+cpu_ticks() {
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1"); do
+        [ -r "/proc/$p/stat" ] || continue
+        total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
+# measure NAME MODE PORT: runs one mode's client on CPU 1; echoes "requests us_per_req [p50_ms p99_ms]"
+measure() {
+    local name=$1 mode=$2 port=$3 before after n out
+    local url="https://$PUB:$port/app.js"
+    before=$(cpu_ticks "$PROXY_PID")
+    case "$mode" in
+    h1)
+        out=$(taskset -c 1 h2load --h1 -t1 -c16 -D "$SECS" --connect-to "127.0.0.1:$port" "$url" 2>&1)
+        n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
+        ;;
+    h2)
+        out=$(taskset -c 1 h2load -t1 -c4 -m16 -D "$SECS" --connect-to "127.0.0.1:$port" "$url" 2>&1)
+        n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
+        grep -qi 'application protocol: h2' <<<"$out" || n=0 # no h2 offered: not an h1 run counted as h2
+        ;;
+    full | resumed)
+        out=$(taskset -c 1 openssl s_time -connect "127.0.0.1:$port" "$([ "$mode" = full ] && echo -new || echo -reuse)" \
+            -time "$SECS" -www /app.js 2>&1)
+        # the last "N connections in" line is the run asked for (-new or -reuse)
+        n=$(grep -o '^[0-9]* connections in' <<<"$out" | tail -1 | cut -d' ' -f1)
+        ;;
+    rate)
+        out=$(taskset -c 1 h2load --h1 -t1 -c4 --rps $((RATE / 4)) -D "$SECS" --log-file "$T/lat.log" \
+            --connect-to "127.0.0.1:$port" "$url" 2>&1)
+        n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
+        ;;
+    esac
+    after=$(cpu_ticks "$PROXY_PID")
+    printf '%s\n' "=== $name $mode" "$out" >>"$results/edge-raw.txt"
+    n=${n:-0}
+    if [ "$n" -eq 0 ]; then
+        echo "0 -"
+        return
+    fi
+    local us
+    us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+    if [ "$mode" = rate ]; then
+        # h2load's log: start (us since epoch), status, microseconds to the end of the response
+        read -r p50 p99 < <(awk -F'\t' '$2 ~ /^2/ {print $3}' "$T/lat.log" | sort -n |
+            awk '{a[NR]=$1} END {if (NR==0) {print "- -"; exit} printf "%.2f %.2f\n", a[int(NR*0.5)+ (NR*0.5>int(NR*0.5))]/1000, a[int(NR*0.99)+(NR*0.99>int(NR*0.99))]/1000}')
+        echo "$n $us $p50 $p99"
+    else
+        echo "$n $us"
+    fi
+}
+
+PROXIES=(nearjs-edge haproxy-seed haproxy-tuned nginx h2o)
+MODES=(h1 h2 full resumed rate)
+: >"$results/edge-raw.txt"
+declare -A R PORT PID
+failed=0
+# all proxies up at once (an idle one costs nothing), so that rounds interleave them: a burst of noise from
+# elsewhere on the machine then hits one run, and the minimum over rounds drops it
+for p in "${PROXIES[@]}"; do
+    port=$(free_port)
+    case $p in
+    nearjs-edge) start_nearjs "$port" ;;
+    haproxy-seed) start_haproxy_seed "$port" ;;
+    haproxy-tuned) start_haproxy_tuned "$port" ;;
+    nginx) start_nginx "$port" ;;
+    h2o) start_h2o "$port" ;;
+    esac
+    PIDS+=("$PROXY_PID")
+    ok=0
+    for _ in $(seq 50); do
+        if curl -sf --max-time 2 --cacert ca.pem --resolve "$PUB:$port:127.0.0.1" "https://$PUB:$port/app.js" -o check.js 2>/dev/null; then
+            ok=1
+            break
+        fi
+        sleep 0.1
+    done
+    if [ $ok = 0 ] || ! cmp -s check.js www/app.js; then
+        say "$p: no correct answer through it; skipped"
+        cat "proxy-$port.out" >&2
+        failed=1
+        kill -TERM "$PROXY_PID" 2>/dev/null
+        continue
+    fi
+    PORT[$p]=$port
+    PID[$p]=$PROXY_PID
+    # warm-up: fills the upstream pools
+    taskset -c 1 h2load --h1 -c4 -n 400 --connect-to "127.0.0.1:$port" "https://$PUB:$port/app.js" >/dev/null 2>&1
+done
+for round in $(seq "$ROUNDS"); do
+    for m in "${MODES[@]}"; do
+        for p in "${PROXIES[@]}"; do
+            [ -n "${PORT[$p]:-}" ] || continue
+            PROXY_PID=${PID[$p]}
+            r=$(measure "$p" "$m" "${PORT[$p]}")
+            say "round $round: $p $m: $r"
+            # keep the round with the least CPU per request
+            old=${R[$p,$m]:-}
+            if [ -z "$old" ] || [ "$(cut -d' ' -f2 <<<"$old")" = - ] ||
+                awk -v a="$(cut -d' ' -f2 <<<"$r")" -v b="$(cut -d' ' -f2 <<<"$old")" 'BEGIN { exit !(a != "-" && a + 0 < b + 0) }'; then
+                R[$p,$m]=$r
+            fi
+        done
+    done
+done
+
+# ---- the table: CPU us per request (lower is better); the ratio is nearjs-edge over the best peer ----
+{
+    echo "nearjs-edge vs peers: proxy CPU time per request (us; lower is better), each proxy alone on one core,"
+    echo "one worker; TLS 1.3 in, TLS upstream with SNI+Host rewrite and verification; ${BYTES}-byte script."
+    echo "Best of $ROUNDS interleaved rounds of ${SECS} s. rate: ${RATE} req/s over 4 keep-alive connections, p50/p99 in ms. Run $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores,"
+    echo "$(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(h2o --version | head -1), $(openssl version | cut -d' ' -f1-2)."
+    echo
+    printf '%-16s' mode
+    for p in "${PROXIES[@]}"; do printf '%15s' "$p"; done
+    printf '%12s\n' "edge/best"
+    for m in "${MODES[@]}"; do
+        printf '%-16s' "$m (us/req)"
+        best=
+        for p in "${PROXIES[@]}"; do
+            v=$(cut -d' ' -f2 <<<"${R[$p,$m]:-0 -}")
+            printf '%15s' "$v"
+            if [ "$p" != nearjs-edge ] && [ "$v" != - ]; then
+                best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
+            fi
+        done
+        e=$(cut -d' ' -f2 <<<"${R[nearjs-edge,$m]:-0 -}")
+        if [ -n "$best" ] && [ "$e" != - ]; then
+            printf '%12s\n' "$(awk -v e="$e" -v b="$best" 'BEGIN { printf "%.2fx", e / b }')"
+        else
+            printf '%12s\n' -
+        fi
+    done
+    for q in 3 4; do
+        printf '%-16s' "rate p$([ $q = 3 ] && echo 50 || echo 99) (ms)"
+        best=
+        for p in "${PROXIES[@]}"; do
+            v=$(cut -d' ' -f$q <<<"${R[$p,rate]:-0 - - -}")
+            v=${v:--}
+            printf '%15s' "$v"
+            if [ "$p" != nearjs-edge ] && [ "$v" != - ]; then
+                best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
+            fi
+        done
+        e=$(cut -d' ' -f$q <<<"${R[nearjs-edge,rate]:-0 - - -}")
+        if [ -n "$best" ] && [ -n "$e" ] && [ "$e" != - ]; then
+            printf '%12s\n' "$(awk -v e="$e" -v b="$best" 'BEGIN { printf "%.2fx", e / b }')"
+        else
+            printf '%12s\n' -
+        fi
+    done
+    printf '%-16s' "requests"
+    for p in "${PROXIES[@]}"; do
+        s=0
+        for m in "${MODES[@]}"; do s=$((s + $(cut -d' ' -f1 <<<"${R[$p,$m]:-0}"))); done
+        printf '%15s' "$s"
+    done
+    echo
+    echo
+    echo "'-': mode not offered (the seed's haproxy config has no ALPN h2) or the proxy failed. Full and resumed:"
+    echo "openssl s_time, one connection at a time, HTTP/1.0 GET per connection."
+} | tee "$results/edge.txt"
+exit $failed
