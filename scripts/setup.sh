@@ -5,11 +5,12 @@
 set -euo pipefail
 
 level=${1:-test}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libh2o-evloop-dev libssl-dev
-            zlib1g-dev libyaml-dev)
+build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libh2o-evloop-dev
+            libssl-dev zlib1g-dev libyaml-dev)
 test_pkgs=(python3 bats curl iproute2 procps valgrind openssl jq awscli)
-bench_pkgs=(hyperfine nodejs npm autoconf automake libtool g++ make cmake python3)
+bench_pkgs=(hyperfine nodejs npm autoconf automake libtool g++)
 
 want=("${build_pkgs[@]}")
 case "$level" in
@@ -18,35 +19,4 @@ test) want+=("${test_pkgs[@]}") ;;
 bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
 *) echo "setup: unknown level '$level' (want build, test or bench)" >&2; exit 2 ;;
 esac
-
-missing=()
-for p in "${want[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-        # nodejs may come from elsewhere than Debian (NodeSource, nvm): a working node counts.
-        if [ "$p" = nodejs ] && command -v node >/dev/null; then continue; fi
-        if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
-        missing+=("$p")
-    fi
-done
-# de-duplicate while keeping order
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk 'NF && !seen[$0]++')
-
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup: all ${level} dependencies present"
-    exit 0
-fi
-
-echo "setup: installing ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null; then
-        sudo="sudo"
-    else
-        echo "setup: need root or sudo to install: ${missing[*]}" >&2
-        exit 1
-    fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-# An old or empty package list makes apt-get install fail to find packages: refresh it once.
-$sudo apt-get update -qq || echo "setup: apt-get update failed; trying with the lists already here" >&2
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$here/ensure-packages.sh" setup "${want[@]}"

@@ -18,22 +18,7 @@ mkdir -p "$results"
 say() { echo "bench/runtime: $*"; }
 
 # ---- dependencies: compilers for the driver, and what aws-lambda-ric's native build needs ----
-pkgs=(gcc g++ make cmake autoconf automake libtool python3)
-missing=()
-for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (needed to build the driver and aws-lambda-ric's native addon)"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq || say "apt-get update failed; trying with the package lists already here"
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
-        say "apt-get install ${missing[*]} failed"; exit 2; }
-else
-    say "build dependencies present (${pkgs[*]})"
-fi
+"$root/scripts/ensure-packages.sh" bench/runtime gcc g++ make cmake autoconf automake libtool python3 nodejs npm || exit 2
 for tool in node npm npx taskset; do
     command -v "$tool" >/dev/null || { say "'$tool' not found: install Node.js 20 (nodejs, npm) and util-linux"; exit 2; }
 done
