@@ -1,11 +1,13 @@
 /*
  * handler.c: one request, start to end:
  *   event -> fn_request_t -> path check (400 before any store access) -> method (OPTIONS 204, others 405)
- *   -> loader.js and accounts/<a>/<f>.json, each a conditional get against the versions the cache
- *   holds -> render on change -> ETag of the chosen representation -> 304, or 200 (gzip on demand).
- * A warm, unchanged script costs two stat() calls and a copy into the answer: no read, no render, no
- * gzip. Every failure becomes an HTTP answer without content: 404 for a missing account or file,
- * 503 + Retry-After when the store fails, 500 when its content is invalid; the cause goes to the log.
+ *   -> loader.js and accounts/<a>/<f>.json, one batch of conditional gets against the versions the cache
+ *   holds (concurrent with S3) -> render on change -> ETag of the chosen representation -> 304, or 200
+ *   (gzip on demand).
+ * A warm, unchanged script costs two stat() calls (or two concurrent 304s, one round trip, from S3) and a
+ * copy into the answer: no read, no render, no gzip. Every failure becomes an HTTP answer without content: 404 for a
+ * missing account or file, 503 + Retry-After when the store fails, 500 when its content is invalid; the cause goes to
+ * the log.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,8 +34,9 @@ struct fn_handler {
     void *log_ctx;
     fn_loader_t loader; /* the shared loader at version loader_version, checked, with its pieces */
     fn_version_t loader_version;
-    fn_buf_t scratch; /* object bytes being read */
-    fn_buf_t gzip;    /* gzip bytes on their way to base64 */
+    fn_buf_t loader_bytes; /* the loader's bytes being read (then swapped with the loader's old ones) */
+    fn_buf_t scratch;      /* the config's bytes being read */
+    fn_buf_t gzip;         /* gzip bytes on their way to base64 */
     fn_request_t req;
     fn_cache_t cache;
     fn_stats_t stats;
@@ -66,6 +69,7 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
     h->log = log;
     h->log_ctx = log_ctx;
     fn_loader_init(&h->loader);
+    fn_buf_init(&h->loader_bytes, FN_OBJECT_MAX);
     fn_buf_init(&h->scratch, FN_OBJECT_MAX);
     fn_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
     fn_request_init(&h->req);
@@ -80,6 +84,7 @@ void fn_handler_free(fn_handler_t *h)
         return;
     fn_store_free(h->store);
     fn_loader_dispose(&h->loader);
+    fn_buf_dispose(&h->loader_bytes);
     fn_buf_dispose(&h->scratch);
     fn_buf_dispose(&h->gzip);
     fn_request_dispose(&h->req);
@@ -135,34 +140,54 @@ static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
 }
 
 /* Turns a failed store get into an answer, logging what the operator must know. */
-static int store_failed(fn_handler_t *h, fn_buf_t *out, const char *key, int err)
+static int store_failed(fn_handler_t *h, fn_buf_t *out, const fn_store_req_t *r)
 {
-    if (err == FN_ENOMEM)
-        return err;
+    if (r->err == FN_ENOMEM)
+        return r->err;
     /* The store's cause names the operation and the object; other errors get the key from here. */
-    const char *cause = fn_store_cause(h->store);
-    if (cause[0] != '\0')
-        say(h, FN_LOG_ERROR, "store %s: %s", fn_store_url(h->store), cause);
+    if (r->cause[0] != '\0')
+        say(h, FN_LOG_ERROR, "store %s: %s", fn_store_url(h->store), r->cause);
     else
-        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), key, fn_strerror(err));
-    if (err == FN_ETOOBIG)
+        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), r->key, fn_strerror(r->err));
+    if (r->err == FN_ETOOBIG)
         return answer_error(h, out, 500, "internal error\n");
     return answer_error(h, out, 503, "service unavailable: content store unreachable, retry\n");
+}
+
+/* Sets the entry's gzip ETag from its identity one: same hash, own validator ('"' + 32 hex, "-gz\""). */
+static void set_etag_gz(fn_cache_entry_t *e)
+{
+    snprintf(e->etag_gz, sizeof(e->etag_gz), "%.33s-gz\"", e->etag);
 }
 
 /*
  * Brings the cache entry of path up to date with the store. Returns 0 with *entry set, or the answer's
  * own result after writing an error answer into out (*entry NULL).
+ * Both sources are revalidated in one batch (concurrent GETs with S3: one round trip). The config is
+ * asked against the version the cached script was rendered from whenever that script was rendered from
+ * the loader held now: if the loader then turns out changed and the config not, the config's piece
+ * (independent of the loader) is kept and only the ETag and bodies follow the new loader.
  */
 static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_entry_t **entry)
 {
     *entry = NULL;
-    fn_version_t now;
-    int err = fn_store_get(h->store, "loader.js", &h->loader_version, &h->scratch, &now);
+    char key[FN_CACHE_KEY_MAX], obj[FN_CACHE_KEY_MAX + 16];
+    snprintf(key, sizeof(key), "%s/%s", p->account, p->file);
+    snprintf(obj, sizeof(obj), "accounts/%s/%s.json", p->account, p->file);
+    fn_cache_entry_t *e = fn_cache_find(&h->cache, key);
+    const fn_version_t *have = e != NULL && fn_version_eq(&e->loader, &h->loader_version) ? &e->config : NULL;
+    fn_store_req_t gets[2] = {
+        {.key = "loader.js", .have = &h->loader_version, .body = &h->loader_bytes},
+        {.key = obj, .have = have, .body = &h->scratch},
+    };
+    fn_store_get_all(h->store, gets, 2);
+
+    /* The loader first: without it no script can be answered, whatever the config's outcome. */
+    int err = gets[0].err;
     if (err == 0) {
         /* Checked and hashed once per version; a config edit does not look at the loader again. */
-        h->loader_version = now;
-        err = fn_loader_set(&h->loader, &h->scratch);
+        h->loader_version = gets[0].now;
+        err = fn_loader_set(&h->loader, &h->loader_bytes);
         if (err != 0 && err != FN_ECONTENT)
             h->loader_version.len = 0;
         if (err == FN_ENOMEM)
@@ -172,24 +197,38 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
         return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
     } else if (err != FN_ENOTMODIFIED) {
         h->loader_version.len = 0;
-        return store_failed(h, out, "loader.js", err);
+        return store_failed(h, out, &gets[0]);
     }
     if (!h->loader.valid) {
         say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
         return answer_error(h, out, 500, "internal error\n");
     }
 
-    char key[FN_CACHE_KEY_MAX], obj[FN_CACHE_KEY_MAX + 16];
-    snprintf(key, sizeof(key), "%s/%s", p->account, p->file);
-    snprintf(obj, sizeof(obj), "accounts/%s/%s.json", p->account, p->file);
-    fn_cache_entry_t *e = fn_cache_find(&h->cache, key);
-    /* Only a script rendered from the current loader may be revalidated by its config's version alone. */
-    const fn_version_t *have = e != NULL && fn_version_eq(&e->loader, &h->loader_version) ? &e->config : NULL;
-    err = fn_store_get(h->store, obj, have, &h->scratch, &now);
-    if (err == FN_ENOTMODIFIED) {
+    /* A 304 answers a have, and there is a have only with an entry. */
+    err = gets[1].err == FN_ENOTMODIFIED && e == NULL ? FN_ESTORE : gets[1].err;
+    if (err == FN_ENOTMODIFIED && fn_version_eq(&e->loader, &h->loader_version)) {
         h->stats.hits++;
         *entry = e;
         return 0;
+    }
+    if (err == FN_ENOTMODIFIED) {
+        /* Only the loader changed: the cached config piece stands; the script is the new loader around it. */
+        char why[64] = "";
+        err = fn_loader_etag(&h->loader, e->config_json.data, e->config_json.len, e->etag);
+        if (err == 0) {
+            set_etag_gz(e);
+            fn_buf_clear(&e->script_json);
+            fn_buf_clear(&e->gzip_json);
+            e->loader = h->loader_version;
+            h->stats.renders++;
+            *entry = e;
+            return 0;
+        }
+        if (err == FN_ETOOBIG)
+            snprintf(why, sizeof(why), "rendered script larger than its cap");
+        fn_cache_drop(&h->cache, e);
+        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, fn_strerror(err), why);
+        return answer_error(h, out, 500, "internal error\n");
     }
     /* Gone or failing: forget the script (a changed one is re-rendered in place by fn_cache_claim). */
     if (e != NULL && err != 0)
@@ -197,14 +236,13 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     if (err == FN_ENOTFOUND)
         return answer_error(h, out, 404, "not found\n");
     if (err != 0)
-        return store_failed(h, out, obj, err);
+        return store_failed(h, out, &gets[1]);
 
     e = fn_cache_claim(&h->cache, key);
     char why[256] = "";
     err = fn_loader_render(&h->loader, h->scratch.data, h->scratch.len, &e->config_json, e->etag, why, sizeof(why));
-    /* Same hash, own validator for the gzip representation: '"' + 32 hex digits, then "-gz\"". */
     if (err == 0)
-        snprintf(e->etag_gz, sizeof(e->etag_gz), "%.33s-gz\"", e->etag);
+        set_etag_gz(e);
     if (err != 0) {
         fn_cache_drop(&h->cache, e);
         if (err == FN_ENOMEM)
@@ -214,7 +252,7 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     }
     h->stats.renders++;
     e->loader = h->loader_version;
-    e->config = now;
+    e->config = gets[1].now;
     fn_cache_trim(&h->cache, e);
     *entry = e;
     return 0;

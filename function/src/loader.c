@@ -71,6 +71,23 @@ size_t fn_loader_script_len(const fn_loader_t *l, size_t config_len)
     return l->text.len - PLACEHOLDER_LEN + config_len;
 }
 
+int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, char etag[FN_ETAG_SIZE])
+{
+    etag[0] = '\0';
+    if (!l->valid)
+        return FN_EINVAL;
+    if (fn_loader_script_len(l, len) > FN_SCRIPT_MAX)
+        return FN_ETOOBIG;
+    /* The placeholder offset goes in too: it tells where the config sits in the script. */
+    uint64_t head = l->head;
+    const fn_span_t parts[] = {
+        {l->digest, sizeof(l->digest)},
+        {&head, sizeof(head)},
+        {config_json != NULL ? config_json : "", len},
+    };
+    return fn_etagv(parts, sizeof(parts) / sizeof(parts[0]), etag);
+}
+
 int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, fn_buf_t *config_json,
                      char etag[FN_ETAG_SIZE], char *why, size_t whylen)
 {
@@ -79,24 +96,10 @@ int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, fn_bu
     if (!l->valid)
         return FN_EINVAL;
     int err = fn_json_for_script(config != NULL ? config : "", len, config_json, why, whylen);
-    if (err == 0 && fn_loader_script_len(l, config_json->len) > FN_SCRIPT_MAX)
-        err = FN_ETOOBIG;
-    if (err == FN_ETOOBIG) {
-        fn_buf_clear(config_json);
-        if (why != NULL && whylen > 0)
-            snprintf(why, whylen, "rendered script larger than its cap");
-        return err;
-    }
-    if (err != 0)
-        return err;
-    /* The placeholder offset goes in too: it tells where the config sits in the script. */
-    uint64_t head = l->head;
-    const fn_span_t parts[] = {
-        {l->digest, sizeof(l->digest)},
-        {&head, sizeof(head)},
-        {config_json->data != NULL ? config_json->data : "", config_json->len},
-    };
-    err = fn_etagv(parts, sizeof(parts) / sizeof(parts[0]), etag);
+    if (err == 0)
+        err = fn_loader_etag(l, config_json->data, config_json->len, etag);
+    if (err == FN_ETOOBIG && why != NULL && whylen > 0)
+        snprintf(why, whylen, "rendered script larger than its cap");
     if (err != 0)
         fn_buf_clear(config_json);
     return err;

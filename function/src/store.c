@@ -1,5 +1,7 @@
 /*
- * store.c: the store interface: picks the backend from the URL's scheme and forwards to it.
+ * store.c: the store interface: picks the backend from the URL's scheme and forwards to it; a backend
+ * without a batch get gets its batches done one get after another, one without a single get gets
+ * batches of one.
  * Unknown schemes (and malformed URLs, or S3 without a region) fail at open, so a typo in NEARJS_STORE stops the
  * function at init, not per request.
  */
@@ -43,5 +45,30 @@ const char *fn_store_cause(const fn_store_t *s)
 int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
 {
     s->cause[0] = '\0';
-    return s->ops->get(s, key, have, body, now);
+    if (s->ops->get != NULL)
+        return s->ops->get(s, key, have, body, now);
+    fn_store_req_t req = {.key = key, .have = have, .body = body};
+    s->ops->get_all(s, &req, 1);
+    memcpy(s->cause, req.cause, sizeof(s->cause));
+    if (req.err == 0)
+        *now = req.now;
+    return req.err;
+}
+
+void fn_store_get_all(fn_store_t *s, fn_store_req_t *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].err = 0;
+        reqs[i].now.len = 0;
+        reqs[i].cause[0] = '\0';
+    }
+    if (s->ops->get_all != NULL) {
+        s->ops->get_all(s, reqs, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->cause[0] = '\0';
+        reqs[i].err = s->ops->get(s, reqs[i].key, reqs[i].have, reqs[i].body, &reqs[i].now);
+        memcpy(reqs[i].cause, s->cause, sizeof(reqs[i].cause));
+    }
 }

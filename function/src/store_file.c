@@ -145,7 +145,7 @@ static void file_free(fn_store_t *s)
     free(fs);
 }
 
-static const fn__store_ops_t file_ops = {file_get, file_free};
+static const fn__store_ops_t file_ops = {file_get, NULL, file_free};
 
 int fn__store_file_open(const char *url, const char *path, fn_store_t **out)
 {

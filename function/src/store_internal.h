@@ -1,17 +1,20 @@
 /*
- * store_internal.h: what a store backend implements (one file per scheme: store_file.c, later
- * store_s3.c). Shared between the files of function/ only.
+ * store_internal.h: what a store backend implements (one file per scheme: store_file.c, store_s3.c).
+ * A backend provides get, get_all, or both; store.c makes the missing one from the other.
+ * Shared between the files of function/ only.
  */
 #ifndef FUNCTION_STORE_INTERNAL_H
 #define FUNCTION_STORE_INTERNAL_H
 
 #include "function/store.h"
 
-#define FN__CAUSE_MAX 256
+#define FN__CAUSE_MAX FN_STORE_CAUSE_MAX
 
 typedef struct fn__store_ops {
-    /* Same contract as fn_store_get; sets s->cause on FN_ESTORE. */
+    /* Same contract as fn_store_get; sets s->cause on FN_ESTORE and FN_ETOOBIG. NULL: get_all of one. */
     int (*get)(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now);
+    /* Same contract as fn_store_get_all (causes cleared by the caller). NULL: get, one after another. */
+    void (*get_all)(fn_store_t *s, fn_store_req_t *reqs, size_t n);
     void (*free)(fn_store_t *s);
 } fn__store_ops_t;
 

@@ -6,9 +6,11 @@
  * Version = the object's ETag; a held version is revalidated with If-None-Match, so an unchanged
  * object costs one small round trip (304, no body). S3 is strongly consistent (read-after-write),
  * so a 304 means the held bytes are the current object's.
- * Timeouts (connect 500 ms, whole request NEARJS_S3_TIMEOUT_MS, default 1000 ms) keep two gets well
- * inside a 3 s function timeout, so a dead store answers 503 instead of timing the function out.
- * One easy handle per store: connections are reused across requests of a warm instance.
+ * A batch of gets (fn_store_get_all: the loader and the account's config) runs concurrently on one
+ * multi handle with FN_STORE_PARALLEL easy handles, all reused for the store's life, so a warm request
+ * waits one round trip, not one per object, and the connections stay open across requests.
+ * Timeouts (connect 500 ms, each GET NEARJS_S3_TIMEOUT_MS, default 1000 ms) run concurrently too: a
+ * dead store answers 503 within one timeout, well inside a 3 s function timeout.
  * libcurl is loaded with dlopen() when an S3 store is opened, not linked: Debian's libcurl pulls in ~30
  * shared objects (~5 ms before main), which a folder store's cold start should not pay. The few
  * functions used are resolved into a table (curl_api_t); <curl/curl.h> gives only types and constants.
@@ -32,10 +34,17 @@
 typedef struct curl_api {
     CURL *(*easy_init)(void);
     CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
     CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
     void (*easy_cleanup)(CURL *);
     const char *(*easy_strerror)(CURLcode);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_perform)(CURLM *, int *);
+    CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURLMcode (*multi_cleanup)(CURLM *);
+    const char *(*multi_strerror)(CURLMcode);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
 } curl_api_t;
@@ -45,7 +54,10 @@ typedef CURLcode curl_easy_setopt_fn_t(CURL *, CURLoption, ...);
 typedef struct s3_store {
     fn_store_t base;
     curl_api_t api;
-    CURL *curl;
+    /* One multi handle for the store's life: its connection cache keeps the connections of both
+     * transfers alive across requests (an easy handle removed from it leaves its connection there). */
+    CURLM *multi;
+    CURL *curl[FN_STORE_PARALLEL];
     char base_url[S3_URL_MAX]; /* everything before the key, ending in "/" */
     char *sigv4;               /* "aws:amz:<region>:s3", or NULL to send unsigned */
     char *userpwd;             /* "<key id>:<secret>" */
@@ -55,7 +67,11 @@ typedef struct s3_store {
 
 /* What one transfer collects. */
 typedef struct transfer {
-    fn_buf_t *body;
+    fn_store_req_t *req;
+    struct curl_slist *headers; /* owned; CURLOPT_HTTPHEADER does not copy it */
+    int added;                  /* in the multi handle */
+    int done;                   /* rc is the transfer's result */
+    CURLcode rc;
     int started; /* body cleared on the first byte, so a 304 leaves it untouched */
     int too_big;
     fn_version_t etag;
@@ -65,10 +81,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
     transfer_t *t = data;
     if (!t->started) {
-        fn_buf_clear(t->body);
+        fn_buf_clear(t->req->body);
         t->started = 1;
     }
-    if (fn_buf_append(t->body, p, size * n) != 0) {
+    if (fn_buf_append(t->req->body, p, size * n) != 0) {
         t->too_big = 1;
         return 0;
     }
@@ -107,69 +123,143 @@ static int key_ok(const char *key)
     return key[0] != '\0' && strstr(key, "..") == NULL;
 }
 
-static int s3_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
+/* Prepares handle c for t's GET and adds it to the multi handle. Returns 0, or sets t->req's outcome. */
+static int start(s3_store_t *st, CURL *c, transfer_t *t)
 {
-    s3_store_t *st = (s3_store_t *)s;
-    char url[S3_URL_MAX + 256];
-    int n = snprintf(url, sizeof(url), "%s%s", st->base_url, key);
-    if (!key_ok(key) || n < 0 || (size_t)n >= sizeof(url)) {
-        snprintf(s->cause, sizeof(s->cause), "key %.64s: not a valid object key", key);
-        return FN_ESTORE;
-    }
-    char inm[FN_VERSION_MAX + 32];
     const curl_api_t *api = &st->api;
-    struct curl_slist *headers = api->slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
+    fn_store_req_t *r = t->req;
+    char url[S3_URL_MAX + 256];
+    int n = snprintf(url, sizeof(url), "%s%s", st->base_url, r->key);
+    if (!key_ok(r->key) || n < 0 || (size_t)n >= sizeof(url)) {
+        snprintf(r->cause, sizeof(r->cause), "key %.64s: not a valid object key", r->key);
+        r->err = FN_ESTORE;
+        return r->err;
+    }
+    t->headers = api->slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
     /* curl_slist_append frees nothing on failure: keep the list to free it. */
-    struct curl_slist *more = headers;
+    struct curl_slist *more = t->headers;
     if (more != NULL && st->token_header != NULL)
-        more = api->slist_append(headers, st->token_header);
-    if (more != NULL && have != NULL && have->len > 0) {
-        snprintf(inm, sizeof(inm), "If-None-Match: %s", have->tag);
-        more = api->slist_append(headers, inm);
+        more = api->slist_append(t->headers, st->token_header);
+    if (more != NULL && r->have != NULL && r->have->len > 0) {
+        char inm[FN_VERSION_MAX + 32];
+        snprintf(inm, sizeof(inm), "If-None-Match: %s", r->have->tag);
+        more = api->slist_append(t->headers, inm);
     }
     if (more == NULL) {
-        api->slist_free_all(headers);
-        return FN_ENOMEM;
+        r->err = FN_ENOMEM;
+        return r->err;
     }
-    transfer_t t = {.body = body};
-    CURL *c = st->curl;
+    /* The URL is copied by libcurl; the header list is not (freed in finish()). */
     api->easy_setopt(c, CURLOPT_URL, url);
-    api->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    api->easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    api->easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    CURLcode rc = api->easy_perform(c);
-    long status = 0;
-    api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    api->easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    api->slist_free_all(headers);
-    if (t.too_big) {
-        snprintf(s->cause, sizeof(s->cause), "%s: over the %zu-byte cap", key, body->max);
-        return FN_ETOOBIG;
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+    api->easy_setopt(c, CURLOPT_WRITEDATA, t);
+    api->easy_setopt(c, CURLOPT_HEADERDATA, t);
+    CURLMcode mc = api->multi_add_handle(st->multi, c);
+    if (mc != CURLM_OK) {
+        snprintf(r->cause, sizeof(r->cause), "GET %s: %s", r->key, api->multi_strerror(mc));
+        r->err = mc == CURLM_OUT_OF_MEMORY ? FN_ENOMEM : FN_ESTORE;
+        return r->err;
     }
-    if (rc != CURLE_OK) {
-        snprintf(s->cause, sizeof(s->cause), "GET %s: %s", key, api->easy_strerror(rc));
-        return FN_ESTORE;
-    }
-    if (status == 304 && have != NULL && have->len > 0)
-        return FN_ENOTMODIFIED;
-    if (status == 404)
-        return FN_ENOTFOUND;
-    if (status != 200) {
-        snprintf(s->cause, sizeof(s->cause), "GET %s: HTTP %ld%s", key, status,
-                 status == 403 ? " (access denied; a missing key also answers 403 without s3:ListBucket)" : "");
-        return FN_ESTORE;
-    }
-    if (!t.started)
-        fn_buf_clear(body);
-    *now = t.etag;
+    t->added = 1;
     return 0;
+}
+
+/* Takes c out of the multi handle and turns t's transfer into its request's outcome. */
+static void finish(s3_store_t *st, CURL *c, transfer_t *t)
+{
+    const curl_api_t *api = &st->api;
+    fn_store_req_t *r = t->req;
+    long status = 0;
+    if (t->added) {
+        api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        api->multi_remove_handle(st->multi, c);
+    }
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    api->slist_free_all(t->headers);
+    t->headers = NULL;
+    if (!t->added)
+        return; /* start() set the outcome */
+    if (t->too_big) {
+        snprintf(r->cause, sizeof(r->cause), "%s: over the %zu-byte cap", r->key, r->body->max);
+        r->err = FN_ETOOBIG;
+    } else if (!t->done || t->rc != CURLE_OK) {
+        /* Not done: the loop stopped on a multi error, recorded in r->cause by the caller. */
+        if (t->done)
+            snprintf(r->cause, sizeof(r->cause), "GET %s: %s", r->key, api->easy_strerror(t->rc));
+        r->err = FN_ESTORE;
+    } else if (status == 304 && r->have != NULL && r->have->len > 0) {
+        r->err = FN_ENOTMODIFIED;
+    } else if (status == 404) {
+        r->err = FN_ENOTFOUND;
+    } else if (status != 200) {
+        snprintf(r->cause, sizeof(r->cause), "GET %s: HTTP %ld%s", r->key, status,
+                 status == 403 ? " (access denied; a missing key also answers 403 without s3:ListBucket)" : "");
+        r->err = FN_ESTORE;
+    } else {
+        if (!t->started)
+            fn_buf_clear(r->body);
+        r->now = t->etag;
+        r->err = 0;
+    }
+}
+
+/* Runs up to FN_STORE_PARALLEL gets at once on the multi handle. */
+static void get_some(s3_store_t *st, fn_store_req_t *reqs, size_t n)
+{
+    const curl_api_t *api = &st->api;
+    transfer_t t[FN_STORE_PARALLEL];
+    memset(t, 0, sizeof(t));
+    int running = 0;
+    for (size_t i = 0; i < n; i++) {
+        t[i].req = &reqs[i];
+        if (start(st, st->curl[i], &t[i]) == 0)
+            running++;
+    }
+    /* Each transfer ends by itself, at the latest at its CURLOPT_TIMEOUT_MS: curl_multi_poll wakes for
+     * curl's own timers, so the loop needs no clock of its own. */
+    CURLMcode mc = CURLM_OK;
+    while (running > 0) {
+        mc = api->multi_perform(st->multi, &running);
+        if (mc != CURLM_OK || running == 0)
+            break;
+        mc = api->multi_poll(st->multi, NULL, 0, (int)st->timeout_ms, NULL);
+        if (mc != CURLM_OK)
+            break;
+    }
+    for (;;) {
+        int left;
+        CURLMsg *m = api->multi_info_read(st->multi, &left);
+        if (m == NULL)
+            break;
+        for (size_t i = 0; i < n; i++)
+            if (m->msg == CURLMSG_DONE && m->easy_handle == st->curl[i]) {
+                t[i].done = 1;
+                t[i].rc = m->data.result;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].added && !t[i].done)
+            snprintf(reqs[i].cause, sizeof(reqs[i].cause), "GET %s: %s", reqs[i].key,
+                     mc != CURLM_OK ? api->multi_strerror(mc) : "transfer did not complete");
+        finish(st, st->curl[i], &t[i]);
+    }
+}
+
+static void s3_get_all(fn_store_t *s, fn_store_req_t *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i += FN_STORE_PARALLEL)
+        get_some((s3_store_t *)s, reqs + i, n - i < FN_STORE_PARALLEL ? n - i : FN_STORE_PARALLEL);
 }
 
 static void s3_free(fn_store_t *s)
 {
     s3_store_t *st = (s3_store_t *)s;
-    if (st->curl != NULL)
-        st->api.easy_cleanup(st->curl);
+    /* Handles are never left in the multi handle between batches (finish() removes them). */
+    for (size_t i = 0; i < FN_STORE_PARALLEL; i++)
+        if (st->curl[i] != NULL)
+            st->api.easy_cleanup(st->curl[i]);
+    if (st->multi != NULL)
+        st->api.multi_cleanup(st->multi);
     free(st->sigv4);
     free(st->userpwd);
     free(st->token_header);
@@ -177,7 +267,7 @@ static void s3_free(fn_store_t *s)
     free(st);
 }
 
-static const fn__store_ops_t s3_ops = {s3_get, s3_free};
+static const fn__store_ops_t s3_ops = {NULL, s3_get_all, s3_free};
 
 /* Loads libcurl and resolves the table. Returns 0 or FN_ENOCURL (library or a symbol missing). */
 static int load_curl(curl_api_t *api)
@@ -194,10 +284,17 @@ static int load_curl(curl_api_t *api)
     } syms[] = {
         {"curl_easy_init", offsetof(curl_api_t, easy_init)},
         {"curl_easy_setopt", offsetof(curl_api_t, easy_setopt)},
-        {"curl_easy_perform", offsetof(curl_api_t, easy_perform)},
         {"curl_easy_getinfo", offsetof(curl_api_t, easy_getinfo)},
         {"curl_easy_cleanup", offsetof(curl_api_t, easy_cleanup)},
         {"curl_easy_strerror", offsetof(curl_api_t, easy_strerror)},
+        {"curl_multi_init", offsetof(curl_api_t, multi_init)},
+        {"curl_multi_add_handle", offsetof(curl_api_t, multi_add_handle)},
+        {"curl_multi_remove_handle", offsetof(curl_api_t, multi_remove_handle)},
+        {"curl_multi_perform", offsetof(curl_api_t, multi_perform)},
+        {"curl_multi_poll", offsetof(curl_api_t, multi_poll)}, /* 7.66 */
+        {"curl_multi_info_read", offsetof(curl_api_t, multi_info_read)},
+        {"curl_multi_cleanup", offsetof(curl_api_t, multi_cleanup)},
+        {"curl_multi_strerror", offsetof(curl_api_t, multi_strerror)},
         {"curl_slist_append", offsetof(curl_api_t, slist_append)},
         {"curl_slist_free_all", offsetof(curl_api_t, slist_free_all)},
     };
@@ -284,10 +381,16 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
     st->base.url = strdup(url);
     if (err == 0)
         err = load_curl(&st->api);
-    if (err == 0)
-        st->curl = st->api.easy_init();
-    if (err == 0 && (st->base.url == NULL || st->curl == NULL))
-        err = FN_ENOMEM;
+    if (err == 0) {
+        st->multi = st->api.multi_init();
+        if (st->base.url == NULL || st->multi == NULL)
+            err = FN_ENOMEM;
+        for (size_t i = 0; i < FN_STORE_PARALLEL; i++) {
+            st->curl[i] = st->api.easy_init();
+            if (st->curl[i] == NULL)
+                err = FN_ENOMEM;
+        }
+    }
     if (err == 0 && key_id != NULL && key_id[0] != '\0' && secret != NULL) {
         st->sigv4 = dup_printf("aws:amz:%s:s3", region, NULL);
         st->userpwd = dup_printf("%s:%s", key_id, secret);
@@ -302,18 +405,20 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
     }
     /* Through a pointer, curl's compile-time option type checks do not apply: every value below is
      * passed as the type the option takes (long, char *, callback, or a NULL char *). */
-    CURL *c = st->curl;
     curl_easy_setopt_fn_t *setopt = st->api.easy_setopt;
-    setopt(c, CURLOPT_NOSIGNAL, 1L);
-    setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);
-    setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
-    setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    setopt(c, CURLOPT_ACCEPT_ENCODING, (char *)NULL);
-    if (st->sigv4 != NULL) {
-        setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
-        setopt(c, CURLOPT_USERPWD, st->userpwd);
+    for (size_t i = 0; i < FN_STORE_PARALLEL; i++) {
+        CURL *c = st->curl[i];
+        setopt(c, CURLOPT_NOSIGNAL, 1L);
+        setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);
+        setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
+        setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        setopt(c, CURLOPT_ACCEPT_ENCODING, (char *)NULL);
+        if (st->sigv4 != NULL) {
+            setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
+            setopt(c, CURLOPT_USERPWD, st->userpwd);
+        }
     }
     *out = &st->base;
     return 0;

@@ -56,6 +56,14 @@ int fn_loader_set(fn_loader_t *l, fn_buf_t *bytes);
 int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, fn_buf_t *config_json,
                      char etag[FN_ETAG_SIZE], char *why, size_t whylen);
 
+/*
+ * Computes into etag the ETag of the script made from this loader around a config piece that
+ * fn_loader_render made, under this loader or another one (the piece does not depend on the loader):
+ * how a script follows a loader change without re-reading its config. Returns 0, FN_EINVAL (loader not
+ * valid), FN_ETOOBIG (the script would exceed FN_SCRIPT_MAX) or FN_ECRYPTO; etag is "" on failure.
+ */
+int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, char etag[FN_ETAG_SIZE]);
+
 /* Returns the length of the script made from this loader and a config piece of config_len bytes. */
 size_t fn_loader_script_len(const fn_loader_t *l, size_t config_len);
 

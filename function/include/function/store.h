@@ -3,6 +3,8 @@
  * the version it holds; the store answers "unchanged" cheaply or returns the bytes and their version.
  * file:///abs/path: a folder; a version is dev, inode, size, mtime and ctime (one stat() per check).
  * s3://bucket/prefix: a version is the object's ETag, checked by GET with If-None-Match (store_s3.c).
+ * Several gets can go as one batch (fn_store_get_all): S3 issues them concurrently, so a request that
+ * revalidates two objects waits one round trip, not two.
  * Keys are relative paths built from validated ids only (e.g. "accounts/acme/main.json").
  */
 #ifndef FUNCTION_STORE_H
@@ -40,7 +42,8 @@ const char *fn_store_url(const fn_store_t *s);
 
 /*
  * Returns the cause of the last FN_ESTORE or FN_ETOOBIG from fn_store_get (borrowed, overwritten by the next
- * call), e.g. "open accounts/a/b.json: Permission denied". "" when none.
+ * call), e.g. "open accounts/a/b.json: Permission denied". "" when none. fn_store_get_all leaves it
+ * unspecified (each of its gets has its own).
  */
 const char *fn_store_cause(const fn_store_t *s);
 
@@ -53,5 +56,27 @@ const char *fn_store_cause(const fn_store_t *s);
  * seen on the next call. A version may be withheld (len 0) when it cannot be trusted yet.
  */
 int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now);
+
+#define FN_STORE_CAUSE_MAX 256
+/* Gets a store runs at once in fn_store_get_all (the S3 store's transfer handles); more are done in turns. */
+#define FN_STORE_PARALLEL 2
+
+/* One get of a batch: fn_store_get's arguments and its outcome. */
+typedef struct fn_store_req {
+    const char *key;                /* in: the object's key (borrowed) */
+    const fn_version_t *have;       /* in: the version held, or NULL (borrowed) */
+    fn_buf_t *body;                 /* in: where the bytes go (borrowed; one buffer per get of a batch) */
+    int err;                        /* out: what fn_store_get would return for this get */
+    fn_version_t now;               /* out, when err is 0: the version of the bytes in body */
+    char cause[FN_STORE_CAUSE_MAX]; /* out: with FN_ESTORE or FN_ETOOBIG, as fn_store_cause; else "" */
+} fn_store_req_t;
+
+/*
+ * Does the n gets of reqs, each with fn_store_get's contract, and sets each one's err, now and cause; one
+ * failing does not stop the others. The S3 store issues them concurrently (FN_STORE_PARALLEL at a time),
+ * each bounded by its own timeout, so the batch waits about as long as its slowest get; the folder store
+ * does them in order. Cannot fail as a whole: every outcome is in its request.
+ */
+void fn_store_get_all(fn_store_t *s, fn_store_req_t *reqs, size_t n);
 
 #endif
