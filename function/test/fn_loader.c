@@ -80,6 +80,21 @@ static void check_pieces(const char *name, const char *loader, size_t loader_len
           "%s: ETag stable", name);
     CHECK(fn_loader_render(&l, "{\"other\":1}", 11, &cj2, etag2, why, sizeof(why)) == 0 && strcmp(etag, etag2) != 0,
           "%s: ETag follows the config", name);
+    /* A config piece follows a loader change without a render: its tag under the new loader is what a
+     * render under that loader gives (how the handler follows a loader edit when the config is unchanged). */
+    char etag3[FN_ETAG_SIZE];
+    CHECK(fn_loader_etag(&l, cj.data, cj.len, etag3) == 0 && strcmp(etag, etag3) == 0, "%s: piece's ETag", name);
+    fn_loader_t l2;
+    fn_loader_init(&l2);
+    fn_buf_clear(&bytes);
+    fn_buf_append(&bytes, "/* other */", 11);
+    fn_buf_append(&bytes, loader, loader_len);
+    CHECK(fn_loader_set(&l2, &bytes) == 0 && fn_loader_etag(&l2, cj.data, cj.len, etag3) == 0 &&
+              fn_loader_render(&l2, config, strlen(config), &cj2, etag2, why, sizeof(why)) == 0 &&
+              strcmp(etag2, etag3) == 0 && strcmp(etag, etag3) != 0 && cj2.len == cj.len &&
+              memcmp(cj2.data, cj.data, cj.len) == 0,
+          "%s: the piece under another loader", name);
+    fn_loader_dispose(&l2);
     fn_buf_dispose(&cj2);
     fn_loader_dispose(&l);
     fn_buf_dispose(&want);
@@ -171,6 +186,7 @@ static void test_invalid(void)
     fn_buf_append(&bytes, "broken", 6);
     CHECK(fn_loader_set(&l, &bytes) == FN_ECONTENT && !l.json_ready && !l.gz_ready, "pieces forgotten");
     CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == FN_EINVAL, "and no render");
+    CHECK(fn_loader_etag(&l, "{}", 2, etag) == FN_EINVAL && etag[0] == '\0', "nor a piece's ETag");
     /* The script cap holds for the loader plus the config piece. */
     fn_buf_t huge;
     fn_buf_init(&huge, 8 << 20);
@@ -185,6 +201,14 @@ static void test_invalid(void)
     CHECK(fn_loader_render(&l, huge.data, huge.len, &cj, etag, why, sizeof(why)) == FN_ETOOBIG && cj.len == 0 &&
               strstr(why, "cap") != NULL,
           "over FN_SCRIPT_MAX once escaped: %s", why);
+    /* A piece that fit one loader may not fit a longer one: refused, no tag. */
+    char *piece = calloc(1, FN_SCRIPT_MAX + 1);
+    size_t fits = FN_SCRIPT_MAX - (21 - strlen(FN_PLACEHOLDER)); /* the loader is "ok(" + placeholder + ")" */
+    CHECK(piece != NULL && fn_loader_etag(&l, piece, fits + 1, etag) == FN_ETOOBIG && etag[0] == '\0',
+          "fn_loader_etag: over FN_SCRIPT_MAX");
+    CHECK(piece != NULL && fn_loader_etag(&l, piece, fits, etag) == 0 && strlen(etag) == 34,
+          "fn_loader_etag: at FN_SCRIPT_MAX");
+    free(piece);
     fn_buf_dispose(&huge);
     fn_loader_dispose(&l);
     fn_buf_dispose(&bytes);
