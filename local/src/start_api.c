@@ -150,7 +150,13 @@ static void send_gateway_error(pending_t *pd, int status, const char *body)
         nl__server_send(req, status, NULL, NULL, body);
 }
 
-static void send_mapped(pending_t *pd, const nl_apigw_response_t *res)
+static void free_owned(void *p)
+{
+    free(*(char **)p);
+}
+
+/* Sends res; its body is handed to the request's pool (freed with it), not copied. */
+static void send_mapped(pending_t *pd, nl_apigw_response_t *res)
 {
     static h2o_generator_t generator = {NULL, NULL};
     h2o_req_t *req = pd->req;
@@ -165,7 +171,11 @@ static void send_mapped(pending_t *pd, const nl_apigw_response_t *res)
         h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, value.base, value.len);
     }
     add_common_headers(req, pd->srv->args, pd->request_id);
-    h2o_iovec_t body = h2o_strdup(&req->pool, res->body, res->body_len);
+    char **owned = h2o_mem_alloc_shared(&req->pool, sizeof(*owned), free_owned);
+    *owned = res->body;
+    h2o_iovec_t body = h2o_iovec_init(res->body, res->body_len);
+    res->body = NULL;
+    res->body_len = 0;
     req->res.content_length = body.len;
     h2o_start_response(req, &generator);
     h2o_send(req, &body, 1, 1);
