@@ -16,7 +16,11 @@
 # (h2load) and wrk from Debian when missing. Loopback only; about 4 minutes. Prints the table and writes it
 # to bench/results/edge.txt (raw per-run numbers: bench/results/edge-raw.txt).
 # All proxies run at once (each idle but the one measured); ROUNDS rounds interleave them and the round with
-# the least CPU per request counts. Knobs: SECS (run length, 4), ROUNDS (2), RATE (fixed-rate req/s, 1000). Exit: 0 ok, 1 a proxy failed, 2 set-up.
+# the least CPU per request counts. Knobs: SECS (run length, 4), ROUNDS (2), RATE (fixed-rate req/s, 1000),
+# MODES ("h1 h2 full resumed rate"), PROXIES ("nearjs-edge haproxy-seed haproxy-tuned nginx h2o"), BEFORE (a path
+# to another nearjs-edge binary, run as the extra proxy "edge-before": before/after in one run).
+# Quick keep-alive check: MODES=h1 PROXIES="nearjs-edge haproxy-tuned" BEFORE=/tmp/nearjs-edge.old bench/edge/run.sh
+# Exit: 0 ok, 1 a proxy failed, 2 set-up.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,8 +126,8 @@ curl -sf --cacert ca.pem --resolve "$GW:$UP:127.0.0.1" "https://$GW:$UP/app.js" 
     say "upstream h2o did not start"; cat upstream.out upstream.err; exit 2; }
 
 # ---- the proxies: each a function writing its config and starting it on CPU 0; sets PROXY_PID ----
-start_nearjs() {
-    taskset -c 0 "$EDGE" --listen "127.0.0.1:$1" --cert edge.pem --key edge.key --upstream "https://$GW:$UP" \
+start_nearjs() { # port [binary]
+    taskset -c 0 "${2:-$EDGE}" --listen "127.0.0.1:$1" --cert edge.pem --key edge.key --upstream "https://$GW:$UP" \
         --connect-to "127.0.0.1:$UP" --ca ca.pem --threads 1 >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
@@ -290,8 +294,9 @@ measure() {
     fi
 }
 
-PROXIES=(nearjs-edge haproxy-seed haproxy-tuned nginx h2o)
-MODES=(h1 h2 full resumed rate)
+read -ra PROXIES <<<"${PROXIES:-nearjs-edge haproxy-seed haproxy-tuned nginx h2o}"
+read -ra MODES <<<"${MODES:-h1 h2 full resumed rate}"
+[ -n "${BEFORE:-}" ] && PROXIES=(nearjs-edge edge-before "${PROXIES[@]:1}")
 : >"$results/edge-raw.txt"
 declare -A R PORT PID
 failed=0
@@ -301,6 +306,7 @@ for p in "${PROXIES[@]}"; do
     port=$(free_port)
     case $p in
     nearjs-edge) start_nearjs "$port" ;;
+    edge-before) start_nearjs "$port" "$BEFORE" ;;
     haproxy-seed) start_haproxy_seed "$port" ;;
     haproxy-tuned) start_haproxy_tuned "$port" ;;
     nginx) start_nginx "$port" ;;
@@ -360,7 +366,7 @@ done
         for p in "${PROXIES[@]}"; do
             v=$(cut -d' ' -f2 <<<"${R[$p,$m]:-0 -}")
             printf '%15s' "$v"
-            if [ "$p" != nearjs-edge ] && [ "$v" != - ]; then
+            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$v" != - ]; then
                 best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
             fi
         done
@@ -378,7 +384,7 @@ done
             v=$(cut -d' ' -f$q <<<"${R[$p,rate]:-0 - - -}")
             v=${v:--}
             printf '%15s' "$v"
-            if [ "$p" != nearjs-edge ] && [ "$v" != - ]; then
+            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$v" != - ]; then
                 best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
             fi
         done

@@ -109,7 +109,8 @@ typedef struct edge_upstream {
     edge_upstream_conf_t *conf; /* borrowed from the generation's config */
     size_t index;
     SSL_CTX *ssl_ctx;
-    h2o_socketpool_t pool; /* shared by the workers (it locks), SNI/verify name = conf->name */
+    h2o_socketpool_t pool; /* new connections (and the health checks' keep-alive), shared by the workers (it
+                            * locks); its count is the pool-size gauge; SNI/verify name = conf->name */
     atomic_int healthy;
     atomic_int consecutive_failures;
     char label[300]; /* "name" or "name via host:port", for logs */
@@ -178,7 +179,10 @@ struct edge_worker {
     h2o_accept_ctx_t accept[EDGE_MAX_LISTENERS];
     h2o_hostconf_t *hosts[EDGE_MAX_LISTENERS][2];
     h2o_socket_t *listeners[EDGE_MAX_LISTENERS];
-    h2o_http1client_ctx_t client_ctx;
+    h2o_http1client_ctx_t client_ctx;        /* the health checks' */
+    h2o_linklist_t idle[EDGE_MAX_UPSTREAMS]; /* idle upstream connections of gen's upstreams (upconn.c) */
+    size_t num_idle[EDGE_MAX_UPSTREAMS];
+    size_t num_upconns; /* upstream connections whose socket is not yet disposed */
     h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout;
     h2o_timeout_entry_t tick;
     h2o_multithread_receiver_t getaddr_receiver;
@@ -187,6 +191,31 @@ struct edge_worker {
     int stopped;
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };
+
+/* --- upstream connections (upconn.c; worker thread only) --- */
+typedef struct edge_upconn {
+    h2o_socket_t *sock;
+    edge_worker_t *w;
+    edge_gen_t *gen; /* reference, dropped when the socket is disposed */
+    size_t upstream;
+    h2o_linklist_t idle_link; /* in w->idle[upstream] while idle */
+    void (*pool_on_close)(void *data);
+    void *pool_on_close_data;
+} edge_upconn_t;
+
+/* Wraps a connected socket from upstream `upstream`'s pool of generation g (TLS done or not). Returns a new
+ * connection owning sock, or NULL (sock closed) when out of memory. The caller sets sock->data. */
+edge_upconn_t *edge__upconn_adopt(edge_worker_t *w, edge_gen_t *g, size_t upstream, h2o_socket_t *sock);
+/* Takes the most recently used idle connection to g's upstream, or returns NULL (none, or g is not the
+ * worker's generation). The connection is still reading: the caller sets sock->data and the read callback. */
+edge_upconn_t *edge__upconn_take(edge_worker_t *w, edge_gen_t *g, size_t upstream);
+/* Gives a connection back after a complete exchange (no unread byte): kept idle, or closed when its
+ * generation is retired, the server is stopping or pool_size are idle already. */
+void edge__upconn_release(edge_upconn_t *c);
+/* Closes a connection (NULL: no-op); it is freed once its socket is disposed. */
+void edge__upconn_close(edge_upconn_t *c);
+/* Closes every idle connection of w (on a generation change and at shutdown). */
+void edge__upconn_close_idle(edge_worker_t *w);
 
 /* Access log: one line for a finished request (locally answered ones too). */
 typedef struct edge_logline {

@@ -1,15 +1,19 @@
 /*
- * The forwarding handler: each request goes to the first healthy upstream over a pooled TLS
- * connection (h2o_http1client on the upstream's h2o_socketpool, whose peer name is the upstream's
- * name: SNI and certificate check), with Host set to that name, hop-by-hop headers dropped and the
- * X-Forwarded-* headers set. The answer is buffered whole (capped: Lambda answers are <= 6 MB) and
- * then sent, so a failure before the last byte still becomes a clean 502.
+ * The forwarding handler: each request goes to the first healthy upstream over a TLS connection with
+ * SNI and the certificate check on the upstream's name, Host set to that name, hop-by-hop headers
+ * dropped and the X-Forwarded-* headers set. The HTTP/1.1 exchange is our own (picohttpparser on an
+ * h2o socket) so that connections stay idle in the worker's loop between requests (upconn.c); new
+ * connections come from the upstream's h2o_socketpool and get their TLS handshake here. The answer is
+ * buffered whole (capped: Lambda answers are <= 6 MB) and then sent, so a failure before the last
+ * byte still becomes a clean 502. Answer bodies: Content-Length, chunked, or until close; none for
+ * HEAD, 204 and 304; 1xx interim answers are skipped.
  *
  * Retry rule: a failure before the request was written (connect, handshake, connect timeout) may be
  * retried for any method, since the upstream saw nothing; a failure after the request was written
- * but before any response byte is retried only for GET and HEAD. Retries happen once, on the next
- * healthy upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one,
- * and retrying would double the wait.
+ * but before the answer's head only for GET and HEAD. Retries happen once, on the next healthy
+ * upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one, and
+ * retrying would double the wait. A connection is reused only after a complete, framed answer with
+ * keep-alive and nothing unread.
  */
 #include "edge.h"
 #include "common/buf.h"
@@ -17,19 +21,42 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
+
+/* picohttpparser as libh2o-evloop 2.2.5 exports it (Debian ships no header for it). */
+struct phr_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg, size_t *msg_len,
+                       struct phr_header *headers, size_t *num_headers, size_t last_len);
+struct phr_chunked_decoder {
+    size_t bytes_left_in_chunk;
+    char consume_trailer;
+    char _hex_count;
+    char _state;
+};
+ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
+
+#define MAX_ANSWER_HEADERS 100
+#define MAX_ANSWER_HEAD_BYTES (64 * 1024)
 
 struct edge_proxy_handler {
     h2o_handler_t super;
     edge_server_t *srv;
 };
 
+enum body_kind { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
+
 struct fwd {
     h2o_generator_t super;
     h2o_req_t *req;
     edge_worker_t *w;
     edge_gen_t *gen;
-    h2o_http1client_t *client;
-    h2o_http1client_ctx_t cctx; /* per attempt: the client reads ssl_ctx from it during the handshake */
+    h2o_socketpool_connect_request_t *connect_req; /* while a new connection is being made */
+    edge_upconn_t *conn;                           /* the connection of this attempt, once connected */
     size_t upstream;
     int attempt;
     int idempotent;
@@ -42,6 +69,13 @@ struct fwd {
     cm_buf_t body;
     int done;
     int tried; /* an upstream was contacted */
+    /* the exchange on conn */
+    int writing;   /* the request write has not completed */
+    int have_head; /* the answer's head was parsed */
+    int keepalive;
+    enum body_kind body_kind;
+    size_t remaining; /* BODY_LENGTH: bytes still to read */
+    struct phr_chunked_decoder chunked;
 };
 
 static void start_attempt(struct fwd *f);
@@ -109,14 +143,17 @@ static void fwd_fail(struct fwd *f, int status, const char *reason, const char *
            why, status);
     atomic_fetch_add_explicit(&f->w->srv->metrics.upstream_errors[f->upstream], 1, memory_order_relaxed);
     f->done = 1;
+    /* the upstream's head, when one came, is not this answer's */
+    h2o_headers_t empty = {NULL, 0, 0};
+    f->req->res.headers = empty;
     /* the answer the client sees names no internals: the log line above has them */
     h2o_send_error_generic(f->req, status, reason, status == 504 ? "upstream timed out\n" : "upstream unavailable\n",
                            0);
     fwd_finish_log(f, status, 0, 0);
 }
 
-/* One retry, on the next healthy upstream (or the same one when it is the only one: a pooled
- * connection the gateway closed is the usual cause there). */
+/* One retry, on the next healthy upstream (or the same one when it is the only one: a kept connection
+ * the gateway closed is the usual cause there). */
 static void retry_or_fail(struct fwd *f, int may_retry, int status, const char *reason, const char *why)
 {
     if (may_retry && f->attempt == 0 && !atomic_load(&f->w->srv->shutting_down)) {
@@ -151,80 +188,239 @@ static void send_answer(struct fwd *f)
     h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
-static int on_body(h2o_http1client_t *client, const char *errstr)
+static void stop_timer(struct fwd *f)
 {
-    struct fwd *f = client->data;
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        f->client = NULL;
-        h2o_headers_t empty = {NULL, 0, 0};
-        f->req->res.headers = empty;
-        fwd_fail(f, 502, "Bad Gateway", errstr);
-        return -1;
-    }
-    h2o_buffer_t *in = client->sock->input;
-    if (cm_buf_append(&f->body, in->bytes, in->size) != 0) {
-        f->client = NULL;
-        h2o_headers_t empty = {NULL, 0, 0};
-        f->req->res.headers = empty;
-        fwd_fail(f, 502, "Bad Gateway", "answer larger than max_response_bytes");
-        return -1;
-    }
-    h2o_buffer_consume(&client->sock->input, in->size);
-    if (errstr == h2o_http1client_error_is_eos) {
-        f->client = NULL;
-        edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
-        send_answer(f);
-    }
-    return 0;
+    if (h2o_timeout_is_linked(&f->timer))
+        h2o_timeout_unlink(&f->timer);
 }
 
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+static void drop_conn(struct fwd *f)
 {
-    (void)minor_version, (void)rlen;
-    struct fwd *f = client->data;
-    h2o_timeout_unlink(&f->timer);
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        f->client = NULL; /* the client closes itself when we return */
-        retry_or_fail(f, f->idempotent, 502, "Bad Gateway", errstr);
-        return NULL;
+    edge__upconn_close(f->conn);
+    f->conn = NULL;
+}
+
+/* The attempt failed after the connection was made: before the answer's head the retry rule applies
+ * (GET/HEAD only: the upstream may have acted on the request), after it the client gets a 502. */
+static void exchange_failed(struct fwd *f, const char *why)
+{
+    stop_timer(f);
+    drop_conn(f);
+    if (!f->have_head)
+        retry_or_fail(f, f->idempotent, 502, "Bad Gateway", why);
+    else
+        fwd_fail(f, 502, "Bad Gateway", why);
+}
+
+static void exchange_complete(struct fwd *f)
+{
+    stop_timer(f);
+    edge_upconn_t *c = f->conn;
+    f->conn = NULL;
+    if (f->keepalive && !f->writing)
+        edge__upconn_release(c);
+    else
+        edge__upconn_close(c);
+    edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
+    send_answer(f);
+}
+
+static void on_body_timeout(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    exchange_failed(f, "answer stalled (I/O timeout)");
+}
+
+/* Takes the body bytes in the socket's input. Returns 1 when the answer is complete, 0 when more is
+ * needed, -1 when the exchange failed (already handled). */
+static int take_body(struct fwd *f)
+{
+    h2o_socket_t *sock = f->conn->sock;
+    h2o_buffer_t *in = sock->input;
+    size_t n = in->size;
+    int complete = 0;
+    switch (f->body_kind) {
+    case BODY_NONE:
+        return 1;
+    case BODY_LENGTH:
+        if (n > f->remaining)
+            n = f->remaining;
+        f->remaining -= n;
+        complete = f->remaining == 0;
+        break;
+    case BODY_CHUNKED: {
+        ssize_t r = phr_decode_chunked(&f->chunked, in->bytes, &n); /* decodes in place */
+        if (r == -1) {
+            exchange_failed(f, "invalid chunked encoding in the answer");
+            return -1;
+        }
+        if (r >= 0) {
+            complete = 1;
+            if (r > 0)
+                f->keepalive = 0; /* bytes after the last chunk: the stream is out of step */
+        }
+        break;
+    }
+    case BODY_UNTIL_CLOSE:
+        break;
+    }
+    if (cm_buf_append(&f->body, in->bytes, n) != 0) {
+        exchange_failed(f, "answer larger than max_response_bytes");
+        return -1;
+    }
+    /* a chunked body was decoded in place: everything that was read is used up */
+    h2o_buffer_consume(&sock->input, f->body_kind == BODY_CHUNKED ? in->size : n);
+    if (complete && sock->input->size != 0)
+        f->keepalive = 0;
+    return complete;
+}
+
+/* Parses the answer's head from the socket's input into the request's response. Returns 1 once parsed,
+ * 0 when more bytes are needed, -1 when the exchange failed (already handled). */
+static int take_head(struct fwd *f)
+{
+    h2o_socket_t *sock = f->conn->sock;
+    struct phr_header hs[MAX_ANSWER_HEADERS];
+    size_t num;
+    int minor, status, r;
+    const char *msg;
+    size_t msg_len;
+    for (;;) {
+        num = MAX_ANSWER_HEADERS;
+        r = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, hs, &num, 0);
+        if (r == -2) {
+            if (sock->input->size > MAX_ANSWER_HEAD_BYTES) {
+                exchange_failed(f, "answer head too large");
+                return -1;
+            }
+            return 0;
+        }
+        if (r < 0) {
+            exchange_failed(f, "invalid answer head");
+            return -1;
+        }
+        if (status >= 200 || status == 101)
+            break;
+        h2o_buffer_consume(&sock->input, (size_t)r); /* 1xx interim answer */
+        if (sock->input->size == 0)
+            return 0;
     }
     h2o_req_t *req = f->req;
     req->res.status = status;
-    req->res.reason = h2o_strdup(&req->pool, msg.base, msg.len).base;
-    for (size_t i = 0; i < num_headers; i++) {
-        const h2o_iovec_t *name = headers[i].name;
-        if (is_hop_by_hop(name) || h2o_memis(name->base, name->len, H2O_STRLIT("date")) ||
-            (!f->is_head && h2o_memis(name->base, name->len, H2O_STRLIT("content-length"))))
+    req->res.reason = h2o_strdup(&req->pool, msg, msg_len).base;
+    int close = 0, keep_alive = 0, chunked = 0, has_te = 0;
+    size_t length = SIZE_MAX;
+    for (size_t i = 0; i < num; i++) {
+        h2o_iovec_t name = h2o_iovec_init(hs[i].name, hs[i].name_len);
+        const char *v = hs[i].value;
+        size_t vl = hs[i].value_len;
+        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("connection"))) {
+            close |= h2o_contains_token(v, vl, H2O_STRLIT("close"), ',');
+            keep_alive |= h2o_contains_token(v, vl, H2O_STRLIT("keep-alive"), ',');
             continue;
-        h2o_iovec_t n = h2o_strdup(&req->pool, name->base, name->len);
-        h2o_iovec_t v = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+        }
+        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("transfer-encoding"))) {
+            has_te = 1;
+            chunked = h2o_contains_token(v, vl, H2O_STRLIT("chunked"), ',');
+            continue;
+        }
+        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("content-length"))) {
+            length = h2o_strtosize(v, vl);
+            if (length == SIZE_MAX) {
+                exchange_failed(f, "invalid content-length in the answer");
+                return -1;
+            }
+            if (!f->is_head)
+                continue; /* h2o writes the length of what it sends */
+        }
+        if (is_hop_by_hop(&name) || h2o_lcstris(name.base, name.len, H2O_STRLIT("date")))
+            continue;
+        h2o_iovec_t n = h2o_strdup(&req->pool, name.base, name.len);
+        h2o_strtolower(n.base, n.len);
+        h2o_iovec_t val = h2o_strdup(&req->pool, v, vl);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, val.base, val.len);
     }
-    if (errstr == h2o_http1client_error_is_eos) {
-        f->client = NULL;
-        edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
-        send_answer(f);
-        return NULL;
+    h2o_buffer_consume(&sock->input, (size_t)r);
+    f->have_head = 1;
+    f->keepalive = minor >= 1 ? !close : keep_alive;
+    if (f->is_head || status == 204 || status == 304) {
+        f->body_kind = BODY_NONE;
+    } else if (has_te) {
+        /* a coding other than chunked last can only end at the close */
+        f->body_kind = chunked ? BODY_CHUNKED : BODY_UNTIL_CLOSE;
+        memset(&f->chunked, 0, sizeof(f->chunked));
+        f->chunked.consume_trailer = 1;
+    } else if (length != SIZE_MAX) {
+        f->body_kind = length == 0 ? BODY_NONE : BODY_LENGTH;
+        f->remaining = length;
+    } else {
+        f->body_kind = BODY_UNTIL_CLOSE;
     }
-    return on_body;
+    if (f->body_kind == BODY_UNTIL_CLOSE)
+        f->keepalive = 0;
+    return 1;
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+    struct fwd *f = sock->data;
+    if (err != NULL) {
+        if (f->have_head && f->body_kind == BODY_UNTIL_CLOSE) {
+            if (take_body(f) >= 0)
+                exchange_complete(f);
+            return;
+        }
+        exchange_failed(f, f->have_head ? "upstream closed the connection mid-answer"
+                                        : "upstream closed the connection before answering");
+        return;
+    }
+    if (sock->input->size == 0)
+        return; /* a TLS record with no data (a session ticket) */
+    if (!f->have_head) {
+        int r = take_head(f);
+        if (r <= 0)
+            return;
+        stop_timer(f);
+    }
+    int r = take_body(f);
+    if (r < 0)
+        return;
+    if (r == 1) {
+        exchange_complete(f);
+        return;
+    }
+    /* the body must keep coming: the timer is an I/O timeout from here on */
+    stop_timer(f);
+    f->timer.cb = on_body_timeout;
+    h2o_timeout_link(f->w->ctx.loop, &f->w->io_timeout, &f->timer);
+}
+
+static void on_written(h2o_socket_t *sock, const char *err)
+{
+    struct fwd *f = sock->data;
+    f->writing = 0;
+    if (err != NULL)
+        exchange_failed(f, "request could not be written to the upstream");
 }
 
 static void on_first_byte_timeout(h2o_timeout_entry_t *entry)
 {
     struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
-    h2o_http1client_cancel(f->client);
-    f->client = NULL;
+    drop_conn(f);
     fwd_fail(f, 504, "Gateway Timeout", "no answer within first_byte timeout");
 }
 
-static void on_connect_timeout(h2o_timeout_entry_t *entry)
+/* The connection is ready (new and handshaken, or taken idle): write the request, wait for the answer. */
+static void send_request(struct fwd *f)
 {
-    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
-    h2o_http1client_cancel(f->client);
-    f->client = NULL;
-    edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
-    retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
+    h2o_socket_t *sock = f->conn->sock;
+    sock->data = f;
+    f->writing = 1;
+    f->have_head = 0;
+    f->timer.cb = on_first_byte_timeout;
+    h2o_timeout_link(f->w->ctx.loop, &f->w->first_byte_timeout, &f->timer);
+    h2o_socket_read_start(sock, on_read);
+    h2o_socket_write(sock, f->reqbufs, f->num_reqbufs, on_written);
 }
 
 static const char *describe_connect_error(const char *errstr)
@@ -238,24 +434,63 @@ static const char *describe_connect_error(const char *errstr)
     return errstr;
 }
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head)
+/* A connect-phase failure: nothing was sent, so any method may be retried; the upstream is marked down. */
+static void connect_failed(struct fwd *f, const char *errstr)
 {
-    struct fwd *f = client->data;
-    h2o_timeout_unlink(&f->timer);
-    if (errstr != NULL) {
-        f->client = NULL;
-        const char *why = describe_connect_error(errstr);
-        edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
-        retry_or_fail(f, 1, 502, "Bad Gateway", why);
-        return NULL;
+    stop_timer(f);
+    drop_conn(f);
+    const char *why = describe_connect_error(errstr);
+    edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
+    retry_or_fail(f, 1, 502, "Bad Gateway", why);
+}
+
+static void on_handshake(h2o_socket_t *sock, const char *err)
+{
+    struct fwd *f = sock->data;
+    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
+    /* with verification off ('insecure'), h2o still reports a name mismatch: ignore it as its client does */
+    if (err != NULL && !(err == h2o_socket_error_ssl_cert_name_mismatch &&
+                         (SSL_CTX_get_verify_mode(u->ssl_ctx) & SSL_VERIFY_PEER) == 0)) {
+        connect_failed(f, err);
+        return;
     }
-    *reqbufs = f->reqbufs;
-    *reqbufcnt = f->num_reqbufs;
-    *method_is_head = f->is_head;
-    f->timer.cb = on_first_byte_timeout;
-    h2o_timeout_link(f->w->ctx.loop, &f->w->first_byte_timeout, &f->timer);
-    return on_head;
+    stop_timer(f);
+    send_request(f);
+}
+
+static void on_pool_connect(h2o_socket_t *sock, const char *errstr, void *data)
+{
+    struct fwd *f = data;
+    f->connect_req = NULL;
+    if (errstr != NULL) {
+        connect_failed(f, errstr);
+        return;
+    }
+    f->conn = edge__upconn_adopt(f->w, f->gen, f->upstream, sock);
+    if (f->conn == NULL) {
+        connect_failed(f, "out of memory");
+        return;
+    }
+    if (sock->ssl != NULL) { /* a health check's kept connection: TLS is up */
+        stop_timer(f);
+        send_request(f);
+        return;
+    }
+    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
+    sock->data = f;
+    h2o_socket_ssl_handshake(sock, u->ssl_ctx, u->conf->name, on_handshake);
+}
+
+static void on_connect_timeout(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    if (f->connect_req != NULL) {
+        h2o_socketpool_cancel_connect(f->connect_req);
+        f->connect_req = NULL;
+    }
+    drop_conn(f);
+    edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
+    retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
 }
 
 static void start_attempt(struct fwd *f)
@@ -266,21 +501,25 @@ static void start_attempt(struct fwd *f)
     if (f->head_for != u->index)
         build_head(f, u);
     f->tried = 1;
-    f->cctx = f->w->client_ctx;
-    f->cctx.ssl_ctx = u->ssl_ctx;
+    f->have_head = 0;
     f->t_upstream_ns = cm_mono_ns();
+    f->conn = edge__upconn_take(f->w, f->gen, f->upstream);
+    if (f->conn != NULL) {
+        send_request(f);
+        return;
+    }
     f->timer.cb = on_connect_timeout;
     h2o_timeout_link(f->w->ctx.loop, &f->w->connect_timeout, &f->timer);
-    h2o_http1client_connect_with_pool(&f->client, f, &f->cctx, &u->pool, on_connect);
+    h2o_socketpool_connect(&f->connect_req, &u->pool, f->w->ctx.loop, &f->w->getaddr_receiver, on_pool_connect, f);
 }
 
 static void fwd_dispose(void *p)
 {
     struct fwd *f = p;
-    if (f->client != NULL)
-        h2o_http1client_cancel(f->client);
-    if (h2o_timeout_is_linked(&f->timer))
-        h2o_timeout_unlink(&f->timer);
+    if (f->connect_req != NULL)
+        h2o_socketpool_cancel_connect(f->connect_req);
+    drop_conn(f);
+    stop_timer(f);
     cm_buf_dispose(&f->body);
     edge__gen_unref(f->gen);
     f->w->inflight--;

@@ -140,6 +140,9 @@ static void worker_refresh(edge_worker_t *w)
     edge_server_t *srv = w->srv;
     pthread_mutex_lock(&srv->gen_mutex);
     if (w->gen != srv->gen) {
+        /* idle upstream connections belong to the retired generation: requests of the new one use its
+         * pools and contexts */
+        edge__upconn_close_idle(w);
         edge__gen_unref(w->gen);
         w->gen = edge__gen_ref(srv->gen);
         for (size_t i = 0; i < srv->num_listen_fds; i++)
@@ -162,6 +165,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
             }
         }
         h2o_context_request_shutdown(&w->ctx);
+        edge__upconn_close_idle(w);
     }
     h2o_timeout_link(w->ctx.loop, &w->tick_timeout, &w->tick);
 }
@@ -189,11 +193,14 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
         all[i]->timeout = 0;
     if (h2o_timeout_is_linked(&w->tick))
         h2o_timeout_unlink(&w->tick);
+    edge__upconn_close_idle(w);
     uint64_t until = h2o_now(loop) + TEARDOWN_MS;
-    while ((w->num_conns != 0 || w->inflight != 0 || timeouts_busy(all, sizeof(all) / sizeof(all[0]))) &&
+    while ((w->num_conns != 0 || w->inflight != 0 || w->num_upconns != 0 ||
+            timeouts_busy(all, sizeof(all) / sizeof(all[0]))) &&
            h2o_now(loop) < until)
         h2o_evloop_run(loop, 10);
-    if (w->num_conns != 0 || w->inflight != 0 || timeouts_busy(all, sizeof(all) / sizeof(all[0]))) {
+    if (w->num_conns != 0 || w->inflight != 0 || w->num_upconns != 0 ||
+        timeouts_busy(all, sizeof(all) / sizeof(all[0]))) {
         cm_log(stderr, "nearjs-edge", "worker %u: %zu connection(s) still open after %d ms; leaving them to exit",
                w->id, w->num_conns, TEARDOWN_MS);
         return;
@@ -225,6 +232,8 @@ static void *worker_main(void *arg)
     /* the client's own I/O timeout only backs up ours (connect, first byte) and bounds body stalls */
     h2o_timeout_init(loop, &w->io_timeout, c->first_byte_timeout_ms + c->connect_timeout_ms);
     h2o_timeout_init(loop, &w->tick_timeout, TICK_MS);
+    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++)
+        h2o_linklist_init_anchor(&w->idle[i]);
     w->client_ctx = (h2o_http1client_ctx_t){loop, &w->getaddr_receiver, &w->io_timeout, NULL, NULL};
     for (size_t i = 0; i < srv->num_listen_fds; i++) {
         const edge_listener_conf_t *l = &c->listeners[i];

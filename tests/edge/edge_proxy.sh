@@ -91,6 +91,17 @@ check "hop-by-hop dropped" "$("${C[@]}" --http1.1 "$URL/" -H 'Proxy-Connection: 
 check "HTTP/2 client" "$("${C[@]}" --http2 -o /dev/null -w '%{http_version} %{http_code}' "$URL/")" "2 200"
 check "HTTP/1.1 client" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_version} %{http_code}' "$URL/")" "1.1 200"
 check "POST body forwarded" "$("${C[@]}" -d 'a=1' "$URL/p" | jq -r .body)" "a=1"
+# answer framings (our HTTP/1.1 client): exact bodies, and the kept connection stays usable after each
+check "chunked answer with trailer" "$("${C[@]}" --http1.1 "$URL/frame/chunked")" "hello, chunked world"
+check "answer until close" "$("${C[@]}" --http1.1 "$URL/frame/close")" "until close"
+check "204, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "$URL/frame/204")" "204 0"
+check "304, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "$URL/frame/304")" "304 0"
+check "1xx interim answers skipped" "$("${C[@]}" --http1.1 "$URL/frame/interim")" "after interim"
+check "HEAD: length kept, no body" "$("${C[@]}" --http1.1 -I "$URL/x" | tr -d '\r' | grep -ci '^content-length: [1-9]')" 1
+check "upstream closes a kept connection: next GETs fine" \
+    "$("${C[@]}" --http1.1 -o /dev/null "$URL/frame/bye"; for i in 1 2 3 4; do "${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/after-bye"; done)" 200200200200
+peers=$(for i in $(seq 12); do "${C[@]}" --http1.1 "$URL/reuse"; echo; done | jq -r .peer | sort -u | wc -l)
+check "upstream connections reused (12 requests, 2 workers: $peers connection(s))" "$([ "$peers" -le 4 ] && echo yes)" yes
 check "wildcard SNI certificate" "$("${C[@]}" -o /dev/null -w '%{http_code}' "https://www.example.net:$L/")" 200
 check "plain HTTP denied" "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/x")" 403
 check "healthz 200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/healthz")" 200

@@ -2,7 +2,10 @@
 """A real TLS upstream for the edge tests, behaving like API Gateway's custom domain check:
 403 {"message":"Forbidden"} unless the TLS SNI and the Host header both equal --domain.
 Otherwise it answers 200 with the request (method, path, headers, sni, body) as JSON.
-/healthz answers 200 (or --health-status). Prints "ready PORT" once listening."""
+/healthz answers 200 (or --health-status). /frame/KIND answers with a given HTTP/1.1 framing (chunked with a
+trailer, until close, 204, 304, 1xx interim answers first, a HEAD, or a length but then a close without warning,
+like an upstream's keep-alive timeout). The JSON's "peer" is the client port: one per upstream connection.
+Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,12 +37,14 @@ class H(BaseHTTPRequestHandler):
             time.sleep(5)
         if sni != args.domain or host != args.domain:
             out, status = json.dumps({"message": "Forbidden"}).encode(), 403
+        elif self.path.startswith("/frame/"):
+            return self._frame(self.path[len("/frame/"):])
         elif self.path == "/healthz":
             out, status = b"ok\n", 200
         else:
             out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
                               "headers": {k.lower(): v for k, v in self.headers.items()},
-                              "body": body.decode("latin-1")}).encode()
+                              "body": body.decode("latin-1"), "peer": self.client_address[1]}).encode()
             status = 200
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -47,6 +52,26 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(out)
+
+    def _frame(self, kind):
+        w = self.wfile.write
+        if kind == "chunked":
+            w(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
+              b"7\r\nhello, \r\nd\r\nchunked world\r\n0\r\nx-trailer: 1\r\n\r\n")
+        elif kind == "close":
+            w(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nuntil close")
+            self.close_connection = True
+        elif kind == "204":
+            w(b"HTTP/1.1 204 No Content\r\nx-kind: 204\r\n\r\n")
+        elif kind == "304":
+            w(b"HTTP/1.1 304 Not Modified\r\netag: \"e1\"\r\n\r\n")
+        elif kind == "interim":
+            w(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a.js>\r\n\r\n"
+              b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nafter interim")
+        elif kind == "bye":
+            w(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nbye")
+            self.close_connection = True
+        self.wfile.flush()
 
     do_GET = do_POST = do_HEAD = do_PUT = _answer
 
