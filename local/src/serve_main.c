@@ -11,7 +11,8 @@ static int serve_main(nl__verb_t verb, int argc, char **argv)
     nl__serve_args_t args;
     int rc = nl__serve_args_parse(&args, verb, argc, argv);
     if (rc < 0)
-        rc = nl__server_run(&args, verb == NL__VERB_API ? nl__api_on_req : nl__lambda_on_req, NULL);
+        rc = nl__server_run(&args, verb == NL__VERB_API ? nl__api_on_req : nl__lambda_on_req,
+                            verb == NL__VERB_API ? nl__api_on_too_large : NULL, NULL);
     nl__serve_args_dispose(&args);
     return rc;
 }

@@ -118,6 +118,49 @@ static int handle(h2o_handler_t *self, h2o_req_t *req)
     return h->srv->on_req(h->srv, req);
 }
 
+/* h2o refuses a body over conf.max_request_entity_size itself, before any handler runs (lib/http1.c and
+ * lib/http2/connection.c call h2o_send_error_generic), with a text/plain 413. That response has no path
+ * of ours yet, so h2o sends it through the filters of the host's fallback path: this filter, registered
+ * there alone, swaps the text for the verb's own words. Our handlers' responses never come through it. */
+typedef struct too_large_filter {
+    h2o_filter_t super;
+    nl__server_t *srv;
+} too_large_filter_t;
+
+typedef struct too_large_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} too_large_ostream_t;
+
+static void too_large_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                              h2o_send_state_t state)
+{
+    too_large_ostream_t *o = (too_large_ostream_t *)self;
+    (void)bufs;
+    (void)bufcnt;
+    /* h2o's text is dropped; ours goes out with the final call (h2o_send_inline makes just that one) */
+    if (state != H2O_SEND_STATE_FINAL || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    h2o_ostream_send_next(self, req, &o->body, 1, state);
+}
+
+static void too_large_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    too_large_filter_t *f = (too_large_filter_t *)self;
+    if (req->res.status == 413 && f->srv->on_too_large != NULL) {
+        memset(&req->res.headers, 0, sizeof(req->res.headers));
+        h2o_iovec_t body = f->srv->on_too_large(f->srv, req);
+        req->res.content_length = body.len;
+        too_large_ostream_t *o = (too_large_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = too_large_do_send;
+        o->body = body;
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 static void tls_conn_free(void *data)
 {
     free(data);
@@ -243,7 +286,8 @@ static int connections_left(nl__server_t *srv)
     return !h2o_linklist_is_empty(&srv->ctx.http1._conns) || !h2o_linklist_is_empty(&srv->ctx.http2._conns);
 }
 
-int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void *verb)
+int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__server_on_too_large on_too_large,
+                   void *verb)
 {
     nl__server_t *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
@@ -252,6 +296,7 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void 
     uint64_t started_ns = cm_mono_ns();
     srv->args = args;
     srv->on_req = on_req;
+    srv->on_too_large = on_too_large;
     srv->verb = verb;
     const char *region = getenv("AWS_REGION");
     if (region == NULL || region[0] == '\0')
@@ -289,6 +334,9 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void 
     handler_t *h = (handler_t *)h2o_create_handler(path, sizeof(*h));
     h->super.on_req = handle;
     h->srv = srv;
+    too_large_filter_t *tf = (too_large_filter_t *)h2o_create_filter(&host->fallback_path, sizeof(*tf));
+    tf->super.on_setup_ostream = too_large_setup;
+    tf->srv = srv;
     srv->loop = h2o_evloop_create();
     h2o_context_init(&srv->ctx, srv->loop, &srv->conf);
     srv->accept.ctx = &srv->ctx;

@@ -16,6 +16,10 @@ typedef struct nl__server nl__server_t;
 
 /* A verb's handler, as h2o's on_req: answers req now or later and returns 0. */
 typedef int (*nl__server_on_req)(nl__server_t *srv, h2o_req_t *req);
+/* A verb's words for a request whose body went over conf.max_request_entity_size, which h2o refuses before
+ * any handler runs: sets req->res's headers (they start empty) and returns the body (borrowed from
+ * req->pool or static). Called with req->res.status 413. */
+typedef h2o_iovec_t (*nl__server_on_too_large)(nl__server_t *srv, h2o_req_t *req);
 
 struct nl__server {
     const nl__serve_args_t *args;
@@ -28,14 +32,16 @@ struct nl__server {
     nl_pool_t *pool;
     nl_pool_config_t pool_cfg;
     nl__server_on_req on_req;
-    void *verb; /* the verb's own state */
+    nl__server_on_too_large on_too_large; /* NULL: h2o's own text/plain 413 */
+    void *verb;                           /* the verb's own state */
     int stop;
     unsigned port; /* the port actually bound */
 };
 
-/* Runs a server for args until SIGINT/SIGTERM/SIGHUP. Returns the exit code (NL_EXIT_*), after printing
- * one line on a failure. */
-int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, void *verb);
+/* Runs a server for args until SIGINT/SIGTERM/SIGHUP; on_too_large may be NULL. Returns the exit code
+ * (NL_EXIT_*), after printing one line on a failure. */
+int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__server_on_too_large on_too_large,
+                   void *verb);
 
 /* Writes "TIMESTAMP nearjs-local: message" on stderr. */
 void nl__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

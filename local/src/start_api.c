@@ -25,6 +25,7 @@
 #define INTERNAL_BODY "{\"message\":\"Internal server error\"}"
 #define TIMEOUT_BODY "{\"message\":\"Endpoint request timed out\"}"
 #define THROTTLED_BODY "{\"message\":\"Too Many Requests\"}"
+#define TOO_LARGE_BODY "{\"message\":\"Request Entity Too Large\"}"
 
 typedef struct pending {
     nl__server_t *srv;
@@ -239,6 +240,19 @@ static void on_done(const nl_pool_result_t *r, void *user)
 static int header_is(const h2o_header_t *h, const char *lower)
 {
     return h->name->len == strlen(lower) && strncasecmp(h->name->base, lower, h->name->len) == 0;
+}
+
+h2o_iovec_t nl__api_on_too_large(nl__server_t *srv, h2o_req_t *req)
+{
+    pending_t pd = {.srv = srv, .req = req};
+    nl_apigw_request_id(pd.request_id);
+    snprintf(pd.method, sizeof(pd.method), "%.*s", (int)req->input.method.len, req->input.method.base);
+    size_t path_len = req->input.query_at != SIZE_MAX ? req->input.query_at : req->input.path.len;
+    snprintf(pd.path, sizeof(pd.path), "%.*s", (int)(path_len < 120 ? path_len : 120), req->input.path.base);
+    log_req(&pd, "413: the request body is over %d bytes (API Gateway's payload limit)", NL_APIGW_MAX_REQUEST);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    add_common_headers(req, srv->args, pd.request_id);
+    return h2o_iovec_init(H2O_STRLIT(TOO_LARGE_BODY));
 }
 
 int nl__api_on_req(nl__server_t *srv, h2o_req_t *req)

@@ -8,6 +8,8 @@
 
 /* start-api's handler: API Gateway proxy integration. */
 int nl__api_on_req(nl__server_t *srv, h2o_req_t *req);
+/* start-api's 413 for a body over NL_APIGW_MAX_REQUEST, as the gateway words it (and logged). */
+h2o_iovec_t nl__api_on_too_large(nl__server_t *srv, h2o_req_t *req);
 /* start-lambda's handler: the Lambda Invoke API. */
 int nl__lambda_on_req(nl__server_t *srv, h2o_req_t *req);
 

@@ -141,6 +141,24 @@ teardown() {
     [ "$code" = 200 ] || fail_with "after 413"
 }
 
+@test "413 over 10 MB in API Gateway's words: JSON, request id, logged; Content-Length and chunked" {
+    start_server start-api --workers 1 "$FN"
+    head -c $((10 * 1024 * 1024 + 1)) /dev/zero >"$T/big"
+    req "$URL/answer" --data-binary "@$T/big"
+    [ "$code" = 413 ] && [ "$body" = '{"message":"Request Entity Too Large"}' ] || fail_with "Content-Length"
+    [ "$(header content-type)" = application/json ] || fail_with "content-type"
+    [ -n "$(header apigw-requestid)" ] || fail_with "request id"
+    grep -q 'POST /answer .*413: the request body is over 10485760 bytes' "$T/err" || fail_with "log line"
+    req "$URL/answer" -H 'Transfer-Encoding: chunked' --data-binary "@$T/big"
+    [ "$code" = 413 ] && [ "$body" = '{"message":"Request Entity Too Large"}' ] || fail_with chunked
+    # exactly 10 MB is the function's (not JSON: its answer is malformed, so 502)
+    head -c $((10 * 1024 * 1024)) /dev/zero >"$T/big"
+    req "$URL/answer" --data-binary "@$T/big"
+    [ "$code" = 502 ] || fail_with "10 MB exactly"
+    req "$URL/pid"
+    [ "$code" = 200 ] || fail_with "after 413"
+}
+
 @test "HTTP/2 with prior knowledge (h2c)" {
     start_server start-api --workers 1 "$FN"
     req --http2-prior-knowledge "$URL/h2?x=1" -H 'X-A: 1'
