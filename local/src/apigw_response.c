@@ -8,7 +8,6 @@
 #include "local/errors.h"
 #include "common/base64.h"
 #include "common/buf.h"
-#include "json_span.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -224,13 +223,7 @@ static int map_status(json_t *sc, int *status, char *why, size_t why_size)
     return 0;
 }
 
-/* The answer's top-level "body" string, decoded outside jansson (see parse_answer). */
-typedef struct split_body {
-    char *text; /* NULL when jansson parsed the body itself; owned */
-    size_t len;
-} split_body_t;
-
-static int map_body(nl_apigw_response_t *res, json_t *doc, split_body_t *split, char *why, size_t why_size)
+static int map_body(nl_apigw_response_t *res, json_t *doc, char *why, size_t why_size)
 {
     json_t *body = json_object_get(doc, "body");
     json_t *b64 = json_object_get(doc, "isBase64Encoded");
@@ -243,20 +236,13 @@ static int map_body(nl_apigw_response_t *res, json_t *doc, split_body_t *split, 
     }
     if (!json_is_string(body))
         return malformed(why, why_size, "body is not a string");
-    const char *text = split->text != NULL ? split->text : json_string_value(body);
-    size_t text_len = split->text != NULL ? split->len : json_string_length(body);
+    const char *text = json_string_value(body);
+    size_t text_len = json_string_length(body);
     if (json_is_true(b64)) {
         int rc = cm_base64_decode(text, text_len, &res->body, &res->body_len);
         if (rc == CM_EINVAL)
             return malformed(why, why_size, "isBase64Encoded is true but body is not valid base64");
         return rc == 0 ? 0 : NL_ENOMEM;
-    }
-    if (split->text != NULL) {
-        /* the decoded text is the body: handed over, not copied */
-        res->body = split->text;
-        res->body_len = split->len;
-        split->text = NULL;
-        return 0;
     }
     res->body_len = json_string_length(body);
     res->body = malloc(res->body_len + 1);
@@ -276,8 +262,7 @@ static int has_content_type(const nl_apigw_response_t *res)
     return 0;
 }
 
-static int map_structured(int version, json_t *doc, split_body_t *split, nl_apigw_response_t *res, char *why,
-                          size_t why_size)
+static int map_structured(int version, json_t *doc, nl_apigw_response_t *res, char *why, size_t why_size)
 {
     if (version == 1) {
         static const char *const known[] = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"};
@@ -301,43 +286,10 @@ static int map_structured(int version, json_t *doc, split_body_t *split, nl_apig
     if (rc == 0 && version == 2)
         rc = map_cookies(res, doc, why, why_size);
     if (rc == 0)
-        rc = map_body(res, doc, split, why, why_size);
+        rc = map_body(res, doc, why, why_size);
     if (rc == 0 && !has_content_type(res))
         rc = add_header(res, "content-type", "application/json", 16, why, why_size);
     return rc;
-}
-
-#define ANSWER_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
-
-/* Parses an answer. A top-level "body" string is decoded by json_span.c into split (jansson's lexer takes
- * ~15 ns a byte: 2 ms for a 100 KB body) and jansson parses the rest with that value emptied: the same
- * document, since the cut keeps every other token and the decoder refuses what jansson refuses. Anything
- * else (no such body, an escaped key, a refused string, an error) goes to jansson whole, so that errors
- * read as they always did. Returns a new reference or NULL with jerr filled. */
-static json_t *parse_answer(const char *payload, size_t len, split_body_t *split, json_error_t *jerr)
-{
-    size_t start, end;
-    if (nl__json_find_member(payload, len, "body", &start, &end)) {
-        size_t rest = len - (end - start), text_len;
-        char *text = malloc(end - start + 1), *cut = malloc(rest);
-        int had_escape;
-        if (text != NULL && cut != NULL &&
-            nl__json_unescape(payload + start, end - start, text, &text_len, &had_escape) == 0) {
-            memcpy(cut, payload, start);
-            memcpy(cut + start, payload + end, len - end);
-            json_t *doc = json_loadb(cut, rest, ANSWER_FLAGS, jerr);
-            if (doc != NULL) {
-                free(cut);
-                text[text_len] = '\0';
-                split->text = text;
-                split->len = text_len;
-                return doc;
-            }
-        }
-        free(text);
-        free(cut);
-    }
-    return json_loadb(payload, len, ANSWER_FLAGS, jerr);
 }
 
 int nl_apigw_response_map(int version, const char *payload, size_t len, nl_apigw_response_t *res, char *why,
@@ -346,14 +298,13 @@ int nl_apigw_response_map(int version, const char *payload, size_t len, nl_apigw
     if (version != 1 && version != 2)
         return malformed(why, why_size, "payload format version %d is not 1.0 or 2.0", version);
     json_error_t jerr;
-    split_body_t split = {NULL, 0};
-    json_t *doc = parse_answer(payload, len, &split, &jerr);
+    json_t *doc = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     int rc;
     if (doc == NULL) {
         rc = malformed(why, why_size, "the answer is not JSON (line %d column %d: %s)", jerr.line, jerr.column,
                        jerr.text);
     } else if (json_is_object(doc) && json_object_get(doc, "statusCode") != NULL) {
-        rc = map_structured(version, doc, &split, res, why, why_size);
+        rc = map_structured(version, doc, res, why, why_size);
     } else if (version == 1) {
         rc = malformed(why, why_size, "the answer has no statusCode (payload 1.0 needs an object with one)");
     } else {
@@ -369,7 +320,6 @@ int nl_apigw_response_map(int version, const char *payload, size_t len, nl_apigw
         }
     }
     json_decref(doc);
-    free(split.text);
     if (rc != 0)
         nl_apigw_response_dispose(res);
     return rc;
