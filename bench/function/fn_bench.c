@@ -9,9 +9,12 @@
  * Content is pseudo-minified JavaScript from a fixed PRNG seed (gzip ratio near real minified JS) and a
  * config with strings that need escaping (</script>, &, U+2028, non-ASCII).
  * The S3 rows need moto: -e http://127.0.0.1:PORT (objects are PUT there unsigned, path-style); with -l
- * MOTO_LOG the requests moto logged during the warm rows are counted per request.
- * Usage: fn_bench -d DIR [-e S3_ENDPOINT [-l MOTO_LOG]] [-n WARM_N] [-c CHANGED_N] [-o ROW_SUBSTRING]
- * Prints one line per row: store script enc state median_us p99_us renders/req gzips/req wall_us [s3_req/req].
+ * MOTO_LOG the requests moto logged during the warm rows are counted per request. -r RELAY_ENDPOINT: the
+ * handler reads through that endpoint instead (a relay adding a known latency: tests/function/delay_relay.py),
+ * while the bench still writes to -e directly; a warm row's wall time over the delay is its round trips.
+ * Usage: fn_bench -d DIR [-e S3_ENDPOINT [-r RELAY_ENDPOINT] [-l MOTO_LOG]] [-n WARM_N] [-c CHANGED_N] [-o
+ * ROW_SUBSTRING] Prints one line per row: store script enc state median_us p99_us renders/req gzips/req wall_us
+ * [s3_req/req].
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -215,13 +218,15 @@ typedef struct script {
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *endpoint = NULL, *motolog = NULL, *only = NULL;
+    const char *dir = NULL, *endpoint = NULL, *relay = NULL, *motolog = NULL, *only = NULL;
     int warm_n = 2000, changed_n = 300, opt;
-    while ((opt = getopt(argc, argv, "d:e:l:n:c:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:e:r:l:n:c:o:")) != -1) {
         if (opt == 'd')
             dir = optarg;
         else if (opt == 'e')
             endpoint = optarg;
+        else if (opt == 'r')
+            relay = optarg;
         else if (opt == 'l')
             motolog = optarg;
         else if (opt == 'n')
@@ -234,7 +239,8 @@ int main(int argc, char **argv)
             return 2;
     }
     if (dir == NULL || warm_n < 10 || changed_n < 10) {
-        fputs("usage: fn_bench -d DIR [-e S3_ENDPOINT [-l MOTO_LOG]] [-n WARM_N] [-c CHANGED_N] [-o ROW_SUBSTRING]\n",
+        fputs("usage: fn_bench -d DIR [-e S3_ENDPOINT [-r RELAY_ENDPOINT] [-l MOTO_LOG]] [-n WARM_N] [-c CHANGED_N] "
+              "[-o ROW_SUBSTRING]\n",
               stderr);
         return 2;
     }
@@ -249,7 +255,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (endpoint) {
         /* The handler's S3 store reads its endpoint from the environment, as the bootstrap's does. */
-        setenv("NEARJS_S3_ENDPOINT", endpoint, 1);
+        setenv("NEARJS_S3_ENDPOINT", relay != NULL ? relay : endpoint, 1);
         stores[1].curl = curl_easy_init();
         if (s3_put(stores[1].curl, endpoint, NULL, NULL) != 0)
             return 1;
