@@ -26,9 +26,7 @@ for f in "$lib" "$build/bin/bootstrap" "$build/bin/nearjs-local"; do
 done
 
 # wrk (and a compiler) from Debian, only when missing.
-if ! command -v wrk >/dev/null || ! command -v cc >/dev/null; then
-    apt-get install -y -q wrk gcc >/dev/null
-fi
+"$root/scripts/ensure-packages.sh" bench/function wrk gcc || exit 2
 
 work=$(mktemp -d /tmp/nearjs-bench-function.XXXXXX)
 moto_pid=""

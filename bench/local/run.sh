@@ -21,15 +21,7 @@ for f in "$BIN" "$FN"; do
 done
 
 # the load generators come from Debian; installed only when missing
-need() {
-    command -v "$1" >/dev/null && return 0
-    local sudo=
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    echo "bench/local: installing $2 (for $1)" >&2
-    $sudo apt-get install -y -q "$2" >/dev/null
-}
-need wrk wrk
-need h2load nghttp2-client
+"$HERE/../../scripts/ensure-packages.sh" bench/local wrk nghttp2-client || exit 2
 
 PID=
 ERR=$(mktemp)
