@@ -292,13 +292,13 @@ static int take_head(struct fwd *f)
     for (;;) {
         num = MAX_ANSWER_HEADERS;
         r = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, hs, &num, 0);
-        if (r == -2) {
-            if (sock->input->size > MAX_ANSWER_HEAD_BYTES) {
-                exchange_failed(f, "answer head too large");
-                return -1;
-            }
-            return 0;
+        /* the cap holds whether the head came in one read or trickled in */
+        if ((r == -2 && sock->input->size > MAX_ANSWER_HEAD_BYTES) || r > MAX_ANSWER_HEAD_BYTES) {
+            exchange_failed(f, "answer head over 64 KiB");
+            return -1;
         }
+        if (r == -2)
+            return 0;
         if (r < 0) {
             exchange_failed(f, "invalid answer head");
             return -1;

@@ -98,6 +98,12 @@ check "204, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size
 check "304, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "$URL/frame/304")" "304 0"
 check "1xx interim answers skipped" "$("${C[@]}" --http1.1 "$URL/frame/interim")" "after interim"
 check "HEAD: length kept, no body" "$("${C[@]}" --http1.1 -I "$URL/x" | tr -d '\r' | grep -ci '^content-length: [1-9]')" 1
+check "trickled chunked answer" "$("${C[@]}" --http1.1 "$URL/frame/trickle")" "trickled body"
+check "invalid answer head -> 502" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/frame/garbage")" 502
+check "answer head over 64 KiB -> 502" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/frame/hugehead")" 502
+check "answer shorter than its length -> 502" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/frame/truncated")" 502
+grep -q "invalid answer head -> 502" edge.err
+check "invalid answer logged" "$?" 0
 check "upstream closes a kept connection: next GETs fine" \
     "$("${C[@]}" --http1.1 -o /dev/null "$URL/frame/bye"; for i in 1 2 3 4; do "${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/after-bye"; done)" 200200200200
 peers=$(for i in $(seq 12); do "${C[@]}" --http1.1 "$URL/reuse"; echo; done | jq -r .peer | sort -u | wc -l)

@@ -3,8 +3,9 @@
 403 {"message":"Forbidden"} unless the TLS SNI and the Host header both equal --domain.
 Otherwise it answers 200 with the request (method, path, headers, sni, body) as JSON.
 /healthz answers 200 (or --health-status). /frame/KIND answers with a given HTTP/1.1 framing (chunked with a
-trailer, until close, 204, 304, 1xx interim answers first, a HEAD, or a length but then a close without warning,
-like an upstream's keep-alive timeout). The JSON's "peer" is the client port: one per upstream connection.
+trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
+like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
+a body shorter than its length). The JSON's "peer" is the client port: one per upstream connection.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +69,22 @@ class H(BaseHTTPRequestHandler):
         elif kind == "interim":
             w(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a.js>\r\n\r\n"
               b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nafter interim")
+        elif kind == "trickle":  # the head and a chunked body a few bytes at a time
+            import time
+            out = (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+                   b"5\r\ntrick\r\n8\r\nled body\r\n0\r\n\r\n")
+            for i in range(0, len(out), 3):
+                w(out[i:i + 3])
+                self.wfile.flush()
+                time.sleep(0.005)
+        elif kind == "garbage":
+            w(b"HTTP/1.1 2x0 OK\r\n\r\n")
+            self.close_connection = True
+        elif kind == "hugehead":
+            w(b"HTTP/1.1 200 OK\r\nx-big: " + b"a" * 70000 + b"\r\ncontent-length: 0\r\n\r\n")
+        elif kind == "truncated":
+            w(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..")
+            self.close_connection = True
         elif kind == "bye":
             w(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nbye")
             self.close_connection = True
