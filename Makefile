@@ -40,7 +40,7 @@ bench: build
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
 
-check-format:
+check-format: setup
 	git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
