@@ -103,7 +103,7 @@ int lrt_response_fail(lrt_response_t *res, const char *error_type, const char *f
 int lrt_stream_begin(lrt_response_t *res, const char *content_type);
 
 /*
- * Sends len bytes of the streamed body now; returns once libcurl has taken them (data is copied).
+ * Sends len bytes of the streamed body now, as one chunk; returns once the socket has taken them.
  * Returns 0, LRT_ESTATE without lrt_stream_begin(), LRT_ETOOBIG past LRT_MAX_STREAM bytes in all (the
  * stream then ends with a Function.ResponseSizeTooLarge error), or LRT_ETRANSPORT if the connection broke.
  */
@@ -124,7 +124,7 @@ typedef struct lrt_options {
     void *user;            /* passed to both */
     /* The Runtime API's host:port; NULL: the AWS_LAMBDA_RUNTIME_API environment variable. */
     const char *endpoint;
-    /* Attempts per Runtime API call before giving up on a dead endpoint; 0: the default (6, ~1.3 s). */
+    /* Attempts per Runtime API call before giving up on a dead endpoint; 0: the default (6, ~1.6 s). */
     unsigned max_attempts;
 } lrt_options_t;
 
