@@ -58,7 +58,7 @@ typedef struct edge_upstream_conf {
     int health_status; /* expected status, default 200 */
     uint64_t health_interval_ms;
     unsigned rise, fall;
-    size_t pool_size; /* idle + busy connections kept per upstream */
+    size_t pool_size; /* idle connections each worker keeps per upstream (upconn.c) */
 } edge_upstream_conf_t;
 
 typedef struct edge_config {
