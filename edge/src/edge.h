@@ -109,10 +109,13 @@ typedef struct edge_upstream {
     edge_upstream_conf_t *conf; /* borrowed from the generation's config */
     size_t index;
     SSL_CTX *ssl_ctx;
-    h2o_socketpool_t pool; /* new connections (and the health checks' keep-alive), shared by the workers (it
-                            * locks); its count is the pool-size gauge; SNI/verify name = conf->name */
+    h2o_socketpool_t pool; /* new connections (and the health checks'), shared by the workers (it locks);
+                            * SNI/verify name = conf->name */
     atomic_int healthy;
     atomic_int consecutive_failures;
+    /* the workers' connections (upconn.c), the pool-size gauge: 2.2.5's pool count is no gauge, it
+     * never takes back a pooled connection found dead at reuse (each health check leaves one) */
+    atomic_size_t conns;
     char label[300]; /* "name" or "name via host:port", for logs */
     /* touched by the health thread only */
     unsigned hc_ok, hc_fail;
@@ -199,6 +202,7 @@ typedef struct edge_upconn {
     edge_gen_t *gen; /* reference, dropped when the socket is disposed */
     size_t upstream;
     h2o_linklist_t idle_link; /* in w->idle[upstream] while idle */
+    uint64_t idle_since;      /* loop time (ms) it went idle */
     void (*pool_on_close)(void *data);
     void *pool_on_close_data;
 } edge_upconn_t;
@@ -214,6 +218,8 @@ edge_upconn_t *edge__upconn_take(edge_worker_t *w, edge_gen_t *g, size_t upstrea
 void edge__upconn_release(edge_upconn_t *c);
 /* Closes a connection (NULL: no-op); it is freed once its socket is disposed. */
 void edge__upconn_close(edge_upconn_t *c);
+/* Closes w's connections idle for max_idle_ms or longer (called every tick). */
+void edge__upconn_expire(edge_worker_t *w, uint64_t max_idle_ms);
 /* Closes every idle connection of w (on a generation change and at shutdown). */
 void edge__upconn_close_idle(edge_worker_t *w);
 

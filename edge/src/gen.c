@@ -98,6 +98,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
             snprintf(u->label, sizeof(u->label), "%s:%u", c->name, c->port);
         atomic_init(&u->healthy, 1);
         atomic_init(&u->consecutive_failures, 0);
+        atomic_init(&u->conns, 0);
         if (prev != NULL) {
             for (size_t j = 0; j < prev->num_upstreams; j++) {
                 if (strcmp(prev->upstreams[j].label, u->label) == 0)

@@ -46,11 +46,12 @@ char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len)
     for (size_t i = 0; i < g->num_upstreams; i++)
         cm_buf_appendf(&b, "nearjs_edge_upstream_healthy{upstream=\"%s\"} %d\n", g->upstreams[i].conf->name,
                        atomic_load(&g->upstreams[i].healthy));
-    cm_buf_appendf(&b, "# HELP nearjs_edge_upstream_pool_connections Upstream connections open (idle and busy).\n"
+    cm_buf_appendf(&b, "# HELP nearjs_edge_upstream_pool_connections Upstream connections the workers hold (idle and "
+                       "busy).\n"
                        "# TYPE nearjs_edge_upstream_pool_connections gauge\n");
     for (size_t i = 0; i < g->num_upstreams; i++)
         cm_buf_appendf(&b, "nearjs_edge_upstream_pool_connections{upstream=\"%s\"} %zu\n", g->upstreams[i].conf->name,
-                       __atomic_load_n(&g->upstreams[i].pool._shared.count, __ATOMIC_RELAXED));
+                       atomic_load_explicit(&g->upstreams[i].conns, memory_order_relaxed));
     cm_buf_appendf(&b, "# HELP nearjs_edge_upstream_errors_total Requests that failed at an upstream.\n"
                        "# TYPE nearjs_edge_upstream_errors_total counter\n");
     for (size_t i = 0; i < g->num_upstreams; i++)

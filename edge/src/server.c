@@ -155,6 +155,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
 {
     edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, tick, entry);
     worker_refresh(w);
+    edge__upconn_expire(w, w->gen->conf.idle_timeout_ms);
     if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
         w->stopped = 1;
         for (size_t i = 0; i < w->srv->num_listen_fds; i++) {

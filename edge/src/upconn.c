@@ -8,9 +8,11 @@
  * Invariants: w->idle[i] holds connections of w->gen's upstream i only (a new generation closes the
  * old idle ones; a connection of a retired generation is closed instead of kept); each connection holds
  * a reference on its generation until its socket is disposed (TLS close_notify may outlive the request),
- * because the pool counter and SSL_CTX it uses belong to the generation. New connections come from the
- * upstream's h2o_socketpool (name resolution, connect, the pool-size gauge) but never go back to it.
- * Everything here runs on the worker's thread.
+ * because the pool, counters and SSL_CTX it uses belong to the generation. New connections come from
+ * the upstream's h2o_socketpool (name resolution, connect) but never go back to it.
+ * An idle connection is closed after timeouts.idle, as a silently dropped one (a NAT, a firewall) would
+ * otherwise cost a request its first-byte timeout, and an upstream closing its end just as a request
+ * goes out costs a retry. Everything here runs on the worker's thread.
  */
 #include "edge.h"
 
@@ -22,6 +24,7 @@ static void on_sock_close(void *data)
     if (c->pool_on_close != NULL)
         c->pool_on_close(c->pool_on_close_data);
     c->w->num_upconns--;
+    atomic_fetch_sub_explicit(&c->gen->upstreams[c->upstream].conns, 1, memory_order_relaxed);
     edge__gen_unref(c->gen);
     free(c);
 }
@@ -68,6 +71,7 @@ edge_upconn_t *edge__upconn_adopt(edge_worker_t *w, edge_gen_t *g, size_t upstre
     sock->on_close.cb = on_sock_close;
     sock->on_close.data = c;
     w->num_upconns++;
+    atomic_fetch_add_explicit(&g->upstreams[upstream].conns, 1, memory_order_relaxed);
     return c;
 }
 
@@ -89,10 +93,25 @@ void edge__upconn_release(edge_upconn_t *c)
         return;
     }
     c->sock->data = c;
+    c->idle_since = h2o_now(w->ctx.loop);
     h2o_socket_read_start(c->sock, on_idle_read); /* already reading: only the callback changes */
     /* most recently used first: its TLS state and buffers are the warmest */
     h2o_linklist_insert(w->idle[c->upstream].next, &c->idle_link);
     w->num_idle[c->upstream]++;
+}
+
+void edge__upconn_expire(edge_worker_t *w, uint64_t max_idle_ms)
+{
+    uint64_t now = h2o_now(w->ctx.loop);
+    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++) {
+        /* most recently used first: the oldest are at the tail */
+        while (!h2o_linklist_is_empty(&w->idle[i])) {
+            edge_upconn_t *c = H2O_STRUCT_FROM_MEMBER(edge_upconn_t, idle_link, w->idle[i].prev);
+            if (now - c->idle_since < max_idle_ms)
+                break;
+            edge__upconn_close(c);
+        }
+    }
 }
 
 void edge__upconn_close_idle(edge_worker_t *w)

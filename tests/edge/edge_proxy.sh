@@ -46,6 +46,7 @@ timeouts:
   connect: 1000
   first_byte: 3000
   header: 1000
+  idle: 1500
 limits:
   header_bytes: 4096
 access_log:
@@ -108,6 +109,11 @@ check "upstream closes a kept connection: next GETs fine" \
     "$("${C[@]}" --http1.1 -o /dev/null "$URL/frame/bye"; for i in 1 2 3 4; do "${C[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$URL/after-bye"; done)" 200200200200
 peers=$(for i in $(seq 12); do "${C[@]}" --http1.1 "$URL/reuse"; echo; done | jq -r .peer | sort -u | wc -l)
 check "upstream connections reused (12 requests, 2 workers: $peers connection(s))" "$([ "$peers" -le 4 ] && echo yes)" yes
+# the pool gauge counts the workers' connections: some while kept, none once timeouts.idle (1.5 s) passed
+pool=$(curl -sS "http://127.0.0.1:$A/metrics" | grep 'nearjs_edge_upstream_pool_connections{upstream="us-east-1-fast.example.com"}' | cut -d' ' -f2)
+check "pool gauge: kept connections counted ($pool)" "$([ "${pool:-0}" -ge 1 ] && [ "${pool:-0}" -le 4 ] && echo yes)" yes
+sleep 2.2
+check "idle upstream connections expire" "$(curl -sS "http://127.0.0.1:$A/metrics" | grep 'nearjs_edge_upstream_pool_connections{upstream="us-east-1-fast.example.com"}' | cut -d' ' -f2)" 0
 check "wildcard SNI certificate" "$("${C[@]}" -o /dev/null -w '%{http_code}' "https://www.example.net:$L/")" 200
 check "plain HTTP denied" "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/x")" 403
 check "healthz 200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/healthz")" 200
