@@ -350,3 +350,11 @@ unsigned long cm_tls_server_handshakes(SSL_CTX *ctx)
     struct sni_table *t = SSL_CTX_get_ex_data(ctx, table_index);
     return t != NULL ? atomic_load_explicit(&t->hellos, memory_order_relaxed) : 0;
 }
+
+SSL_CTX *cm_tls_server_pair_ctx(SSL_CTX *ctx, size_t i)
+{
+    if (table_index < 0 || ctx == NULL)
+        return NULL;
+    struct sni_table *t = SSL_CTX_get_ex_data(ctx, table_index);
+    return t != NULL && t->owner == ctx && i < t->num_entries ? t->entries[i].ctx : NULL;
+}

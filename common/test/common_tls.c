@@ -78,6 +78,11 @@ int main(void)
         fprintf(stderr, "client case system store: '%s'\n", err);
         failed = 1;
     }
+    /* wrong use: no context, or one not made by cm_tls_server_new (pairs are reached in edge_ocsp) */
+    if (cm_tls_server_pair_ctx(NULL, 0) != NULL || cm_tls_server_pair_ctx(client, 0) != NULL) {
+        fprintf(stderr, "pair ctx case: a context without pairs answered\n");
+        failed = 1;
+    }
     cm_tls_ctx_free(client);
     cm_tls_ctx_free(NULL);
     return failed;

@@ -123,6 +123,9 @@ typedef struct edge_upstream {
     int hc_inflight;
 } edge_upstream_t;
 
+/* One listener certificate's OCSP staple (ocsp.c). */
+typedef struct edge_staple edge_staple_t;
+
 typedef struct edge_gen {
     atomic_int refs;
     edge_config_t conf;
@@ -135,6 +138,8 @@ typedef struct edge_gen {
     h2o_loop_t *pool_loop;
     FILE *access_log; /* NULL: none */
     int access_log_owned;
+    edge_staple_t *staples; /* certificates with an OCSP responder (ocsp.c) */
+    size_t num_staples;
 } edge_gen_t;
 
 /* Builds a generation from conf (moved in: conf is left initialized-empty on success). Returns 0 and a
@@ -258,6 +263,16 @@ edge_worker_t *edge__worker_of(h2o_context_t *ctx);
  * libh2o 2.2.5 keeps per-thread free lists (pool chunks, HTTP/2 write buffers) in static thread-locals
  * that no API empties: an ended thread would strand them as leaks, a parked one keeps them reachable. */
 __attribute__((noreturn)) void edge__thread_park(edge_server_t *srv);
+
+/* OCSP stapling (ocsp.c). Gives every certificate of g's listener contexts whose AIA names an OCSP
+ * responder a staple slot and a status callback (a certificate whose issuer is missing from its file is
+ * logged and left without). Call once, before g is shared. Returns 0 or EDGE_ENOMEM. */
+int edge__ocsp_setup(edge_gen_t *g, const edge_config_t *conf);
+/* Frees g's staple slots (call after its listener contexts are freed or no longer handshaking). */
+void edge__ocsp_free(edge_gen_t *g);
+/* Starts the thread that fetches and refreshes the current generation's staples; it parks
+ * (edge__thread_park) once health_stop is set. Returns 0 or EDGE_ENOMEM. */
+int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
 
 /* Health checker thread. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);

@@ -18,6 +18,7 @@ static void gen_free(edge_gen_t *g)
 {
     for (size_t i = 0; i < EDGE_MAX_LISTENERS; i++)
         cm_tls_ctx_free(g->listener_ssl[i]);
+    edge__ocsp_free(g);
     for (size_t i = 0; i < g->num_upstreams; i++) {
         edge_upstream_t *u = &g->upstreams[i];
         h2o_socketpool_dispose(&u->pool);
@@ -81,6 +82,10 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
             goto fail;
         }
     }
+    if ((rc = edge__ocsp_setup(g, conf)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     for (size_t i = 0; i < conf->num_upstreams; i++) {
         edge_upstream_t *u = &g->upstreams[i];
         u->conf = &g->conf.upstreams[i]; /* valid once conf is moved in below */
@@ -135,6 +140,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
 fail:
     for (size_t i = 0; i < EDGE_MAX_LISTENERS; i++)
         cm_tls_ctx_free(g->listener_ssl[i]);
+    edge__ocsp_free(g);
     for (size_t i = 0; i < g->num_upstreams; i++) {
         h2o_socketpool_dispose(&g->upstreams[i].pool);
         cm_tls_ctx_free(g->upstreams[i].ssl_ctx);

@@ -381,6 +381,13 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     pthread_t health_tid;
     if (edge__health_start(srv, &health_tid) != 0)
         goto out_gen;
+    pthread_t ocsp_tid;
+    if (edge__ocsp_start(srv, &ocsp_tid) != 0) {
+        /* the health thread is running: stop it as the normal exit does */
+        atomic_store(&srv->health_stop, 1);
+        wait_parked(srv, 1);
+        goto out_gen;
+    }
     srv->workers = calloc(threads, sizeof(*srv->workers));
     for (unsigned i = 0; srv->workers != NULL && i < threads; i++) {
         edge_worker_t *w = &srv->workers[i];
@@ -412,7 +419,7 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     for (unsigned i = 0; i < srv->num_workers; i++)
         all_down &= srv->workers[i].torn_down;
     atomic_store(&srv->health_stop, 1);
-    wait_parked(srv, srv->num_workers + 1);
+    wait_parked(srv, srv->num_workers + 2); /* the health and OCSP threads */
     cm_log(stderr, "nearjs-edge", "stopped");
     rc = 0;
     if (!all_down) {

@@ -62,6 +62,11 @@ void cm_tls_ctx_free(SSL_CTX *ctx);
  * pattern "*.rest" and name is exactly one more label followed by ".rest". */
 int cm_tls_name_matches(const char *pattern, const char *name, size_t len);
 
+/* The context serving pair i (in cm_tls_server_opts_t order) of a server context made here, or NULL when
+ * i is out of range. Borrowed: it lives as long as ctx. Callers may set per-certificate callbacks on it
+ * (e.g. OCSP stapling) before the context is shared. */
+SSL_CTX *cm_tls_server_pair_ctx(SSL_CTX *ctx, size_t i);
+
 /* Counts the TLS handshakes begun (ClientHellos seen) on a server context made here. Thread-safe. */
 unsigned long cm_tls_server_handshakes(SSL_CTX *ctx);
 
