@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/errno.h"
 #include "function/handler.h"
 
@@ -41,7 +41,7 @@ static uint64_t next_rand(void)
 }
 
 /* Appends pseudo-minified JavaScript to b until it holds n bytes (a vocabulary of names, like real code). */
-static void gen_js(fn_buf_t *b, size_t n)
+static void gen_js(cm_buf_t *b, size_t n)
 {
     static const char *kw[] = {"function ", "var ",    "return ", "if(",      "else ", "for(var ",
                                "this.",     "typeof ", "new ",    "null",     "true",  "false",
@@ -54,7 +54,7 @@ static void gen_js(fn_buf_t *b, size_t n)
         names[i][len] = '\0';
     }
     static const char *punct[] = {"(", ")", "{", "}", ";", ",", "=", "==", "+", "-", "*", "?", ":", ".", "&&", "||"};
-    fn_buf_clear(b);
+    cm_buf_reset(b);
     while (b->len < n) {
         char tok[32];
         uint64_t r = next_rand() % 100;
@@ -68,53 +68,53 @@ static void gen_js(fn_buf_t *b, size_t n)
             snprintf(tok, sizeof(tok), "\"%s-%s\"", names[next_rand() % 64], names[next_rand() % 64]);
         else
             snprintf(tok, sizeof(tok), "%s", punct[next_rand() % 16]);
-        fn_buf_append(b, tok, strlen(tok));
+        cm_buf_append(b, tok, strlen(tok));
     }
     b->len = n;
-    b->data[n] = '\0';
+    b->base[n] = '\0';
 }
 
 /* A loader of n bytes: JavaScript around the placeholder. */
-static void gen_loader(fn_buf_t *b, size_t n, int variant)
+static void gen_loader(cm_buf_t *b, size_t n, int variant)
 {
-    fn_buf_t js;
-    fn_buf_init(&js, 64u << 20);
+    cm_buf_t js;
+    cm_buf_init(&js, 64u << 20);
     gen_js(&js, n > 64 ? n - 64 : 1);
     size_t half = js.len / 2;
-    fn_buf_clear(b);
+    cm_buf_reset(b);
     char head[64];
     snprintf(head, sizeof(head), "/*v%d*/", variant);
-    fn_buf_append(b, head, strlen(head));
-    fn_buf_append(b, js.data, half);
-    fn_buf_append(b, ";start(__NEARJS_CONFIG__);", 26);
-    fn_buf_append(b, js.data + half, js.len - half);
-    fn_buf_dispose(&js);
+    cm_buf_append(b, head, strlen(head));
+    cm_buf_append(b, js.base, half);
+    cm_buf_append(b, ";start(__NEARJS_CONFIG__);", 26);
+    cm_buf_append(b, js.base + half, js.len - half);
+    cm_buf_dispose(&js);
 }
 
 /* A config object of about n bytes whose strings need escaping. */
-static void gen_config(fn_buf_t *b, size_t n, int variant)
+static void gen_config(cm_buf_t *b, size_t n, int variant)
 {
-    fn_buf_clear(b);
+    cm_buf_reset(b);
     char item[256];
     snprintf(item, sizeof(item), "{\"account\":\"bench\",\"variant\":%d,\"items\":[", variant);
-    fn_buf_append(b, item, strlen(item));
+    cm_buf_append(b, item, strlen(item));
     for (int i = 0; b->len + 140 < n; i++) {
         snprintf(item, sizeof(item),
                  "%s{\"id\":%d,\"title\":\"Item %d </script> & caf\xc3\xa9 \xe2\x80\xa8\",\"price\":%d.%02d,"
                  "\"url\":\"https://shop.example.com/p/%d\",\"tags\":[\"a\",\"b%d\"]}",
                  i ? "," : "", i, i, (int)(next_rand() % 500), (int)(next_rand() % 100), i, i % 7);
-        fn_buf_append(b, item, strlen(item));
+        cm_buf_append(b, item, strlen(item));
     }
-    fn_buf_append(b, "]}", 2);
+    cm_buf_append(b, "]}", 2);
 }
 
-static int write_file(const char *dir, const char *rel, const fn_buf_t *b)
+static int write_file(const char *dir, const char *rel, const cm_buf_t *b)
 {
     char path[1024], tmp[1100];
     snprintf(path, sizeof(path), "%s/%s", dir, rel);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
+    if (f == NULL || fwrite(b->base, 1, b->len, f) != b->len || fclose(f) != 0) {
         fprintf(stderr, "fn_bench: write %s: %s\n", tmp, strerror(errno));
         return -1;
     }
@@ -132,7 +132,7 @@ static size_t keep(char *p, size_t size, size_t n, void *data)
 }
 
 /* PUTs body (NULL: create the bucket) to moto, unsigned and path-style. */
-static int s3_put(CURL *c, const char *endpoint, const char *key, const fn_buf_t *body)
+static int s3_put(CURL *c, const char *endpoint, const char *key, const cm_buf_t *body)
 {
     char url[1024];
     snprintf(url, sizeof(url), "%s/%s%s%s", endpoint, BUCKET, key ? "/" : "", key ? key : "");
@@ -142,7 +142,7 @@ static int s3_put(CURL *c, const char *endpoint, const char *key, const fn_buf_t
     char msg[512] = "";
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, msg);
-    FILE *f = fmemopen(body ? body->data : "", body ? body->len : 0, "rb");
+    FILE *f = fmemopen(body ? body->base : "", body ? body->len : 0, "rb");
     curl_easy_setopt(c, CURLOPT_READDATA, f);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(body ? body->len : 0));
     /* Signed like the handler's GETs when credentials are set (moto refuses unsigned writes then). */
@@ -180,7 +180,7 @@ typedef struct store {
     CURL *curl;
 } store_t;
 
-static int put(store_t *s, const char *key, const fn_buf_t *b)
+static int put(store_t *s, const char *key, const cm_buf_t *b)
 {
     return s->endpoint ? s3_put(s->curl, s->endpoint, key, b) : write_file(s->dir, key, b);
 }
@@ -266,15 +266,15 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/accounts/bench", dir);
     mkdir(path, 0755);
 
-    fn_buf_t loader[2], config[2][3], out;
-    fn_buf_init(&out, 8u << 20);
+    cm_buf_t loader[2], config[2][3], out;
+    cm_buf_init(&out, 8u << 20);
     for (int s = 0; s < 3; s++)
         for (int v = 0; v < 2; v++) {
-            fn_buf_init(&config[v][s], 8u << 20);
+            cm_buf_init(&config[v][s], 8u << 20);
             gen_config(&config[v][s], scripts[s].config, v);
         }
     for (int v = 0; v < 2; v++)
-        fn_buf_init(&loader[v], 8u << 20);
+        cm_buf_init(&loader[v], 8u << 20);
     double *samples = calloc((size_t)(warm_n > changed_n ? warm_n : changed_n), sizeof(double));
     double *walls = calloc((size_t)(warm_n > changed_n ? warm_n : changed_n), sizeof(double));
 
@@ -335,8 +335,8 @@ int main(int argc, char **argv)
                              enc ? "\"accept-encoding\":\"gzip, deflate, br\"" : "");
                     /* First request: primes the cache (and the connection to S3). */
                     fn_handler_handle(h, event, strlen(event), &out);
-                    if (strstr(out.data, "\"statusCode\":200") == NULL) {
-                        fprintf(stderr, "fn_bench: %s %s: %.300s\n", st->name, scripts[s].name, out.data);
+                    if (strstr(out.base, "\"statusCode\":200") == NULL) {
+                        fprintf(stderr, "fn_bench: %s %s: %.300s\n", st->name, scripts[s].name, out.base);
                         return 1;
                     }
                     int n = state == 0 ? warm_n : changed_n;
@@ -354,8 +354,8 @@ int main(int argc, char **argv)
                         err = fn_handler_handle(h, event, strlen(event), &out);
                         samples[i] = now_us(CLOCK_THREAD_CPUTIME_ID) - c0;
                         walls[i] = now_us(CLOCK_MONOTONIC) - w0;
-                        if (err != 0 || strncmp(out.data, "{\"statusCode\":200", 17) != 0) {
-                            fprintf(stderr, "fn_bench: %s %s: %.300s\n", st->name, scripts[s].name, out.data);
+                        if (err != 0 || strncmp(out.base, "{\"statusCode\":200", 17) != 0) {
+                            fprintf(stderr, "fn_bench: %s %s: %.300s\n", st->name, scripts[s].name, out.base);
                             return 1;
                         }
                     }
@@ -385,11 +385,11 @@ int main(int argc, char **argv)
     /* The answer sizes, for the README: gzip ratio of each script. */
     free(samples);
     free(walls);
-    fn_buf_dispose(&out);
+    cm_buf_dispose(&out);
     for (int v = 0; v < 2; v++) {
-        fn_buf_dispose(&loader[v]);
+        cm_buf_dispose(&loader[v]);
         for (int s = 0; s < 3; s++)
-            fn_buf_dispose(&config[v][s]);
+            cm_buf_dispose(&config[v][s]);
     }
     if (stores[1].curl)
         curl_easy_cleanup(stores[1].curl);

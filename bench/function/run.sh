@@ -21,6 +21,7 @@ raw="$results/function-raw.txt"
 : >"$raw"
 
 lib="$build/lib/libnearjs-function.a"
+common_lib="$build/lib/libnearjs-common.a" # the capped buffer (cm_buf_t) the function is built on
 for f in "$lib" "$build/bin/bootstrap" "$build/bin/nearjs-local"; do
     [ -e "$f" ] || { echo "bench/function: $f missing: build first (cmake --build $build)"; exit 1; }
 done
@@ -42,7 +43,8 @@ cleanup() {
 trap cleanup EXIT
 
 cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror)
-cc "${cflags[@]}" -I"$root/function/include" -o "$results/function-bench" "$here/fn_bench.c" "$lib" \
+cc "${cflags[@]}" -I"$root/function/include" -I"$root/common/include" -o "$results/function-bench" "$here/fn_bench.c" \
+    "$lib" "$common_lib" \
     $(pkg-config --cflags --libs libcurl jansson libcrypto zlib) -ldl
 cc "${cflags[@]}" -o "$results/function-driver" "$root/bench/runtime/driver.c"
 

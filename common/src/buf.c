@@ -55,6 +55,8 @@ static int reserve(cm_buf_t *b, size_t extra)
 {
     if (extra > b->max - b->len)
         return CM_ETOOBIG;
+    if (extra == SIZE_MAX - b->len)
+        return CM_ENOMEM; /* len + extra + 1 (the NUL) would wrap: only possible with max == SIZE_MAX */
     size_t need = b->len + extra + 1;
     if (need <= b->alloc)
         return 0;
@@ -66,9 +68,23 @@ static int reserve(cm_buf_t *b, size_t extra)
     char *p = realloc(b->base, alloc);
     if (p == NULL)
         return CM_ENOMEM;
+    if (b->base == NULL)
+        p[0] = '\0'; /* keeps the invariant for callers of cm_buf_reserve who then write into base */
     b->base = p;
     b->alloc = alloc;
     return 0;
+}
+
+int cm_buf_reserve(cm_buf_t *b, size_t extra)
+{
+    return reserve(b, extra);
+}
+
+void cm_buf_swap(cm_buf_t *a, cm_buf_t *b)
+{
+    cm_buf_t t = *a;
+    *a = *b;
+    *b = t;
 }
 
 int cm_buf_append(cm_buf_t *b, const void *p, size_t n)

@@ -8,32 +8,33 @@
 #include <openssl/evp.h>
 #include "answer.h"
 #include "function/errno.h"
+#include "errno_internal.h"
 
 typedef struct sink {
-    fn_buf_t *out;
+    cm_buf_t *out;
     int err; /* why the dump stopped: FN_ETOOBIG or FN_ENOMEM */
 } sink_t;
 
 static int dump_to_buf(const char *p, size_t n, void *data)
 {
     sink_t *sink = data;
-    sink->err = fn_buf_append(sink->out, p, n);
+    sink->err = fn__errno_from_cm(cm_buf_append(sink->out, p, n));
     return sink->err == 0 ? 0 : -1;
 }
 
-static int dump(const json_t *j, fn_buf_t *out, size_t flags)
+static int dump(const json_t *j, cm_buf_t *out, size_t flags)
 {
     size_t start = out->len;
     sink_t sink = {out, 0};
     if (json_dump_callback(j, dump_to_buf, &sink, flags) == 0)
         return 0;
     out->len = start;
-    if (out->data != NULL)
-        out->data[start] = '\0';
+    if (out->base != NULL)
+        out->base[start] = '\0';
     return sink.err != 0 ? sink.err : FN_ENOMEM;
 }
 
-int fn__json_string(const char *text, size_t len, fn_buf_t *out)
+int fn__json_string(const char *text, size_t len, cm_buf_t *out)
 {
     json_t *s = json_stringn_nocheck(text, len);
     if (s == NULL)
@@ -43,20 +44,20 @@ int fn__json_string(const char *text, size_t len, fn_buf_t *out)
     return err;
 }
 
-int fn__json_base64(const void *in, size_t len, fn_buf_t *out)
+int fn__json_base64(const void *in, size_t len, cm_buf_t *out)
 {
     if (len > INT32_MAX / 2)
         return FN_ETOOBIG;
     size_t need = 4 * ((len + 2) / 3) + 2;
-    int err = fn_buf_reserve(out, need);
+    int err = fn__errno_from_cm(cm_buf_reserve(out, need));
     if (err != 0)
         return err;
-    char *p = out->data + out->len;
+    char *p = out->base + out->len;
     p[0] = '"';
     int n = EVP_EncodeBlock((unsigned char *)p + 1, in, (int)len);
     p[1 + n] = '"';
     out->len += (size_t)n + 2;
-    out->data[out->len] = '\0';
+    out->base[out->len] = '\0';
     return 0;
 }
 
@@ -79,10 +80,10 @@ static json_t *header_value(fn_event_kind_t kind, const char *value)
     return list;
 }
 
-int fn__answer(fn_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers, size_t nheaders,
+int fn__answer(cm_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers, size_t nheaders,
                const char *body_json, size_t body_json_len, int base64)
 {
-    fn_buf_clear(out);
+    cm_buf_reset(out);
     json_t *root = json_object();
     json_t *hdrs = json_object();
     int err = root != NULL && hdrs != NULL ? 0 : FN_ENOMEM;
@@ -105,11 +106,11 @@ int fn__answer(fn_buf_t *out, fn_event_kind_t kind, int status, const fn__header
     /* Replace the closing brace of the non-empty object with the body member. */
     out->len--;
     static const char member[] = ",\"body\":";
-    err = fn_buf_append(out, member, sizeof(member) - 1);
+    err = fn__errno_from_cm(cm_buf_append(out, member, sizeof(member) - 1));
     if (err == 0)
-        err = body_json != NULL && body_json_len > 0 ? fn_buf_append(out, body_json, body_json_len)
-                                                     : fn_buf_append(out, "\"\"", 2);
+        err = body_json != NULL && body_json_len > 0 ? fn__errno_from_cm(cm_buf_append(out, body_json, body_json_len))
+                                                     : fn__errno_from_cm(cm_buf_append(out, "\"\"", 2));
     if (err == 0)
-        err = fn_buf_append(out, "}", 1);
+        err = fn__errno_from_cm(cm_buf_append(out, "}", 1));
     return err;
 }

@@ -8,7 +8,7 @@
 #define FUNCTION_ANSWER_H
 
 #include <stddef.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/event.h"
 
 typedef struct fn__header {
@@ -21,7 +21,7 @@ typedef struct fn__header {
  * UTF-8 (callers pass validated scripts, base64 or fixed texts; it is not checked again).
  * Returns 0, FN_ENOMEM or FN_ETOOBIG; on failure out is unchanged.
  */
-int fn__json_string(const char *text, size_t len, fn_buf_t *out);
+int fn__json_string(const char *text, size_t len, cm_buf_t *out);
 
 /*
  * Appends to out the JSON string literal (quotes included) of the base64 (RFC 4648, no line breaks) of
@@ -29,14 +29,14 @@ int fn__json_string(const char *text, size_t len, fn_buf_t *out);
  * JSON escapes, so the literal is the quotes around the encoding, and jansson's ~10 ns a byte is saved.
  * Returns 0, FN_ETOOBIG or FN_ENOMEM; on failure out is unchanged.
  */
-int fn__json_base64(const void *in, size_t len, fn_buf_t *out);
+int fn__json_base64(const void *in, size_t len, cm_buf_t *out);
 
 /*
  * Clears out and writes the answer: statusCode, headers (2.0, function URL) or multiValueHeaders (1.0),
  * isBase64Encoded, and body: body_json, a literal from fn__json_string (NULL: ""). Returns 0,
  * FN_ENOMEM or FN_ETOOBIG (does not fit out).
  */
-int fn__answer(fn_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers, size_t nheaders,
+int fn__answer(cm_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers, size_t nheaders,
                const char *body_json, size_t body_json_len, int base64);
 
 #endif

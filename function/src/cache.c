@@ -1,6 +1,6 @@
 /*
  * cache.c: a fixed table of FN_CACHE_ENTRIES slots, searched linearly (a few hundred short string
- * compares cost less than hashing would save at this size). Bodies live in capped fn_buf_t's.
+ * compares cost less than hashing would save at this size). Bodies live in capped cm_buf_t's.
  * Invariant: a slot with key "" holds no bytes and unset versions.
  */
 #include <stdio.h>
@@ -10,9 +10,9 @@
 
 static void empty(fn_cache_entry_t *e)
 {
-    fn_buf_clear(&e->config_json);
-    fn_buf_clear(&e->script_json);
-    fn_buf_clear(&e->gzip_json);
+    cm_buf_reset(&e->config_json);
+    cm_buf_reset(&e->script_json);
+    cm_buf_reset(&e->gzip_json);
     e->loader.len = 0;
     e->config.len = 0;
     e->etag[0] = '\0';
@@ -24,20 +24,20 @@ void fn_cache_init(fn_cache_t *c, size_t max_bytes)
     memset(c, 0, sizeof(*c));
     c->max_bytes = max_bytes;
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++) {
-        fn_buf_init(&c->entries[i].config_json, FN_SCRIPT_MAX);
+        cm_buf_init(&c->entries[i].config_json, FN_SCRIPT_MAX);
         /* Escaped, a script may grow up to 6 bytes a byte (\u0001): Lambda's 6 MB payload is the real bound. */
-        fn_buf_init(&c->entries[i].script_json, FN_CACHE_BODY_MAX);
+        cm_buf_init(&c->entries[i].script_json, FN_CACHE_BODY_MAX);
         /* base64 of gzip: gzip adds at most a few bytes per 16 KB, base64 a third; 3/2 bounds both. */
-        fn_buf_init(&c->entries[i].gzip_json, FN_SCRIPT_MAX / 2 * 3);
+        cm_buf_init(&c->entries[i].gzip_json, FN_SCRIPT_MAX / 2 * 3);
     }
 }
 
 void fn_cache_dispose(fn_cache_t *c)
 {
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++) {
-        fn_buf_dispose(&c->entries[i].config_json);
-        fn_buf_dispose(&c->entries[i].script_json);
-        fn_buf_dispose(&c->entries[i].gzip_json);
+        cm_buf_dispose(&c->entries[i].config_json);
+        cm_buf_dispose(&c->entries[i].script_json);
+        cm_buf_dispose(&c->entries[i].gzip_json);
         c->entries[i].key[0] = '\0';
     }
 }
@@ -75,9 +75,9 @@ void fn_cache_drop(fn_cache_t *c, fn_cache_entry_t *e)
     (void)c;
     empty(e);
     /* Free the memory too: a dropped account may never come back. */
-    fn_buf_dispose(&e->config_json);
-    fn_buf_dispose(&e->script_json);
-    fn_buf_dispose(&e->gzip_json);
+    cm_buf_dispose(&e->config_json);
+    cm_buf_dispose(&e->script_json);
+    cm_buf_dispose(&e->gzip_json);
     e->key[0] = '\0';
     e->used = 0;
 }
@@ -86,7 +86,7 @@ static size_t bytes(const fn_cache_t *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < FN_CACHE_ENTRIES; i++)
-        n += c->entries[i].config_json.cap + c->entries[i].script_json.cap + c->entries[i].gzip_json.cap;
+        n += c->entries[i].config_json.alloc + c->entries[i].script_json.alloc + c->entries[i].gzip_json.alloc;
     return n;
 }
 

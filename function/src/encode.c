@@ -8,6 +8,7 @@
 #include <zlib.h>
 #include "function/encode.h"
 #include "function/errno.h"
+#include "errno_internal.h"
 
 static void hex_etag(const unsigned char *md, const char *suffix, char etag[FN_ETAG_SIZE])
 {
@@ -51,7 +52,7 @@ int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE])
     return 0;
 }
 
-int fn_deflate_piece(const void *in, size_t len, int level, int last, fn_buf_t *out)
+int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *out)
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
@@ -61,29 +62,29 @@ int fn_deflate_piece(const void *in, size_t len, int level, int last, fn_buf_t *
         return FN_EZLIB;
     /* deflateBound assumes Z_FINISH; a sync flush adds an empty stored block (5 bytes) and a partial byte. */
     size_t bound = deflateBound(&z, (uLong)len) + 16;
-    int err = fn_buf_reserve(out, bound);
+    int err = fn__errno_from_cm(cm_buf_reserve(out, bound));
     if (err != 0) {
         deflateEnd(&z);
         return err;
     }
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->data + out->len;
+    z.next_out = (Bytef *)out->base + out->len;
     z.avail_out = (uInt)bound;
     int zr = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
     size_t produced = bound - z.avail_out;
     deflateEnd(&z);
     /* A sync flush that filled the output might have more to write: treat it as a failure, never truncate. */
     if ((last && zr != Z_STREAM_END) || (!last && (zr != Z_OK || z.avail_out == 0 || z.avail_in != 0))) {
-        out->data[out->len] = '\0';
+        out->base[out->len] = '\0';
         return FN_EZLIB;
     }
     out->len += produced;
-    out->data[out->len] = '\0';
+    out->base[out->len] = '\0';
     return 0;
 }
 
-int fn_gzip(const void *in, size_t len, fn_buf_t *out)
+int fn_gzip(const void *in, size_t len, cm_buf_t *out)
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
@@ -93,37 +94,37 @@ int fn_gzip(const void *in, size_t len, fn_buf_t *out)
         return FN_EZLIB;
     /* deflateBound covers the worst case, so one pass with Z_FINISH always completes. */
     size_t bound = deflateBound(&z, (uLong)len);
-    int err = fn_buf_reserve(out, bound);
+    int err = fn__errno_from_cm(cm_buf_reserve(out, bound));
     if (err != 0) {
         deflateEnd(&z);
         return err;
     }
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->data + out->len;
+    z.next_out = (Bytef *)out->base + out->len;
     z.avail_out = (uInt)bound;
     int zr = deflate(&z, Z_FINISH);
     size_t produced = bound - z.avail_out;
     deflateEnd(&z);
     if (zr != Z_STREAM_END) {
-        out->data[out->len] = '\0';
+        out->base[out->len] = '\0';
         return FN_EZLIB;
     }
     out->len += produced;
-    out->data[out->len] = '\0';
+    out->base[out->len] = '\0';
     return 0;
 }
 
-int fn_base64(const void *in, size_t len, fn_buf_t *out)
+int fn_base64(const void *in, size_t len, cm_buf_t *out)
 {
     if (len > (SIZE_MAX / 4) - 3 || len > INT32_MAX)
         return FN_ETOOBIG;
     size_t need = 4 * ((len + 2) / 3);
-    int err = fn_buf_reserve(out, need);
+    int err = fn__errno_from_cm(cm_buf_reserve(out, need));
     if (err != 0)
         return err;
-    int n = EVP_EncodeBlock((unsigned char *)out->data + out->len, in, (int)len);
+    int n = EVP_EncodeBlock((unsigned char *)out->base + out->len, in, (int)len);
     out->len += (size_t)n;
-    out->data[out->len] = '\0';
+    out->base[out->len] = '\0';
     return 0;
 }

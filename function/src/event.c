@@ -12,22 +12,23 @@
 #include "function/errno.h"
 #include "function/event.h"
 #include "function/path.h"
+#include "errno_internal.h"
 
 void fn_request_init(fn_request_t *req)
 {
     req->kind = 0;
     req->method = FN_METHOD_OTHER;
     /* A path longer than any valid one is kept only in part: enough to be refused as too long. */
-    fn_buf_init(&req->path, FN_PATH_MAX + 1);
-    fn_buf_init(&req->if_none_match, FN_HEADER_MAX);
-    fn_buf_init(&req->accept_encoding, FN_HEADER_MAX);
+    cm_buf_init(&req->path, FN_PATH_MAX + 1);
+    cm_buf_init(&req->if_none_match, FN_HEADER_MAX);
+    cm_buf_init(&req->accept_encoding, FN_HEADER_MAX);
 }
 
 void fn_request_dispose(fn_request_t *req)
 {
-    fn_buf_dispose(&req->path);
-    fn_buf_dispose(&req->if_none_match);
-    fn_buf_dispose(&req->accept_encoding);
+    cm_buf_dispose(&req->path);
+    cm_buf_dispose(&req->if_none_match);
+    cm_buf_dispose(&req->accept_encoding);
 }
 
 static fn_method_t method_of(const json_t *j)
@@ -46,20 +47,20 @@ static fn_method_t method_of(const json_t *j)
 }
 
 /* Appends one header value, separated from what is there by ", " (RFC 9110 5.3 list combining). */
-static int add_value(fn_buf_t *out, const json_t *v)
+static int add_value(cm_buf_t *out, const json_t *v)
 {
     if (!json_is_string(v))
         return 0;
     int err = 0;
     if (out->len > 0)
-        err = fn_buf_append(out, ", ", 2);
+        err = fn__errno_from_cm(cm_buf_append(out, ", ", 2));
     if (err == 0)
-        err = fn_buf_append(out, json_string_value(v), json_string_length(v));
+        err = fn__errno_from_cm(cm_buf_append(out, json_string_value(v), json_string_length(v)));
     return err;
 }
 
 /* Collects header name (lowercase) from a headers object: string values, or arrays of them (multi). */
-static int collect(const json_t *headers, const char *name, fn_buf_t *out)
+static int collect(const json_t *headers, const char *name, cm_buf_t *out)
 {
     const char *key;
     json_t *v;
@@ -106,16 +107,16 @@ static int set_path(fn_request_t *req, const json_t *p)
     /* Over-long paths keep only a prefix one byte past the longest valid path: still refused. */
     if (len > req->path.max)
         len = req->path.max;
-    return fn_buf_append(&req->path, json_string_value(p), len);
+    return fn__errno_from_cm(cm_buf_append(&req->path, json_string_value(p), len));
 }
 
 int fn_request_parse(fn_request_t *req, const char *event, size_t len)
 {
     req->kind = 0;
     req->method = FN_METHOD_OTHER;
-    fn_buf_clear(&req->path);
-    fn_buf_clear(&req->if_none_match);
-    fn_buf_clear(&req->accept_encoding);
+    cm_buf_reset(&req->path);
+    cm_buf_reset(&req->if_none_match);
+    cm_buf_reset(&req->accept_encoding);
     if (len > FN_EVENT_MAX)
         return FN_ETOOBIG;
     json_t *root = json_loadb(event, len, JSON_ALLOW_NUL, NULL);

@@ -34,9 +34,9 @@ struct fn_handler {
     void *log_ctx;
     fn_loader_t loader; /* the shared loader at version loader_version, checked, with its pieces */
     fn_version_t loader_version;
-    fn_buf_t loader_bytes; /* the loader's bytes being read (then swapped with the loader's old ones) */
-    fn_buf_t scratch;      /* the config's bytes being read */
-    fn_buf_t gzip;         /* gzip bytes on their way to base64 */
+    cm_buf_t loader_bytes; /* the loader's bytes being read (then swapped with the loader's old ones) */
+    cm_buf_t scratch;      /* the config's bytes being read */
+    cm_buf_t gzip;         /* gzip bytes on their way to base64 */
     fn_request_t req;
     fn_cache_t cache;
     fn_stats_t stats;
@@ -69,9 +69,9 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
     h->log = log;
     h->log_ctx = log_ctx;
     fn_loader_init(&h->loader);
-    fn_buf_init(&h->loader_bytes, FN_OBJECT_MAX);
-    fn_buf_init(&h->scratch, FN_OBJECT_MAX);
-    fn_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
+    cm_buf_init(&h->loader_bytes, FN_OBJECT_MAX);
+    cm_buf_init(&h->scratch, FN_OBJECT_MAX);
+    cm_buf_init(&h->gzip, FN_SCRIPT_MAX + FN_SCRIPT_MAX / 8);
     fn_request_init(&h->req);
     fn_cache_init(&h->cache, FN__CACHE_BYTES);
     *out = h;
@@ -84,9 +84,9 @@ void fn_handler_free(fn_handler_t *h)
         return;
     fn_store_free(h->store);
     fn_loader_dispose(&h->loader);
-    fn_buf_dispose(&h->loader_bytes);
-    fn_buf_dispose(&h->scratch);
-    fn_buf_dispose(&h->gzip);
+    cm_buf_dispose(&h->loader_bytes);
+    cm_buf_dispose(&h->scratch);
+    cm_buf_dispose(&h->gzip);
     fn_request_dispose(&h->req);
     fn_cache_dispose(&h->cache);
     free(h);
@@ -105,7 +105,7 @@ void fn_handler_stats(const fn_handler_t *h, fn_stats_t *out)
     }
 
 /* An answer without content: a short text telling what went wrong (never why inside: that is logged). */
-static int answer_error(fn_handler_t *h, fn_buf_t *out, int status, const char *text)
+static int answer_error(fn_handler_t *h, cm_buf_t *out, int status, const char *text)
 {
     fn_event_kind_t kind = h->req.kind != 0 ? h->req.kind : FN_EVENT_V2;
     fn__header_t headers[] = {
@@ -121,14 +121,14 @@ static int answer_error(fn_handler_t *h, fn_buf_t *out, int status, const char *
     if (h->req.method == FN_METHOD_HEAD)
         return fn__answer(out, kind, status, headers, n, NULL, 0, 0);
     /* The literal goes into scratch: nothing read from the store is kept there across answers. */
-    fn_buf_clear(&h->scratch);
+    cm_buf_reset(&h->scratch);
     int err = fn__json_string(text, strlen(text), &h->scratch);
     if (err != 0)
         return err;
-    return fn__answer(out, kind, status, headers, n, h->scratch.data, h->scratch.len, 0);
+    return fn__answer(out, kind, status, headers, n, h->scratch.base, h->scratch.len, 0);
 }
 
-static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
+static int answer_preflight(fn_handler_t *h, cm_buf_t *out)
 {
     static const fn__header_t headers[] = {
         COMMON_HEADERS,
@@ -140,7 +140,7 @@ static int answer_preflight(fn_handler_t *h, fn_buf_t *out)
 }
 
 /* Turns a failed store get into an answer, logging what the operator must know. */
-static int store_failed(fn_handler_t *h, fn_buf_t *out, const fn_store_req_t *r)
+static int store_failed(fn_handler_t *h, cm_buf_t *out, const fn_store_req_t *r)
 {
     if (r->err == FN_ENOMEM)
         return r->err;
@@ -168,7 +168,7 @@ static void set_etag_gz(fn_cache_entry_t *e)
  * the loader held now: if the loader then turns out changed and the config not, the config's piece
  * (independent of the loader) is kept and only the ETag and bodies follow the new loader.
  */
-static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_entry_t **entry)
+static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_entry_t **entry)
 {
     *entry = NULL;
     char key[FN_CACHE_KEY_MAX], obj[FN_CACHE_KEY_MAX + 16];
@@ -214,11 +214,11 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
     if (err == FN_ENOTMODIFIED) {
         /* Only the loader changed: the cached config piece stands; the script is the new loader around it. */
         char why[64] = "";
-        err = fn_loader_etag(&h->loader, e->config_json.data, e->config_json.len, e->etag);
+        err = fn_loader_etag(&h->loader, e->config_json.base, e->config_json.len, e->etag);
         if (err == 0) {
             set_etag_gz(e);
-            fn_buf_clear(&e->script_json);
-            fn_buf_clear(&e->gzip_json);
+            cm_buf_reset(&e->script_json);
+            cm_buf_reset(&e->gzip_json);
             e->loader = h->loader_version;
             h->stats.renders++;
             *entry = e;
@@ -240,7 +240,7 @@ static int current(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out, fn_cache_
 
     e = fn_cache_claim(&h->cache, key);
     char why[256] = "";
-    err = fn_loader_render(&h->loader, h->scratch.data, h->scratch.len, &e->config_json, e->etag, why, sizeof(why));
+    err = fn_loader_render(&h->loader, h->scratch.base, h->scratch.len, &e->config_json, e->etag, why, sizeof(why));
     if (err == 0)
         set_etag_gz(e);
     if (err != 0) {
@@ -263,7 +263,7 @@ static int ensure_gzip(fn_handler_t *h, fn_cache_entry_t *e)
 {
     if (e->gzip_json.len > 0)
         return 0;
-    int err = fn_loader_gzip_json(&h->loader, e->config_json.data, e->config_json.len, &h->gzip, &e->gzip_json);
+    int err = fn_loader_gzip_json(&h->loader, e->config_json.base, e->config_json.len, &h->gzip, &e->gzip_json);
     if (err != 0)
         return err;
     h->stats.gzips++;
@@ -276,20 +276,20 @@ static int ensure_identity(fn_handler_t *h, fn_cache_entry_t *e)
 {
     if (e->script_json.len > 0)
         return 0;
-    int err = fn_loader_script_json(&h->loader, e->config_json.data, e->config_json.len, &e->script_json);
+    int err = fn_loader_script_json(&h->loader, e->config_json.base, e->config_json.len, &e->script_json);
     if (err == 0)
         fn_cache_trim(&h->cache, e);
     return err;
 }
 
-static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
+static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
 {
     fn_cache_entry_t *e;
     int err = current(h, p, out, &e);
     if (e == NULL)
         return err;
     const fn_request_t *req = &h->req;
-    int gz = fn_accepts_gzip(req->accept_encoding.data, req->accept_encoding.len);
+    int gz = fn_accepts_gzip(req->accept_encoding.base, req->accept_encoding.len);
     /* A HEAD answer has no body, so the bodies need not exist yet; its headers do not depend on them. */
     if (gz && req->method == FN_METHOD_GET) {
         err = ensure_gzip(h, e);
@@ -317,7 +317,7 @@ static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
         {"Access-Control-Expose-Headers", "ETag"},
     };
     size_t n = 6;
-    if (fn_if_none_match(req->if_none_match.data, req->if_none_match.len, headers[3].value))
+    if (fn_if_none_match(req->if_none_match.base, req->if_none_match.len, headers[3].value))
         return fn__answer(out, req->kind, 304, headers, n, NULL, 0, 0);
     headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (gz)
@@ -325,11 +325,11 @@ static int serve(fn_handler_t *h, const fn_path_t *p, fn_buf_t *out)
     if (req->method == FN_METHOD_HEAD)
         return fn__answer(out, req->kind, 200, headers, n, NULL, 0, 0);
     if (gz)
-        return fn__answer(out, req->kind, 200, headers, n, e->gzip_json.data, e->gzip_json.len, 1);
-    return fn__answer(out, req->kind, 200, headers, n, e->script_json.data, e->script_json.len, 0);
+        return fn__answer(out, req->kind, 200, headers, n, e->gzip_json.base, e->gzip_json.len, 1);
+    return fn__answer(out, req->kind, 200, headers, n, e->script_json.base, e->script_json.len, 0);
 }
 
-int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, fn_buf_t *out)
+int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *out)
 {
     h->stats.requests++;
     int err = fn_request_parse(&h->req, event, len);
@@ -338,7 +338,7 @@ int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, fn_buf_t *
     if (err != 0)
         return answer_error(h, out, 400, "bad request: not an HTTP event\n");
     fn_path_t p;
-    if (fn_path_parse(h->req.path.data, h->req.path.len, &p) != 0)
+    if (fn_path_parse(h->req.path.base, h->req.path.len, &p) != 0)
         return answer_error(h, out, 400, "bad request: the path must be /<account>/<file>.js\n");
     if (h->req.method == FN_METHOD_OPTIONS)
         return answer_preflight(h, out);

@@ -12,55 +12,56 @@
 #include "function/errno.h"
 #include "function/loader.h"
 #include "function/render.h"
+#include "errno_internal.h"
 
 #define PLACEHOLDER_LEN (sizeof(FN_PLACEHOLDER) - 1)
 
 void fn_loader_init(fn_loader_t *l)
 {
     memset(l, 0, sizeof(*l));
-    fn_buf_init(&l->text, FN_OBJECT_MAX);
+    cm_buf_init(&l->text, FN_OBJECT_MAX);
     /* Escaped, a byte may take up to 6 (\u0001): Lambda's payload limit is the real bound. */
-    fn_buf_init(&l->head_json, 6 * FN_OBJECT_MAX + 2);
-    fn_buf_init(&l->tail_json, 6 * FN_OBJECT_MAX + 2);
-    fn_buf_init(&l->head_gz, FN_OBJECT_MAX + FN_OBJECT_MAX / 8);
-    fn_buf_init(&l->tail_gz, FN_OBJECT_MAX + FN_OBJECT_MAX / 8);
-    fn_buf_init(&l->tmp, 6 * FN_SCRIPT_MAX + 2);
+    cm_buf_init(&l->head_json, 6 * FN_OBJECT_MAX + 2);
+    cm_buf_init(&l->tail_json, 6 * FN_OBJECT_MAX + 2);
+    cm_buf_init(&l->head_gz, FN_OBJECT_MAX + FN_OBJECT_MAX / 8);
+    cm_buf_init(&l->tail_gz, FN_OBJECT_MAX + FN_OBJECT_MAX / 8);
+    cm_buf_init(&l->tmp, 6 * FN_SCRIPT_MAX + 2);
 }
 
 static void forget_pieces(fn_loader_t *l)
 {
-    fn_buf_clear(&l->head_json);
-    fn_buf_clear(&l->tail_json);
-    fn_buf_clear(&l->head_gz);
-    fn_buf_clear(&l->tail_gz);
+    cm_buf_reset(&l->head_json);
+    cm_buf_reset(&l->tail_json);
+    cm_buf_reset(&l->head_gz);
+    cm_buf_reset(&l->tail_gz);
     l->json_ready = 0;
     l->gz_ready = 0;
 }
 
 void fn_loader_dispose(fn_loader_t *l)
 {
-    fn_buf_dispose(&l->text);
-    fn_buf_dispose(&l->head_json);
-    fn_buf_dispose(&l->tail_json);
-    fn_buf_dispose(&l->head_gz);
-    fn_buf_dispose(&l->tail_gz);
-    fn_buf_dispose(&l->tmp);
+    cm_buf_dispose(&l->text);
+    cm_buf_dispose(&l->head_json);
+    cm_buf_dispose(&l->tail_json);
+    cm_buf_dispose(&l->head_gz);
+    cm_buf_dispose(&l->tail_gz);
+    cm_buf_dispose(&l->tmp);
     l->valid = 0;
     l->json_ready = 0;
     l->gz_ready = 0;
 }
 
-int fn_loader_set(fn_loader_t *l, fn_buf_t *bytes)
+int fn_loader_set(fn_loader_t *l, cm_buf_t *bytes)
 {
     forget_pieces(l);
     l->valid = 0;
     l->why[0] = '\0';
-    fn_buf_swap(&l->text, bytes);
-    int err = fn_loader_check(l->text.data, l->text.len, &l->head, l->why, sizeof(l->why));
+    cm_buf_swap(&l->text, bytes);
+    int err = fn_loader_check(l->text.base, l->text.len, &l->head, l->why, sizeof(l->why));
     if (err != 0)
         return err;
     unsigned int mdlen = 0;
-    if (EVP_Digest(l->text.data, l->text.len, l->digest, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    if (EVP_Digest(l->text.base, l->text.len, l->digest, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
         return FN_ECRYPTO;
     l->valid = 1;
     return 0;
@@ -88,36 +89,36 @@ int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, ch
     return fn_etagv(parts, sizeof(parts) / sizeof(parts[0]), etag);
 }
 
-int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, fn_buf_t *config_json,
+int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_buf_t *config_json,
                      char etag[FN_ETAG_SIZE], char *why, size_t whylen)
 {
     etag[0] = '\0';
-    fn_buf_clear(config_json);
+    cm_buf_reset(config_json);
     if (!l->valid)
         return FN_EINVAL;
     int err = fn_json_for_script(config != NULL ? config : "", len, config_json, why, whylen);
     if (err == 0)
-        err = fn_loader_etag(l, config_json->data, config_json->len, etag);
+        err = fn_loader_etag(l, config_json->base, config_json->len, etag);
     if (err == FN_ETOOBIG && why != NULL && whylen > 0)
         snprintf(why, whylen, "rendered script larger than its cap");
     if (err != 0)
-        fn_buf_clear(config_json);
+        cm_buf_reset(config_json);
     return err;
 }
 
 /* Appends a literal's inside (without its quotes). */
-static int append_inner(fn_buf_t *out, const fn_buf_t *literal)
+static int append_inner(cm_buf_t *out, const cm_buf_t *literal)
 {
-    return fn_buf_append(out, literal->data + 1, literal->len - 2);
+    return fn__errno_from_cm(cm_buf_append(out, literal->base + 1, literal->len - 2));
 }
 
-int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, fn_buf_t *out)
+int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *out)
 {
     if (!l->valid)
         return FN_EINVAL;
     if (!l->json_ready) {
-        const char *tail = l->text.data + l->head + PLACEHOLDER_LEN;
-        int err = fn__json_string(l->text.data, l->head, &l->head_json);
+        const char *tail = l->text.base + l->head + PLACEHOLDER_LEN;
+        int err = fn__json_string(l->text.base, l->head, &l->head_json);
         if (err == 0)
             err = fn__json_string(tail, l->text.len - l->head - PLACEHOLDER_LEN, &l->tail_json);
         if (err != 0) {
@@ -126,18 +127,18 @@ int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, f
         }
         l->json_ready = 1;
     }
-    fn_buf_clear(&l->tmp);
+    cm_buf_reset(&l->tmp);
     int err = fn__json_string(config_json != NULL ? config_json : "", len, &l->tmp);
     if (err != 0)
         return err;
     /* One reservation, so the appends below cannot fail and out is never left half written. */
-    err = fn_buf_reserve(out, l->head_json.len + l->tmp.len + l->tail_json.len - 4);
+    err = fn__errno_from_cm(cm_buf_reserve(out, l->head_json.len + l->tmp.len + l->tail_json.len - 4));
     if (err != 0)
         return err;
     /* The head's opening quote opens the literal, the tail's closing quote closes it. */
-    fn_buf_append(out, l->head_json.data, l->head_json.len - 1);
+    cm_buf_append(out, l->head_json.base, l->head_json.len - 1);
     append_inner(out, &l->tmp);
-    fn_buf_append(out, l->tail_json.data + 1, l->tail_json.len - 1);
+    cm_buf_append(out, l->tail_json.base + 1, l->tail_json.len - 1);
     return 0;
 }
 
@@ -149,11 +150,11 @@ static void put_le32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, fn_buf_t *gz, fn_buf_t *out)
+int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *gz, cm_buf_t *out)
 {
     if (!l->valid)
         return FN_EINVAL;
-    const unsigned char *text = (const unsigned char *)l->text.data;
+    const unsigned char *text = (const unsigned char *)l->text.base;
     size_t tail_off = l->head + PLACEHOLDER_LEN, tail_len = l->text.len - tail_off;
     if (!l->gz_ready) {
         int err = fn_deflate_piece(text, l->head, FN_GZIP_LEVEL, 0, &l->head_gz);
@@ -171,14 +172,14 @@ int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, fn_
         config_json = "";
     /* RFC 1952 header: deflate, no flags, no mtime (the bytes depend on the content only), OS unknown. */
     static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-    fn_buf_clear(gz);
-    int err = fn_buf_append(gz, header, sizeof(header));
+    cm_buf_reset(gz);
+    int err = fn__errno_from_cm(cm_buf_append(gz, header, sizeof(header)));
     if (err == 0)
-        err = fn_buf_append(gz, l->head_gz.data, l->head_gz.len);
+        err = fn__errno_from_cm(cm_buf_append(gz, l->head_gz.base, l->head_gz.len));
     if (err == 0)
         err = fn_deflate_piece(config_json, len, FN_GZIP_LEVEL, 0, gz);
     if (err == 0)
-        err = fn_buf_append(gz, l->tail_gz.data, l->tail_gz.len);
+        err = fn__errno_from_cm(cm_buf_append(gz, l->tail_gz.base, l->tail_gz.len));
     if (err != 0)
         return err;
     uLong crc = crc32_combine(l->head_crc, crc32(0L, (const Bytef *)config_json, (uInt)len), (z_off_t)len);
@@ -186,8 +187,8 @@ int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, fn_
     unsigned char trailer[8];
     put_le32(trailer, (uint32_t)crc);
     put_le32(trailer + 4, (uint32_t)fn_loader_script_len(l, len)); /* ISIZE: the length mod 2^32 */
-    err = fn_buf_append(gz, trailer, sizeof(trailer));
+    err = fn__errno_from_cm(cm_buf_append(gz, trailer, sizeof(trailer)));
     if (err != 0)
         return err;
-    return fn__json_base64(gz->data, gz->len, out);
+    return fn__json_base64(gz->base, gz->len, out);
 }

@@ -6,14 +6,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/errno.h"
 #include "function/handler.h"
 #include "nearjs/runtime.h"
 
 typedef struct app {
     fn_handler_t *handler;
-    fn_buf_t out;
+    cm_buf_t out;
 } app_t;
 
 static void log_line(void *ctx, fn_log_level_t level, const char *line)
@@ -47,16 +47,16 @@ static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)
         lrt_response_fail(res, "Function.Failed", "nearjs: %s", fn_strerror(rc));
         return;
     }
-    lrt_response_set(res, app->out.data, app->out.len, "application/json");
+    lrt_response_set(res, app->out.base, app->out.len, "application/json");
 }
 
 int main(void)
 {
     app_t app = {0};
-    fn_buf_init(&app.out, LRT_MAX_RESPONSE);
+    cm_buf_init(&app.out, LRT_MAX_RESPONSE);
     lrt_options_t opts = {.handler = handle, .init = init, .user = &app};
     int status = lrt_run(&opts);
     fn_handler_free(app.handler);
-    fn_buf_dispose(&app.out);
+    cm_buf_dispose(&app.out);
     return status;
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "function/errno.h"
 #include "function/render.h"
+#include "errno_internal.h"
 
 static void set_why(char *why, size_t whylen, const char *text)
 {
@@ -17,7 +18,7 @@ static void set_why(char *why, size_t whylen, const char *text)
         snprintf(why, whylen, "%s", text);
 }
 
-int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, size_t whylen)
+int fn_json_for_script(const char *json, size_t len, cm_buf_t *out, char *why, size_t whylen)
 {
     json_error_t jerr;
     if (json == NULL)
@@ -51,16 +52,16 @@ int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, s
             esc = "\\u0026";
         else if (i < n)
             continue;
-        err = fn_buf_append(out, text + run, i - run);
+        err = fn__errno_from_cm(cm_buf_append(out, text + run, i - run));
         if (err == 0 && esc != NULL)
-            err = fn_buf_append(out, esc, 6);
+            err = fn__errno_from_cm(cm_buf_append(out, esc, 6));
         run = i + 1;
     }
     free(text);
     if (err != 0) {
         out->len = start;
-        if (out->data != NULL)
-            out->data[start] = '\0';
+        if (out->base != NULL)
+            out->base[start] = '\0';
     }
     return err;
 }
@@ -88,10 +89,10 @@ int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *w
     return 0;
 }
 
-int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, fn_buf_t *out, char *why,
+int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, cm_buf_t *out, char *why,
               size_t whylen)
 {
-    fn_buf_clear(out);
+    cm_buf_reset(out);
     size_t head;
     int err = fn_loader_check(loader, loader_len, &head, why, whylen);
     if (err != 0)
@@ -102,14 +103,14 @@ int fn_render(const char *loader, size_t loader_len, const char *config, size_t 
     size_t saved_max = out->max;
     if (out->max > FN_SCRIPT_MAX)
         out->max = FN_SCRIPT_MAX;
-    err = fn_buf_append(out, loader, head);
+    err = fn__errno_from_cm(cm_buf_append(out, loader, head));
     if (err == 0)
         err = fn_json_for_script(config, config_len, out, why, whylen);
     if (err == 0)
-        err = fn_buf_append(out, loader + skip, loader_len - skip);
+        err = fn__errno_from_cm(cm_buf_append(out, loader + skip, loader_len - skip));
     out->max = saved_max;
     if (err != 0)
-        fn_buf_clear(out);
+        cm_buf_reset(out);
     if (err == FN_ETOOBIG)
         set_why(why, whylen, "rendered script larger than its cap");
     return err;

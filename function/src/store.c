@@ -42,7 +42,7 @@ const char *fn_store_cause(const fn_store_t *s)
     return s->cause;
 }
 
-int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
+int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, cm_buf_t *body, fn_version_t *now)
 {
     s->cause[0] = '\0';
     if (s->ops->get != NULL)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "function/errno.h"
 #include "store_internal.h"
+#include "errno_internal.h"
 
 #define FN__RACY_NS (2LL * 1000000000LL)
 
@@ -63,7 +64,7 @@ static int fail(fn_store_t *s, const char *op, const char *key, int err)
     return FN_ESTORE;
 }
 
-static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now)
+static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, cm_buf_t *body, fn_version_t *now)
 {
     file_store_t *fs = (file_store_t *)s;
     char path[4096];
@@ -102,13 +103,14 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, fn
         goto done;
     }
     version_of(&st, now);
-    fn_buf_clear(body);
+    cm_buf_reset(body);
     /* Read to EOF, not to st_size: a file growing meanwhile is caught by the cap, never truncated silently. */
     for (;;) {
-        err = fn_buf_reserve(body, 64 * 1024 < body->max - body->len ? 64 * 1024 : body->max - body->len);
+        err = fn__errno_from_cm(
+            cm_buf_reserve(body, 64 * 1024 < body->max - body->len ? 64 * 1024 : body->max - body->len));
         if (err != 0)
             break;
-        size_t room = body->cap - body->len - 1;
+        size_t room = body->alloc - body->len - 1;
         if (room == 0) {
             char probe;
             ssize_t r = read(fd, &probe, 1);
@@ -120,7 +122,7 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, fn
             }
             break;
         }
-        ssize_t r = read(fd, body->data + body->len, room);
+        ssize_t r = read(fd, body->base + body->len, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -130,7 +132,7 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, fn
         if (r == 0)
             break;
         body->len += (size_t)r;
-        body->data[body->len] = '\0';
+        body->base[body->len] = '\0';
     }
 done:
     close(fd);

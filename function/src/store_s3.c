@@ -81,10 +81,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
     transfer_t *t = data;
     if (!t->started) {
-        fn_buf_clear(t->req->body);
+        cm_buf_reset(t->req->body);
         t->started = 1;
     }
-    if (fn_buf_append(t->req->body, p, size * n) != 0) {
+    if (cm_buf_append(t->req->body, p, size * n) != 0) {
         t->too_big = 1;
         return 0;
     }
@@ -197,7 +197,7 @@ static void finish(s3_store_t *st, CURL *c, transfer_t *t)
         r->err = FN_ESTORE;
     } else {
         if (!t->started)
-            fn_buf_clear(r->body);
+            cm_buf_reset(r->body);
         r->now = t->etag;
         r->err = 0;
     }

@@ -27,29 +27,29 @@ static void test_gzip(void)
     for (size_t i = 0; i < NCASES(inputs); i++) {
         const char *in = inputs[i] != NULL ? inputs[i] : big;
         size_t len = inputs[i] != NULL ? strlen(inputs[i]) : sizeof(big);
-        fn_buf_t out;
-        fn_buf_init(&out, 1 << 20);
+        cm_buf_t out;
+        cm_buf_init(&out, 1 << 20);
         CHECK(fn_gzip(in, len, &out) == 0, "row %zu: gzip", i);
-        CHECK(out.len >= 18 && (unsigned char)out.data[0] == 0x1f && (unsigned char)out.data[1] == 0x8b,
+        CHECK(out.len >= 18 && (unsigned char)out.base[0] == 0x1f && (unsigned char)out.base[1] == 0x8b,
               "row %zu: gzip magic", i);
         static char back[sizeof(big) + 1];
         uLongf backlen = sizeof(back);
         z_stream z;
         memset(&z, 0, sizeof(z));
         inflateInit2(&z, 15 + 16);
-        z.next_in = (Bytef *)out.data;
+        z.next_in = (Bytef *)out.base;
         z.avail_in = (uInt)out.len;
         z.next_out = (Bytef *)back;
         z.avail_out = (uInt)backlen;
         int zr = inflate(&z, Z_FINISH);
         CHECK(zr == Z_STREAM_END && z.total_out == len && memcmp(back, in, len) == 0, "row %zu: round trip", i);
         inflateEnd(&z);
-        fn_buf_dispose(&out);
+        cm_buf_dispose(&out);
     }
-    fn_buf_t small;
-    fn_buf_init(&small, 10);
+    cm_buf_t small;
+    cm_buf_init(&small, 10);
     CHECK(fn_gzip(big, sizeof(big), &small) == FN_ETOOBIG && small.len == 0, "gzip respects the cap");
-    fn_buf_dispose(&small);
+    cm_buf_dispose(&small);
 }
 
 static void test_base64(void)
@@ -67,18 +67,18 @@ static void test_base64(void)
         {"\xff\xfe\x00", "//4A"},
     };
     for (size_t i = 0; i < NCASES(cases); i++) {
-        fn_buf_t out;
-        fn_buf_init(&out, 100);
+        cm_buf_t out;
+        cm_buf_init(&out, 100);
         size_t len = i == 7 ? 3 : strlen(cases[i].in);
         CHECK(fn_base64(cases[i].in, len, &out) == 0, "row %zu", i);
-        CHECK(out.len == strlen(cases[i].want) && (out.len == 0 || strcmp(out.data, cases[i].want) == 0),
-              "row %zu: got '%s' want '%s'", i, out.data ? out.data : "", cases[i].want);
-        fn_buf_dispose(&out);
+        CHECK(out.len == strlen(cases[i].want) && (out.len == 0 || strcmp(out.base, cases[i].want) == 0),
+              "row %zu: got '%s' want '%s'", i, out.base ? out.base : "", cases[i].want);
+        cm_buf_dispose(&out);
     }
-    fn_buf_t small;
-    fn_buf_init(&small, 3);
+    cm_buf_t small;
+    cm_buf_init(&small, 3);
     CHECK(fn_base64("foo", 3, &small) == FN_ETOOBIG, "base64 respects the cap");
-    fn_buf_dispose(&small);
+    cm_buf_dispose(&small);
 }
 
 int main(void)

@@ -57,14 +57,14 @@ int main(void)
         if (err != 0)
             continue;
         CHECK(req.method == cases[i].method, "row %zu: method %d want %d", i, (int)req.method, (int)cases[i].method);
-        CHECK(req.path.len == strlen(cases[i].path) && memcmp(req.path.data, cases[i].path, req.path.len) == 0,
+        CHECK(req.path.len == strlen(cases[i].path) && memcmp(req.path.base, cases[i].path, req.path.len) == 0,
               "row %zu: path", i);
         CHECK(req.if_none_match.len == strlen(cases[i].inm) &&
-                  (req.if_none_match.len == 0 || strcmp(req.if_none_match.data, cases[i].inm) == 0),
-              "row %zu: If-None-Match '%s'", i, req.if_none_match.data ? req.if_none_match.data : "");
+                  (req.if_none_match.len == 0 || strcmp(req.if_none_match.base, cases[i].inm) == 0),
+              "row %zu: If-None-Match '%s'", i, req.if_none_match.base ? req.if_none_match.base : "");
         CHECK(req.accept_encoding.len == strlen(cases[i].ae) &&
-                  (req.accept_encoding.len == 0 || strcmp(req.accept_encoding.data, cases[i].ae) == 0),
-              "row %zu: Accept-Encoding '%s'", i, req.accept_encoding.data ? req.accept_encoding.data : "");
+                  (req.accept_encoding.len == 0 || strcmp(req.accept_encoding.base, cases[i].ae) == 0),
+              "row %zu: Accept-Encoding '%s'", i, req.accept_encoding.base ? req.accept_encoding.base : "");
     }
     /* A NUL inside the path survives parsing (and is refused by the path check, not hidden). */
     const char nul[] =

@@ -52,14 +52,14 @@ static answer_t call(fn_handler_t *h, const char *kind, const char *method, cons
     }
     char *text = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
-    fn_buf_t out;
-    fn_buf_init(&out, 6 * 1024 * 1024);
+    cm_buf_t out;
+    cm_buf_init(&out, 6 * 1024 * 1024);
     int err = fn_handler_handle(h, text, strlen(text), &out);
     free(text);
     answer_t a = {0};
     CHECK(err == 0, "%s %s %s: handle failed: %d", kind, method, path, err);
-    a.root = err == 0 ? json_loadb(out.data, out.len, 0, NULL) : NULL;
-    fn_buf_dispose(&out);
+    a.root = err == 0 ? json_loadb(out.base, out.len, 0, NULL) : NULL;
+    cm_buf_dispose(&out);
     a.status = (int)json_integer_value(json_object_get(a.root, "statusCode"));
     a.body = json_string_value(json_object_get(a.root, "body"));
     a.body_len = json_string_length(json_object_get(a.root, "body"));
@@ -394,13 +394,13 @@ static void test_bad_events(void)
     if (h == NULL)
         return;
     for (size_t i = 0; i < NCASES(events); i++) {
-        fn_buf_t out;
-        fn_buf_init(&out, 1 << 20);
+        cm_buf_t out;
+        cm_buf_init(&out, 1 << 20);
         CHECK(fn_handler_handle(h, events[i], strlen(events[i]), &out) == 0, "row %zu answered", i);
-        json_t *j = json_loadb(out.data, out.len, 0, NULL);
+        json_t *j = json_loadb(out.base, out.len, 0, NULL);
         CHECK(json_integer_value(json_object_get(j, "statusCode")) == 400, "row %zu '%s': 400", i, events[i]);
         json_decref(j);
-        fn_buf_dispose(&out);
+        cm_buf_dispose(&out);
     }
     fn_handler_free(h);
     fn_handler_t *bad = (fn_handler_t *)events;

@@ -14,14 +14,14 @@
 #include "function/render.h"
 
 /* Decodes a base64 JSON literal of gzip into out; returns the length or -1. */
-static long gunzip_literal(const fn_buf_t *lit, unsigned char *out, size_t cap)
+static long gunzip_literal(const cm_buf_t *lit, unsigned char *out, size_t cap)
 {
-    if (lit->len < 2 || lit->data[0] != '"' || lit->data[lit->len - 1] != '"')
+    if (lit->len < 2 || lit->base[0] != '"' || lit->base[lit->len - 1] != '"')
         return -1;
     size_t len = lit->len - 2;
     unsigned char *raw = malloc(len + 4);
-    int n = EVP_DecodeBlock(raw, (const unsigned char *)lit->data + 1, (int)len);
-    for (size_t i = len; n > 0 && i > 0 && lit->data[i] == '='; i--)
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)lit->base + 1, (int)len);
+    for (size_t i = len; n > 0 && i > 0 && lit->base[i] == '='; i--)
         n--;
     z_stream z;
     memset(&z, 0, sizeof(z));
@@ -40,42 +40,42 @@ static long gunzip_literal(const fn_buf_t *lit, unsigned char *out, size_t cap)
 
 static void check_pieces(const char *name, const char *loader, size_t loader_len, const char *config)
 {
-    fn_buf_t want, bytes, cj, lit, gz;
-    fn_buf_init(&want, 8 << 20);
-    fn_buf_init(&bytes, 8 << 20);
-    fn_buf_init(&cj, 8 << 20);
-    fn_buf_init(&lit, 64 << 20);
-    fn_buf_init(&gz, 8 << 20);
+    cm_buf_t want, bytes, cj, lit, gz;
+    cm_buf_init(&want, 8 << 20);
+    cm_buf_init(&bytes, 8 << 20);
+    cm_buf_init(&cj, 8 << 20);
+    cm_buf_init(&lit, 64 << 20);
+    cm_buf_init(&gz, 8 << 20);
     char why[256] = "", etag[FN_ETAG_SIZE], etag2[FN_ETAG_SIZE];
     CHECK(fn_render(loader, loader_len, config, strlen(config), &want, why, sizeof(why)) == 0, "%s: render: %s", name,
           why);
     fn_loader_t l;
     fn_loader_init(&l);
-    fn_buf_append(&bytes, loader, loader_len);
+    cm_buf_append(&bytes, loader, loader_len);
     CHECK(fn_loader_set(&l, &bytes) == 0 && l.valid, "%s: set: %s", name, l.why);
     CHECK(fn_loader_render(&l, config, strlen(config), &cj, etag, why, sizeof(why)) == 0 && strlen(etag) == 34,
           "%s: loader render: %s", name, why);
     CHECK(fn_loader_script_len(&l, cj.len) == want.len, "%s: script length", name);
     /* Twice each: the second use takes the per-loader pieces made by the first. */
     for (int round = 0; round < 2; round++) {
-        fn_buf_clear(&lit);
-        CHECK(fn_loader_script_json(&l, cj.data, cj.len, &lit) == 0, "%s: script literal", name);
-        json_t *s = json_loadb(lit.data, lit.len, JSON_DECODE_ANY, NULL);
+        cm_buf_reset(&lit);
+        CHECK(fn_loader_script_json(&l, cj.base, cj.len, &lit) == 0, "%s: script literal", name);
+        json_t *s = json_loadb(lit.base, lit.len, JSON_DECODE_ANY, NULL);
         CHECK(json_is_string(s) && json_string_length(s) == want.len &&
-                  memcmp(json_string_value(s), want.data, want.len) == 0,
+                  memcmp(json_string_value(s), want.base, want.len) == 0,
               "%s round %d: identity literal is the script", name, round);
         json_decref(s);
-        fn_buf_clear(&lit);
-        CHECK(fn_loader_gzip_json(&l, cj.data, cj.len, &gz, &lit) == 0, "%s: gzip literal", name);
+        cm_buf_reset(&lit);
+        CHECK(fn_loader_gzip_json(&l, cj.base, cj.len, &gz, &lit) == 0, "%s: gzip literal", name);
         unsigned char *plain = malloc(want.len + 16);
         long n = gunzip_literal(&lit, plain, want.len + 16);
-        CHECK(n == (long)want.len && memcmp(plain, want.data, want.len) == 0,
+        CHECK(n == (long)want.len && memcmp(plain, want.base, want.len) == 0,
               "%s round %d: gzip inflates to the script", name, round);
         free(plain);
     }
     /* Same bytes, same tag; another config, another tag. */
-    fn_buf_t cj2;
-    fn_buf_init(&cj2, 1 << 20);
+    cm_buf_t cj2;
+    cm_buf_init(&cj2, 1 << 20);
     CHECK(fn_loader_render(&l, config, strlen(config), &cj2, etag2, why, sizeof(why)) == 0 && strcmp(etag, etag2) == 0,
           "%s: ETag stable", name);
     CHECK(fn_loader_render(&l, "{\"other\":1}", 11, &cj2, etag2, why, sizeof(why)) == 0 && strcmp(etag, etag2) != 0,
@@ -83,25 +83,25 @@ static void check_pieces(const char *name, const char *loader, size_t loader_len
     /* A config piece follows a loader change without a render: its tag under the new loader is what a
      * render under that loader gives (how the handler follows a loader edit when the config is unchanged). */
     char etag3[FN_ETAG_SIZE];
-    CHECK(fn_loader_etag(&l, cj.data, cj.len, etag3) == 0 && strcmp(etag, etag3) == 0, "%s: piece's ETag", name);
+    CHECK(fn_loader_etag(&l, cj.base, cj.len, etag3) == 0 && strcmp(etag, etag3) == 0, "%s: piece's ETag", name);
     fn_loader_t l2;
     fn_loader_init(&l2);
-    fn_buf_clear(&bytes);
-    fn_buf_append(&bytes, "/* other */", 11);
-    fn_buf_append(&bytes, loader, loader_len);
-    CHECK(fn_loader_set(&l2, &bytes) == 0 && fn_loader_etag(&l2, cj.data, cj.len, etag3) == 0 &&
+    cm_buf_reset(&bytes);
+    cm_buf_append(&bytes, "/* other */", 11);
+    cm_buf_append(&bytes, loader, loader_len);
+    CHECK(fn_loader_set(&l2, &bytes) == 0 && fn_loader_etag(&l2, cj.base, cj.len, etag3) == 0 &&
               fn_loader_render(&l2, config, strlen(config), &cj2, etag2, why, sizeof(why)) == 0 &&
               strcmp(etag2, etag3) == 0 && strcmp(etag, etag3) != 0 && cj2.len == cj.len &&
-              memcmp(cj2.data, cj.data, cj.len) == 0,
+              memcmp(cj2.base, cj.base, cj.len) == 0,
           "%s: the piece under another loader", name);
     fn_loader_dispose(&l2);
-    fn_buf_dispose(&cj2);
+    cm_buf_dispose(&cj2);
     fn_loader_dispose(&l);
-    fn_buf_dispose(&want);
-    fn_buf_dispose(&bytes);
-    fn_buf_dispose(&cj);
-    fn_buf_dispose(&lit);
-    fn_buf_dispose(&gz);
+    cm_buf_dispose(&want);
+    cm_buf_dispose(&bytes);
+    cm_buf_dispose(&cj);
+    cm_buf_dispose(&lit);
+    cm_buf_dispose(&gz);
 }
 
 static void test_pieces(void)
@@ -148,11 +148,11 @@ static void test_invalid(void)
     for (size_t i = 0; i < NCASES(cases); i++) {
         fn_loader_t l;
         fn_loader_init(&l);
-        fn_buf_t bytes, cj, lit;
-        fn_buf_init(&bytes, 1 << 20);
-        fn_buf_init(&cj, 1 << 20);
-        fn_buf_init(&lit, 1 << 20);
-        fn_buf_append(&bytes, cases[i].loader, cases[i].len);
+        cm_buf_t bytes, cj, lit;
+        cm_buf_init(&bytes, 1 << 20);
+        cm_buf_init(&cj, 1 << 20);
+        cm_buf_init(&lit, 1 << 20);
+        cm_buf_append(&bytes, cases[i].loader, cases[i].len);
         int err = fn_loader_set(&l, &bytes);
         char etag[FN_ETAG_SIZE];
         if (cases[i].why != NULL) {
@@ -166,39 +166,39 @@ static void test_invalid(void)
             CHECK(err == 0 && l.valid, "row %zu: accepted", i);
         }
         fn_loader_dispose(&l);
-        fn_buf_dispose(&bytes);
-        fn_buf_dispose(&cj);
-        fn_buf_dispose(&lit);
+        cm_buf_dispose(&bytes);
+        cm_buf_dispose(&cj);
+        cm_buf_dispose(&lit);
     }
     /* A valid loader replaced by an invalid one: the old pieces are gone with it. */
     fn_loader_t l;
     fn_loader_init(&l);
-    fn_buf_t bytes, cj, lit;
-    fn_buf_init(&bytes, 1 << 20);
-    fn_buf_init(&cj, 1 << 20);
-    fn_buf_init(&lit, 1 << 20);
+    cm_buf_t bytes, cj, lit;
+    cm_buf_init(&bytes, 1 << 20);
+    cm_buf_init(&cj, 1 << 20);
+    cm_buf_init(&lit, 1 << 20);
     char etag[FN_ETAG_SIZE];
-    fn_buf_append(&bytes, "ok(__NEARJS_CONFIG__)", 21);
+    cm_buf_append(&bytes, "ok(__NEARJS_CONFIG__)", 21);
     CHECK(fn_loader_set(&l, &bytes) == 0, "valid loader");
     CHECK(fn_loader_script_json(&l, "{}", 2, &lit) == 0 && fn_loader_gzip_json(&l, "{}", 2, &cj, &lit) == 0,
           "pieces made");
-    fn_buf_clear(&bytes);
-    fn_buf_append(&bytes, "broken", 6);
+    cm_buf_reset(&bytes);
+    cm_buf_append(&bytes, "broken", 6);
     CHECK(fn_loader_set(&l, &bytes) == FN_ECONTENT && !l.json_ready && !l.gz_ready, "pieces forgotten");
     CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == FN_EINVAL, "and no render");
     CHECK(fn_loader_etag(&l, "{}", 2, etag) == FN_EINVAL && etag[0] == '\0', "nor a piece's ETag");
     /* The script cap holds for the loader plus the config piece. */
-    fn_buf_t huge;
-    fn_buf_init(&huge, 8 << 20);
-    fn_buf_append(&huge, "{\"x\":\"", 6);
+    cm_buf_t huge;
+    cm_buf_init(&huge, 8 << 20);
+    cm_buf_append(&huge, "{\"x\":\"", 6);
     for (int i = 0; i < FN_OBJECT_MAX / 6 - 8; i++)
-        fn_buf_append(&huge, "<<<<<<", 6);
-    fn_buf_append(&huge, "\"}", 2);
-    fn_buf_clear(&bytes);
-    fn_buf_append(&bytes, "ok(__NEARJS_CONFIG__)", 21);
+        cm_buf_append(&huge, "<<<<<<", 6);
+    cm_buf_append(&huge, "\"}", 2);
+    cm_buf_reset(&bytes);
+    cm_buf_append(&bytes, "ok(__NEARJS_CONFIG__)", 21);
     CHECK(fn_loader_set(&l, &bytes) == 0, "valid again");
     char why[128] = "";
-    CHECK(fn_loader_render(&l, huge.data, huge.len, &cj, etag, why, sizeof(why)) == FN_ETOOBIG && cj.len == 0 &&
+    CHECK(fn_loader_render(&l, huge.base, huge.len, &cj, etag, why, sizeof(why)) == FN_ETOOBIG && cj.len == 0 &&
               strstr(why, "cap") != NULL,
           "over FN_SCRIPT_MAX once escaped: %s", why);
     /* A piece that fit one loader may not fit a longer one: refused, no tag. */
@@ -209,11 +209,11 @@ static void test_invalid(void)
     CHECK(piece != NULL && fn_loader_etag(&l, piece, fits, etag) == 0 && strlen(etag) == 34,
           "fn_loader_etag: at FN_SCRIPT_MAX");
     free(piece);
-    fn_buf_dispose(&huge);
+    cm_buf_dispose(&huge);
     fn_loader_dispose(&l);
-    fn_buf_dispose(&bytes);
-    fn_buf_dispose(&cj);
-    fn_buf_dispose(&lit);
+    cm_buf_dispose(&bytes);
+    cm_buf_dispose(&cj);
+    cm_buf_dispose(&lit);
 }
 
 int main(void)

@@ -33,26 +33,26 @@ static void test_escape(void)
         {"{\"q\":\"\\\"\\\\\"}", 0, "{\"q\":\"\\\"\\\\\"}"},
     };
     for (size_t i = 0; i < NCASES(cases); i++) {
-        fn_buf_t out;
-        fn_buf_init(&out, 1 << 20);
+        cm_buf_t out;
+        cm_buf_init(&out, 1 << 20);
         char why[128] = "";
         int err = fn_json_for_script(cases[i].in, strlen(cases[i].in), &out, why, sizeof(why));
         CHECK(err == cases[i].want_err, "row %zu '%s': got %d want %d", i, cases[i].in, err, cases[i].want_err);
         if (err == 0 && cases[i].want != NULL)
-            CHECK(out.data != NULL && strcmp(out.data, cases[i].want) == 0, "row %zu: got '%s' want '%s'", i,
-                  out.data ? out.data : "(null)", cases[i].want);
+            CHECK(out.base != NULL && strcmp(out.base, cases[i].want) == 0, "row %zu: got '%s' want '%s'", i,
+                  out.base ? out.base : "(null)", cases[i].want);
         if (err != 0)
             CHECK(out.len == 0 && why[0] != '\0', "row %zu: failure leaves out empty and says why", i);
         /* Whatever came out: pure ASCII, no raw <, >, &, and it parses back to the same value. */
         for (size_t k = 0; k < out.len; k++)
-            CHECK((unsigned char)out.data[k] < 0x80 && !strchr("<>&", out.data[k]), "row %zu: byte %zu", i, k);
+            CHECK((unsigned char)out.base[k] < 0x80 && !strchr("<>&", out.base[k]), "row %zu: byte %zu", i, k);
         if (err == 0) {
-            json_t *a = json_loads(cases[i].in, 0, NULL), *b = json_loads(out.data, 0, NULL);
+            json_t *a = json_loads(cases[i].in, 0, NULL), *b = json_loads(out.base, 0, NULL);
             CHECK(a != NULL && b != NULL && json_equal(a, b), "row %zu: round trip changes the value", i);
             json_decref(a);
             json_decref(b);
         }
-        fn_buf_dispose(&out);
+        cm_buf_dispose(&out);
     }
 }
 
@@ -73,32 +73,32 @@ static void test_render(void)
          "// caf\xc3\xa9\nrun({\"s\":\"\\u003c\\/script\\u003e\"})"},
     };
     for (size_t i = 0; i < NCASES(cases); i++) {
-        fn_buf_t out;
-        fn_buf_init(&out, 1 << 20);
+        cm_buf_t out;
+        cm_buf_init(&out, 1 << 20);
         char why[128] = "";
         int err = fn_render(cases[i].loader, strlen(cases[i].loader), cases[i].config, strlen(cases[i].config), &out,
                             why, sizeof(why));
         CHECK(err == cases[i].want_err, "row %zu: got %d want %d (%s)", i, err, cases[i].want_err, why);
         if (err == 0)
-            CHECK(strcmp(out.data, cases[i].want) == 0, "row %zu: got '%s'", i, out.data);
-        fn_buf_dispose(&out);
+            CHECK(strcmp(out.base, cases[i].want) == 0, "row %zu: got '%s'", i, out.base);
+        cm_buf_dispose(&out);
     }
     /* Empty objects, as a never-grown buffer hands them over (NULL, 0). */
-    fn_buf_t o;
-    fn_buf_init(&o, 100);
+    cm_buf_t o;
+    cm_buf_init(&o, 100);
     char why[64] = "";
     CHECK(fn_render(NULL, 0, "{}", 2, &o, why, sizeof(why)) == FN_ECONTENT && strstr(why, "empty"), "empty loader");
     CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), NULL, 0, &o, why, sizeof(why)) == FN_ECONTENT,
           "empty config: %s", why);
-    fn_buf_dispose(&o);
+    cm_buf_dispose(&o);
     /* The output cap holds: a config bigger than the buffer's max fails cleanly. */
-    fn_buf_t small;
-    fn_buf_init(&small, 8);
+    cm_buf_t small;
+    cm_buf_init(&small, 8);
     CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), "{\"long\":\"0123456789\"}", 21, &small, NULL, 0) ==
               FN_ETOOBIG,
           "cap");
     CHECK(small.len == 0, "cap: out left empty");
-    fn_buf_dispose(&small);
+    cm_buf_dispose(&small);
 }
 
 int main(void)

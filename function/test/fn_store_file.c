@@ -104,8 +104,8 @@ static void test_get(void)
     CHECK(fn_store_open(url, &s) == 0, "open %s", url);
     if (s == NULL)
         return;
-    fn_buf_t body;
-    fn_buf_init(&body, 64);
+    cm_buf_t body;
+    cm_buf_init(&body, 64);
     fn_version_t v1, v2, none = {0};
 
     CHECK(fn_store_get(s, "missing.js", NULL, &body, &v1) == FN_ENOTFOUND, "missing");
@@ -113,7 +113,7 @@ static void test_get(void)
     CHECK(fn_store_get(s, "sub", NULL, &body, &v1) == FN_ENOTFOUND, "a folder is not an object");
 
     put("a.json", "{\"v\":1}", 0);
-    CHECK(fn_store_get(s, "a.json", NULL, &body, &v1) == 0 && strcmp(body.data, "{\"v\":1}") == 0, "read");
+    CHECK(fn_store_get(s, "a.json", NULL, &body, &v1) == 0 && strcmp(body.base, "{\"v\":1}") == 0, "read");
     CHECK(v1.len == 0, "a file changed just now gets no version (racy)");
     CHECK(fn_store_get(s, "a.json", &v1, &body, &v2) == 0, "so it is read again");
 
@@ -124,10 +124,10 @@ static void test_get(void)
     /* ctime cannot be set back, so wait out the racy window once for this file. */
     sleep(2);
     CHECK(fn_store_get(s, "old.json", NULL, &body, &v1) == 0 && v1.len > 0, "versioned");
-    fn_buf_clear(&body);
-    fn_buf_append(&body, "keep", 4);
+    cm_buf_reset(&body);
+    cm_buf_append(&body, "keep", 4);
     CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == FN_ENOTMODIFIED, "unchanged");
-    CHECK(strcmp(body.data, "keep") == 0, "unchanged leaves body alone");
+    CHECK(strcmp(body.base, "keep") == 0, "unchanged leaves body alone");
     CHECK(fn_store_get(s, "old.json", &none, &body, &v2) == 0 && fn_version_eq(&v1, &v2), "no version: read");
     /* Same size, mtime put back to the old value: ctime still tells. */
     struct stat st;
@@ -135,7 +135,7 @@ static void test_get(void)
     put("old.json", "{\"v\":3}", 0);
     struct timespec ts[2] = {st.st_atim, st.st_mtim};
     utimensat(AT_FDCWD, path, ts, 0);
-    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == 0 && strcmp(body.data, "{\"v\":3}") == 0,
+    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == 0 && strcmp(body.base, "{\"v\":3}") == 0,
           "same size and mtime, new content: seen");
     /* Deleted: not found, even with a version held. */
     unlink(path);
@@ -154,7 +154,7 @@ static void test_get(void)
         CHECK(fn_store_get(s, "secret.json", NULL, &body, &v2) == FN_ESTORE, "unreadable");
         CHECK(strstr(fn_store_cause(s), "secret.json") != NULL, "cause names it: %s", fn_store_cause(s));
     }
-    fn_buf_dispose(&body);
+    cm_buf_dispose(&body);
     fn_store_free(s);
 }
 

@@ -72,19 +72,19 @@ static answer_t *get(fn_handler_t *h, const char *path, const char *ae, answer_t
              "{\"version\":\"2.0\",\"rawPath\":\"%s\",\"headers\":{\"accept-encoding\":\"%s\"},"
              "\"requestContext\":{\"http\":{\"method\":\"GET\"}}}",
              path, ae);
-    fn_buf_t out;
-    fn_buf_init(&out, 6 * 1024 * 1024);
+    cm_buf_t out;
+    cm_buf_init(&out, 6 * 1024 * 1024);
     a->status = -1;
     a->etag[0] = a->body[0] = '\0';
     if (fn_handler_handle(h, ev, strlen(ev), &out) == 0) {
-        json_t *j = json_loadb(out.data, out.len, 0, NULL);
+        json_t *j = json_loadb(out.base, out.len, 0, NULL);
         a->status = (int)json_integer_value(json_object_get(j, "statusCode"));
         snprintf(a->body, sizeof(a->body), "%s", json_string_value(json_object_get(j, "body")) ?: "");
         json_t *headers = json_object_get(j, "headers");
         snprintf(a->etag, sizeof(a->etag), "%s", json_string_value(json_object_get(headers, "ETag")) ?: "");
         json_decref(j);
     }
-    fn_buf_dispose(&out);
+    cm_buf_dispose(&out);
     return a;
 }
 
@@ -111,9 +111,9 @@ static void test_batch(void)
     CHECK(fn_store_open("s3://" BUCKET_PREFIX, &s) == 0, "open the store");
     if (s == NULL)
         return;
-    fn_buf_t bodies[5];
+    cm_buf_t bodies[5];
     for (int i = 0; i < 5; i++)
-        fn_buf_init(&bodies[i], 1 << 20);
+        cm_buf_init(&bodies[i], 1 << 20);
     fn_version_t have = {0};
     CHECK(fn_store_get(s, "accounts/batch/a.json", NULL, &bodies[0], &have) == 0 && have.len > 0, "a version");
     fn_version_t stale = have;
@@ -140,12 +140,12 @@ static void test_batch(void)
         CHECK(reqs[i].err == cases[i].want, "batch row %d (%s): %s, want %s (%.64s)", i, cases[i].key,
               fn_strerror(reqs[i].err), fn_strerror(cases[i].want), reqs[i].cause);
         if (cases[i].body != NULL)
-            CHECK(reqs[i].err == 0 && strcmp(bodies[i].data, cases[i].body) == 0 && fn_version_eq(&reqs[i].now, &have),
+            CHECK(reqs[i].err == 0 && strcmp(bodies[i].base, cases[i].body) == 0 && fn_version_eq(&reqs[i].now, &have),
                   "batch row %d: body and version", i);
         CHECK((reqs[i].err == FN_ESTORE) == (reqs[i].cause[0] != '\0'), "batch row %d: a cause with FN_ESTORE only", i);
     }
     for (int i = 0; i < 5; i++)
-        fn_buf_dispose(&bodies[i]);
+        cm_buf_dispose(&bodies[i]);
     fn_store_free(s);
 }
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/handler.h"
 #include "function/negotiate.h"
 #include "function/path.h"
@@ -20,16 +20,16 @@ static void handler_case(const char *p, size_t n)
     static fn_handler_t *h;
     if (h == NULL && fn_handler_new("file://" FN_DEMO_DIR, NULL, NULL, &h) != 0)
         abort();
-    fn_buf_t out;
-    fn_buf_init(&out, 6 * 1024 * 1024);
+    cm_buf_t out;
+    cm_buf_init(&out, 6 * 1024 * 1024);
     if (fn_handler_handle(h, p, n, &out) != 0)
         abort();
-    json_t *j = json_loadb(out.data, out.len, 0, NULL);
+    json_t *j = json_loadb(out.base, out.len, 0, NULL);
     json_int_t status = json_integer_value(json_object_get(j, "statusCode"));
     if (j == NULL || status < 200 || status > 599 || !json_is_string(json_object_get(j, "body")))
         abort();
     json_decref(j);
-    fn_buf_dispose(&out);
+    cm_buf_dispose(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -37,6 +37,12 @@ void cm_buf_init(cm_buf_t *b, size_t max);
 void cm_buf_dispose(cm_buf_t *b);
 /* Forgets the contents but keeps the allocation. */
 void cm_buf_reset(cm_buf_t *b);
+/* Makes room for extra more bytes (plus the NUL) so that appends totalling extra cannot fail. Returns 0,
+ * CM_ETOOBIG when len + extra would pass max (overflow-safe) or CM_ENOMEM; on failure the buffer is unchanged.
+ * After success base is not NULL and still NUL-terminated after len bytes. */
+int cm_buf_reserve(cm_buf_t *b, size_t extra);
+/* Exchanges the contents, allocations and caps of a and b (how a fresh result replaces a held one). Cannot fail. */
+void cm_buf_swap(cm_buf_t *a, cm_buf_t *b);
 /* Appends n bytes. Returns 0, CM_ETOOBIG (nothing appended) or CM_ENOMEM (nothing appended). */
 int cm_buf_append(cm_buf_t *b, const void *p, size_t n);
 /* Appends printf-formatted text. Same returns as cm_buf_append. */

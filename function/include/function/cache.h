@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/encode.h"
 #include "function/path.h"
 #include "function/store.h"
@@ -24,11 +24,11 @@ typedef struct fn_cache_entry {
     char key[FN_CACHE_KEY_MAX]; /* "account/file"; "" for a free slot */
     fn_version_t loader;        /* versions of the sources the script was rendered from */
     fn_version_t config;
-    fn_buf_t config_json;       /* the config, script-safe: the script is the loader around it (loader.h) */
+    cm_buf_t config_json;       /* the config, script-safe: the script is the loader around it (loader.h) */
     char etag[FN_ETAG_SIZE];    /* of the identity representation */
     char etag_gz[FN_ETAG_SIZE]; /* of the gzip representation */
-    fn_buf_t script_json;       /* the script as a JSON string literal; empty until first asked */
-    fn_buf_t gzip_json;         /* base64 of its gzip as a JSON string literal; empty until first asked */
+    cm_buf_t script_json;       /* the script as a JSON string literal; empty until first asked */
+    cm_buf_t gzip_json;         /* base64 of its gzip as a JSON string literal; empty until first asked */
     uint64_t used;              /* LRU clock value */
 } fn_cache_entry_t;
 

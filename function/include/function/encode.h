@@ -6,7 +6,7 @@
 #define FUNCTION_ENCODE_H
 
 #include <stddef.h>
-#include "function/buf.h"
+#include "common/buf.h"
 
 /* A quoted ETag: '"' + 32 hex digits (128 bits of SHA-256) + optional "-gz" + '"' + NUL. */
 #define FN_ETAG_SIZE 40
@@ -35,12 +35,12 @@ int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE]);
  * further raw deflate pieces may follow it in the same stream; last 1 ends it with the final block.
  * Returns 0, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB; on failure out is unchanged.
  */
-int fn_deflate_piece(const void *in, size_t len, int level, int last, fn_buf_t *out);
+int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *out);
 
 /* Appends the gzip (RFC 1952) encoding of len bytes. Returns 0, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB. */
-int fn_gzip(const void *in, size_t len, fn_buf_t *out);
+int fn_gzip(const void *in, size_t len, cm_buf_t *out);
 
 /* Appends the base64 (RFC 4648, no line breaks) encoding of len bytes. Returns 0, FN_ETOOBIG or FN_ENOMEM. */
-int fn_base64(const void *in, size_t len, fn_buf_t *out);
+int fn_base64(const void *in, size_t len, cm_buf_t *out);
 
 #endif

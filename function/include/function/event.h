@@ -7,7 +7,7 @@
 #define FUNCTION_EVENT_H
 
 #include <stddef.h>
-#include "function/buf.h"
+#include "common/buf.h"
 
 typedef enum fn_event_kind {
     FN_EVENT_V1 = 1, /* REST API payload 1.0: answered with multiValueHeaders */
@@ -24,9 +24,9 @@ typedef enum fn_method { FN_METHOD_OTHER = 0, FN_METHOD_GET, FN_METHOD_HEAD, FN_
 typedef struct fn_request {
     fn_event_kind_t kind;
     fn_method_t method;
-    fn_buf_t path;            /* the raw path as sent (rawPath in 2.0, path in 1.0); never decoded */
-    fn_buf_t if_none_match;   /* header value, repeated headers joined with ", "; empty when absent */
-    fn_buf_t accept_encoding; /* likewise */
+    cm_buf_t path;            /* the raw path as sent (rawPath in 2.0, path in 1.0); never decoded */
+    cm_buf_t if_none_match;   /* header value, repeated headers joined with ", "; empty when absent */
+    cm_buf_t accept_encoding; /* likewise */
 } fn_request_t;
 
 /* Prepares an empty request. */

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "function/buf.h"
+#include "common/buf.h"
 
 typedef enum fn_log_level { FN_LOG_INFO, FN_LOG_WARN, FN_LOG_ERROR } fn_log_level_t;
 
@@ -40,7 +40,7 @@ void fn_handler_free(fn_handler_t *h);
  * the response JSON. Every HTTP outcome (400, 404, 503, ...) is an answer and returns 0; only
  * FN_ENOMEM or FN_ETOOBIG (the answer does not fit out) fail, leaving out unspecified.
  */
-int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, fn_buf_t *out);
+int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *out);
 
 /* Copies the handler's counters into *out. */
 void fn_handler_stats(const fn_handler_t *h, fn_stats_t *out);

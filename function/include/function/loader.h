@@ -16,23 +16,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "function/buf.h"
+#include "common/buf.h"
 #include "function/encode.h"
 
 typedef struct fn_loader {
-    fn_buf_t text;            /* the loader's bytes (any content, valid or not) */
+    cm_buf_t text;            /* the loader's bytes (any content, valid or not) */
     int valid;                /* 1 when text passed fn_loader_check */
     char why[256];            /* why not valid */
     size_t head;              /* placeholder offset; tail starts at head + strlen(FN_PLACEHOLDER) */
     unsigned char digest[32]; /* SHA-256 of text */
-    fn_buf_t head_json;       /* JSON literals (quotes included) of head and tail; empty until first asked */
-    fn_buf_t tail_json;
+    cm_buf_t head_json;       /* JSON literals (quotes included) of head and tail; empty until first asked */
+    cm_buf_t tail_json;
     int json_ready;
-    fn_buf_t head_gz; /* raw deflate pieces of head (sync-flushed) and tail (final) */
-    fn_buf_t tail_gz;
+    cm_buf_t head_gz; /* raw deflate pieces of head (sync-flushed) and tail (final) */
+    cm_buf_t tail_gz;
     uint32_t head_crc, tail_crc;
     int gz_ready;
-    fn_buf_t tmp; /* the config's piece on its way into an answer body */
+    cm_buf_t tmp; /* the config's piece on its way into an answer body */
 } fn_loader_t;
 
 /* Prepares an empty, invalid loader. Allocates nothing. */
@@ -46,14 +46,14 @@ void fn_loader_dispose(fn_loader_t *l);
  * derived piece, checks the text (fn_loader_check) and hashes it. Returns 0 (l->valid 1), FN_ECONTENT
  * (l->valid 0, l->why says why), or FN_ECRYPTO (l->valid 0).
  */
-int fn_loader_set(fn_loader_t *l, fn_buf_t *bytes);
+int fn_loader_set(fn_loader_t *l, cm_buf_t *bytes);
 
 /*
  * Renders the config's piece: config_json (cleared first) gets len bytes of config JSON made script-safe
  * (fn_json_for_script), etag the script's ETag. Returns 0, FN_EINVAL (loader not valid), FN_ECONTENT (why
  * as fn_json_for_script), FN_ETOOBIG (the script would exceed FN_SCRIPT_MAX), FN_ENOMEM or FN_ECRYPTO.
  */
-int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, fn_buf_t *config_json,
+int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_buf_t *config_json,
                      char etag[FN_ETAG_SIZE], char *why, size_t whylen);
 
 /*
@@ -71,13 +71,13 @@ size_t fn_loader_script_len(const fn_loader_t *l, size_t config_len);
  * Appends to out the script (head + config_json + tail) as a JSON string literal. Returns 0, FN_EINVAL,
  * FN_ETOOBIG or FN_ENOMEM; on failure out is unchanged.
  */
-int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, fn_buf_t *out);
+int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *out);
 
 /*
  * Appends to out the script's gzip encoding as a base64 JSON string literal (gz is a scratch buffer for
  * the gzip bytes, cleared first). Returns 0, FN_EINVAL, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB; on failure
  * out is unchanged.
  */
-int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, fn_buf_t *gz, fn_buf_t *out);
+int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *gz, cm_buf_t *out);
 
 #endif

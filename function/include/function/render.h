@@ -8,7 +8,7 @@
 #define FUNCTION_RENDER_H
 
 #include <stddef.h>
-#include "function/buf.h"
+#include "common/buf.h"
 
 /* The placeholder in loader.js that the account's config replaces (first occurrence). */
 #define FN_PLACEHOLDER "__NEARJS_CONFIG__"
@@ -22,7 +22,7 @@
  * receives jansson's message, NUL-terminated, up to whylen bytes), FN_ETOOBIG or FN_ENOMEM. On failure
  * out is unchanged.
  */
-int fn_json_for_script(const char *json, size_t len, fn_buf_t *out, char *why, size_t whylen);
+int fn_json_for_script(const char *json, size_t len, cm_buf_t *out, char *why, size_t whylen);
 
 /*
  * Checks a loader of loader_len bytes: not empty, valid UTF-8 (it is sent as a JSON string and decoded as
@@ -36,7 +36,7 @@ int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *w
  * with its first placeholder replaced by fn_json_for_script(config). Returns 0, FN_ECONTENT (why as
  * above), FN_ETOOBIG (over FN_SCRIPT_MAX or out's cap) or FN_ENOMEM.
  */
-int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, fn_buf_t *out, char *why,
+int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, cm_buf_t *out, char *why,
               size_t whylen);
 
 #endif

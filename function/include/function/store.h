@@ -11,7 +11,7 @@
 #define FUNCTION_STORE_H
 
 #include <stddef.h>
-#include "function/buf.h"
+#include "common/buf.h"
 
 /* An opaque version of an object; len 0 means "none" and never equals anything (not even itself). */
 #define FN_VERSION_MAX 128
@@ -55,7 +55,7 @@ const char *fn_store_cause(const fn_store_t *s);
  * Never stale: the version returned is never newer than the bytes, so a change made while reading is
  * seen on the next call. A version may be withheld (len 0) when it cannot be trusted yet.
  */
-int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_buf_t *body, fn_version_t *now);
+int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, cm_buf_t *body, fn_version_t *now);
 
 #define FN_STORE_CAUSE_MAX 256
 /* Gets a store runs at once in fn_store_get_all (the S3 store's transfer handles); more are done in turns. */
@@ -65,7 +65,7 @@ int fn_store_get(fn_store_t *s, const char *key, const fn_version_t *have, fn_bu
 typedef struct fn_store_req {
     const char *key;                /* in: the object's key (borrowed) */
     const fn_version_t *have;       /* in: the version held, or NULL (borrowed) */
-    fn_buf_t *body;                 /* in: where the bytes go (borrowed; one buffer per get of a batch) */
+    cm_buf_t *body;                 /* in: where the bytes go (borrowed; one buffer per get of a batch) */
     int err;                        /* out: what fn_store_get would return for this get */
     fn_version_t now;               /* out, when err is 0: the version of the bytes in body */
     char cause[FN_STORE_CAUSE_MAX]; /* out: with FN_ESTORE or FN_ETOOBIG, as fn_store_cause; else "" */
