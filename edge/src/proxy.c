@@ -10,8 +10,8 @@
  *
  * Retry rule: a failure before the request was written (connect, handshake, connect timeout) may be
  * retried for any method, since the upstream saw nothing; a failure after the request was written
- * but before the answer's head only for GET and HEAD. Retries happen once, on the next healthy
- * upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one, and
+ * only for GET and HEAD (also mid-answer: nothing of a buffered answer has reached the client). Retries happen once, on
+ * the next healthy upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one, and
  * retrying would double the wait. A connection is reused only after a complete, framed answer with
  * keep-alive and nothing unread.
  */
@@ -204,16 +204,21 @@ static void drop_conn(struct fwd *f)
     f->conn = NULL;
 }
 
-/* The attempt failed after the connection was made: before the answer's head the retry rule applies
- * (GET/HEAD only: the upstream may have acted on the request), after it the client gets a 502. */
+/* The attempt failed after the connection was made: the retry rule applies to GET/HEAD only (the
+ * upstream may have acted on the request). That holds after the answer's head too: the answer is
+ * buffered whole, so nothing of it has reached the client, and a gateway that dies mid-answer (a region
+ * going down under load) costs no failed page load. The partial answer is forgotten first. */
 static void exchange_failed(struct fwd *f, const char *why)
 {
     stop_timer(f);
     drop_conn(f);
-    if (!f->have_head)
-        retry_or_fail(f, f->idempotent, 502, "Bad Gateway", why);
-    else
-        fwd_fail(f, 502, "Bad Gateway", why);
+    if (f->have_head && f->idempotent) {
+        f->req->res.headers.size = 0;
+        f->req->res.status = 0;
+        f->req->res.reason = NULL;
+        cm_buf_reset(&f->body);
+    }
+    retry_or_fail(f, f->idempotent, 502, "Bad Gateway", why);
 }
 
 static void exchange_complete(struct fwd *f)
