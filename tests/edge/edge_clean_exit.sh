@@ -11,27 +11,9 @@
 set -u
 EDGE=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d /tmp/edge-exit.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-FAILS=0
-check() { # name, got, want
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; FAILS=$((FAILS + 1)); fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cd "$T" || exit 1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=edge-exit-ca 2>/dev/null
-mkcert() { # file name
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-    printf 'subjectAltName=DNS:%s\n' "$2" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
-}
+. "$HERE/lib.sh"
+edge_test_begin edge-exit
+make_ca edge-exit-ca
 mkcert gw us-east-1-fast.example.com
 mkcert edge fast.example.com
 

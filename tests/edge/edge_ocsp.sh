@@ -7,33 +7,17 @@
 # Usage: edge_ocsp.sh PATH/TO/nearjs-edge
 set -u
 EDGE=$(realpath "$1")
-T=$(mktemp -d /tmp/edge-ocsp.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-FAILS=0
-check() { # name, got, want
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; FAILS=$((FAILS + 1)); fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cd "$T" || exit 1
+. "$(dirname "$0")/lib.sh"
+edge_test_begin edge-ocsp
 O=$(free_port)    # the responder
 DEAD=$(free_port) # nothing listens there
 L=$(free_port)    # the edge
 U=$(free_port)    # an upstream that is not there (the handshake is what is tested)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
-    -subj /CN=edge-ocsp-ca 2>/dev/null
-mkcert() { # file name responder-url-or-empty
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-    printf 'subjectAltName=DNS:%s\n' "$2" >"$1.ext"
-    [ -n "$3" ] && printf 'authorityInfoAccess=OCSP;URI:%s\n' "$3" >>"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.leaf" -days 2 -extfile "$1.ext" 2>/dev/null
+make_ca edge-ocsp-ca
+mkcert_ocsp() { # file name responder-url-or-empty
+    mkcert "$1" "$2" "${3:+authorityInfoAccess=OCSP;URI:$3}"
+    mv "$1.pem" "$1.leaf"
     cat "$1.leaf" ca.pem >"$1.pem" # the chain: the issuer is what the response is verified against
     local serial end
     serial=$(openssl x509 -in "$1.leaf" -noout -serial | cut -d= -f2)
@@ -41,9 +25,9 @@ mkcert() { # file name responder-url-or-empty
     printf 'V\t%s\t\t%s\tunknown\t/CN=%s\n' "$end" "$serial" "$2" >>index.txt
 }
 : >index.txt
-mkcert live ocsp.example.com "http://127.0.0.1:$O"
-mkcert noaia plain.example.com ""
-mkcert dead dead.example.com "http://127.0.0.1:$DEAD"
+mkcert_ocsp live ocsp.example.com "http://127.0.0.1:$O"
+mkcert_ocsp noaia plain.example.com ""
+mkcert_ocsp dead dead.example.com "http://127.0.0.1:$DEAD"
 
 openssl ocsp -index index.txt -port "$O" -rsigner ca.pem -rkey ca.key -CA ca.pem -ndays 1 >ocsp.log 2>&1 &
 PIDS+=($!)

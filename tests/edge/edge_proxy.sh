@@ -8,23 +8,10 @@
 set -u
 EDGE=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d /tmp/edge-test.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-FAILS=0
-check() { # name, got, want
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; FAILS=$((FAILS + 1)); fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cd "$T"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=edge-test-ca 2>/dev/null
+. "$(dirname "$0")/lib.sh"
+edge_test_begin edge-test
+make_ca edge-test-ca
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bad.key -out bad.pem -days 2 -subj /CN=other-ca 2>/dev/null
-mkcert() { # file name
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-    printf 'subjectAltName=DNS:%s\n' "$2" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
-}
 mkcert gw1 us-east-1-fast.example.com
 mkcert gw2 us-west-2-fast.example.com
 mkcert edge fast.example.com

@@ -1,0 +1,39 @@
+# Sourced by the tests/edge scripts. edge_test_begin PREFIX makes a scratch folder $T (the working
+# directory from then on), removed on exit together with every process in PIDS and every process group
+# in GROUPS_STARTED (killed, pass or fail); check() counts failures in FAILS; free_port() prints a free
+# loopback port; make_ca CN and mkcert FILE NAME [EXTENSION] make a throwaway CA and certificates it signs.
+
+edge_test_begin() { # prefix
+    T=$(mktemp -d "/tmp/$1.XXXXXX")
+    PIDS=()
+    GROUPS_STARTED=() # process groups (setsid): a gateway and its runtimes go together
+    FAILS=0
+    trap edge_test_cleanup EXIT
+    trap 'exit 1' INT TERM
+    cd "$T" || exit 1
+}
+
+edge_test_cleanup() {
+    for g in "${GROUPS_STARTED[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+
+check() { # name, got, want
+    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; FAILS=$((FAILS + 1)); fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+make_ca() { # CN: ca.key, ca.pem
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
+        -subj "/CN=$1" 2>/dev/null
+}
+
+mkcert() { # file name [extension line]: FILE.key, FILE.pem for DNS:name, signed by ca.pem
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\n' "$2" >"$1.ext"
+    [ -n "${3:-}" ] && printf '%s\n' "$3" >>"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
+}
