@@ -46,7 +46,7 @@ cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror)
 cc "${cflags[@]}" -I"$root/function/include" -I"$root/common/include" -o "$results/function-bench" "$here/fn_bench.c" \
     "$lib" "$common_lib" \
     $(pkg-config --cflags --libs libcurl jansson libcrypto zlib) -ldl
-cc "${cflags[@]}" -o "$results/function-driver" "$root/bench/runtime/driver.c"
+cc "${cflags[@]}" -o "$results/function-driver" "$root/bench/runtime/driver.c" "$root/bench/runtime/http_req.c"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

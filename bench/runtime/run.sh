@@ -46,7 +46,7 @@ ric_bin="$node_dir/node_modules/aws-lambda-ric/$ric_bin"
 
 # ---- build ----
 cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror)
-cc "${cflags[@]}" -o "$results/runtime-driver" "$here/driver.c"
+cc "${cflags[@]}" -o "$results/runtime-driver" "$here/driver.c" "$here/http_req.c"
 cc "${cflags[@]}" -o "$results/floor_client" "$here/floor_client.c"
 
 # ---- clients: NAME|TASK_ROOT|COMMAND (split on spaces) ----
