@@ -52,16 +52,18 @@ int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE])
     return 0;
 }
 
-int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *out)
+/* One deflate call over all of in, appended to out: window_bits picks raw deflate (-15) or gzip (31),
+ * flush Z_FINISH or Z_SYNC_FLUSH. The output room is deflateBound plus slack, so one pass completes;
+ * anything short of that is a failure, never a truncated body. out is unchanged on failure. */
+static int deflate_once(const void *in, size_t len, int level, int window_bits, int flush, size_t slack, cm_buf_t *out)
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
     if (len > UINT32_MAX)
         return FN_ETOOBIG;
-    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return FN_EZLIB;
-    /* deflateBound assumes Z_FINISH; a sync flush adds an empty stored block (5 bytes) and a partial byte. */
-    size_t bound = deflateBound(&z, (uLong)len) + 16;
+    size_t bound = deflateBound(&z, (uLong)len) + slack;
     int err = fn__errno_from_cm(cm_buf_reserve(out, bound));
     if (err != 0) {
         deflateEnd(&z);
@@ -71,11 +73,12 @@ int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *
     z.avail_in = (uInt)len;
     z.next_out = (Bytef *)out->base + out->len;
     z.avail_out = (uInt)bound;
-    int zr = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+    int zr = deflate(&z, flush);
     size_t produced = bound - z.avail_out;
     deflateEnd(&z);
-    /* A sync flush that filled the output might have more to write: treat it as a failure, never truncate. */
-    if ((last && zr != Z_STREAM_END) || (!last && (zr != Z_OK || z.avail_out == 0 || z.avail_in != 0))) {
+    /* A sync flush that filled the output might have more to write: a failure too. */
+    int ok = flush == Z_FINISH ? zr == Z_STREAM_END : zr == Z_OK && z.avail_out != 0 && z.avail_in == 0;
+    if (!ok) {
         out->base[out->len] = '\0';
         return FN_EZLIB;
     }
@@ -84,35 +87,15 @@ int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *
     return 0;
 }
 
+int fn_deflate_piece(const void *in, size_t len, int level, int last, cm_buf_t *out)
+{
+    /* deflateBound assumes Z_FINISH; a sync flush adds an empty stored block (5 bytes) and a partial byte. */
+    return deflate_once(in, len, level, -15, last ? Z_FINISH : Z_SYNC_FLUSH, 16, out);
+}
+
 int fn_gzip(const void *in, size_t len, cm_buf_t *out)
 {
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (len > UINT32_MAX)
-        return FN_ETOOBIG;
-    if (deflateInit2(&z, FN_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return FN_EZLIB;
-    /* deflateBound covers the worst case, so one pass with Z_FINISH always completes. */
-    size_t bound = deflateBound(&z, (uLong)len);
-    int err = fn__errno_from_cm(cm_buf_reserve(out, bound));
-    if (err != 0) {
-        deflateEnd(&z);
-        return err;
-    }
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->base + out->len;
-    z.avail_out = (uInt)bound;
-    int zr = deflate(&z, Z_FINISH);
-    size_t produced = bound - z.avail_out;
-    deflateEnd(&z);
-    if (zr != Z_STREAM_END) {
-        out->base[out->len] = '\0';
-        return FN_EZLIB;
-    }
-    out->len += produced;
-    out->base[out->len] = '\0';
-    return 0;
+    return deflate_once(in, len, FN_GZIP_LEVEL, 15 + 16, Z_FINISH, 0, out);
 }
 
 int fn_base64(const void *in, size_t len, cm_buf_t *out)
