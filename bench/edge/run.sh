@@ -33,6 +33,11 @@ SECS=${SECS:-4}
 ROUNDS=${ROUNDS:-2}
 RATE=${RATE:-1000}
 say() { echo "bench/edge: $*" >&2; }
+# Every client offers TLS 1.3 suites in a browser's order (Chrome's and Firefox's: AES-128-GCM first), as
+# h2load does by default; openssl s_time would put AES-256 first. Each server then picks by its own rule:
+# nginx takes the client's first, haproxy and h2o their OpenSSL default order (AES-256 first), nearjs-edge
+# its own (AES-128 first). So every proxy runs as it would behind real browsers.
+BROWSER_TLS13=TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384
 
 # ---- dependencies (idempotent) ----
 pkgs=(haproxy nginx-light h2o nghttp2-client wrk openssl util-linux python3)
@@ -265,7 +270,7 @@ measure() {
         ;;
     full | resumed)
         out=$(taskset -c 1 openssl s_time -connect "127.0.0.1:$port" "$([ "$mode" = full ] && echo -new || echo -reuse)" \
-            -time "$SECS" -www /app.js 2>&1)
+            -ciphersuites "$BROWSER_TLS13" -time "$SECS" -www /app.js 2>&1)
         # the last "N connections in" line is the run asked for (-new or -reuse)
         n=$(grep -o '^[0-9]* connections in' <<<"$out" | tail -1 | cut -d' ' -f1)
         ;;

@@ -130,6 +130,7 @@ typedef struct edge_gen {
     atomic_int refs;
     edge_config_t conf;
     SSL_CTX *listener_ssl[EDGE_MAX_LISTENERS]; /* NULL for plain/admin */
+    cm_tls_tickets_t *tickets;                 /* shared with the previous and next generations */
     edge_upstream_t upstreams[EDGE_MAX_UPSTREAMS];
     size_t num_upstreams;
     /* A loop that never runs, only for the pools' clock: 2.2's pools need set_timeout() before use,

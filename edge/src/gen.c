@@ -6,6 +6,7 @@
  * request.
  */
 #include "edge.h"
+#include "common/buf.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@ static void gen_free(edge_gen_t *g)
         cm_tls_ctx_free(u->ssl_ctx);
     }
     h2o_evloop_destroy(g->pool_loop);
+    cm_tls_tickets_free(g->tickets);
     if (g->access_log != NULL && g->access_log_owned)
         fclose(g->access_log);
     edge_config_dispose(&g->conf);
@@ -71,11 +73,20 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
     g->pool_loop = h2o_evloop_create();
     char tlserr[CM_TLS_ERR_SIZE];
     int rc;
+    /* the ticket keys pass from generation to generation: a reload keeps clients' sessions resumable */
+    if (prev != NULL) {
+        g->tickets = cm_tls_tickets_ref(prev->tickets);
+    } else if ((rc = cm_tls_tickets_new(0, &g->tickets)) != 0) {
+        snprintf(err, errlen, "session ticket keys: %s", cm_strerror(rc));
+        rc = rc == CM_ENOMEM ? EDGE_ENOMEM : EDGE_ETLS;
+        goto fail;
+    }
     for (size_t i = 0; i < conf->num_listeners; i++) {
         edge_listener_conf_t *l = &conf->listeners[i];
         if (l->kind != EDGE_LISTEN_TLS)
             continue;
-        cm_tls_server_opts_t opts = {.pairs = l->certs, .num_pairs = l->num_certs, .disable_h2 = l->disable_h2};
+        cm_tls_server_opts_t opts = {
+            .pairs = l->certs, .num_pairs = l->num_certs, .disable_h2 = l->disable_h2, .tickets = g->tickets};
         if ((rc = cm_tls_server_new(&opts, &g->listener_ssl[i], tlserr)) != 0) {
             snprintf(err, errlen, "listener %s:%u: %s", l->host, l->port, tlserr);
             rc = EDGE_ETLS;
@@ -146,6 +157,7 @@ fail:
         cm_tls_ctx_free(g->upstreams[i].ssl_ctx);
     }
     h2o_evloop_destroy(g->pool_loop);
+    cm_tls_tickets_free(g->tickets);
     free(g);
     return rc;
 }

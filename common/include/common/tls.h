@@ -2,7 +2,8 @@
  * TLS contexts for the servers (edge, nearjs-local start-api --domain): a server SSL_CTX that picks
  * one of several certificate/key pairs by SNI (exact names and "*.example.com" wildcards, taken from
  * each certificate's subjectAltName DNS names, or its CN when it has none), offers ALPN h2 and
- * http/1.1 and refuses anything older than TLS 1.2; and a client SSL_CTX that verifies its peer
+ * http/1.1, refuses anything older than TLS 1.2 and resumes sessions by tickets (one per full
+ * handshake, keys from a cm_tls_tickets_t); and a client SSL_CTX that verifies its peer
  * against a CA file or the system store.
  *
  * Errors come back as CM_E* codes (common/buf.h) plus a one-line description written into a caller
@@ -28,11 +29,28 @@ typedef struct cm_tls_pair {
     const char *key_file;
 } cm_tls_pair_t;
 
+/* Session-ticket keys that outlive the contexts using them (so a reload keeps resumption working)
+ * and rotate: the newest key seals, the two before it still open; a ticket opened with an older key
+ * is replaced by one under the newest. Reference-counted; thread-safe. */
+typedef struct cm_tls_tickets cm_tls_tickets_t;
+
+/* A new key ring with one reference whose sealing key is replaced every rotate_secs (0: 3600), so a
+ * ticket stays good for two to three periods. Returns 0, CM_ENOMEM, or CM_ETLS (no AES-256-CBC or no
+ * random bytes from OpenSSL); *out is untouched on error. */
+int cm_tls_tickets_new(unsigned rotate_secs, cm_tls_tickets_t **out);
+/* Adds a reference; returns t. NULL is a no-op. */
+cm_tls_tickets_t *cm_tls_tickets_ref(cm_tls_tickets_t *t);
+/* Drops a reference; the last one wipes the keys and frees. NULL is a no-op. */
+void cm_tls_tickets_free(cm_tls_tickets_t *t);
+/* Puts a new sealing key in front now (the oldest drops off a full ring), as if the period had ended. */
+void cm_tls_tickets_rotate(cm_tls_tickets_t *t);
+
 typedef struct cm_tls_server_opts {
     const cm_tls_pair_t *pairs; /* the first pair is the default when SNI is absent or matches none */
     size_t num_pairs;           /* >= 1 */
     int disable_h2;             /* non-zero: offer only http/1.1 in ALPN */
     int min_tls13;              /* non-zero: TLS 1.3 minimum instead of 1.2 */
+    cm_tls_tickets_t *tickets;  /* borrowed (the contexts take references); NULL: OpenSSL's per-context keys */
 } cm_tls_server_opts_t;
 
 /* Builds a server context from opts. Returns 0 and stores a new context in *out (release with
