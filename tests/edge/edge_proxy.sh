@@ -143,6 +143,16 @@ rm -f stop; load c & LC=$!
 sleep 0.5; kill -HUP "$EPID"; sleep 0.5; kill -HUP "$EPID"; sleep 0.5
 touch stop; wait $LC
 check "SIGHUP under load: zero failures" "$(cut -d' ' -f2 load.c)" 0
+# a session from before a reload resumes after it (the ticket keys pass to the new generation), with no
+# new ticket sent after a resumption under the current key
+sclient() { # extra s_client args...: prints New/Reused and the number of tickets the client got
+    printf 'GET /healthz HTTP/1.0\r\nHost: fast.example.com\r\n\r\n' |
+        timeout 10 openssl s_client -connect "127.0.0.1:$L" -servername fast.example.com -ign_eof -msg "$@" 2>&1 |
+        awk '/^(New|Reused),/ {r=$1} /NewSessionTicket/ && /^<<</ {t++} END {printf "%s %d\n", r, t}'
+}
+check "full handshake: one session ticket" "$(sclient -sess_out sess.pem)" "New, 1"
+kill -HUP "$EPID"; sleep 0.5
+check "resumed across a reload, no new ticket" "$(sclient -sess_in sess.pem)" "Reused, 0"
 # broken reload refused, old config keeps serving
 cp edge.yaml edge.yaml.good
 printf 'threads: many\n' >>edge.yaml
