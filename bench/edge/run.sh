@@ -6,8 +6,9 @@
 # serving a 1 KiB static script over TLS as us-east-1-fast.example.com.
 #
 # Each proxy runs alone on CPU 0 with one worker (taskset); the load client and the upstream share CPU 1.
-# On 2 cores the client saturates first, so the figure is the proxy's CPU time per request: utime+stime of
-# the proxy's processes (/proc/PID/stat) before and after a run, divided by the requests answered 2xx.
+# On 2 cores the client saturates first, so the figure is the CPU time per request (user + system) of
+# the proxy's threads and processes (/proc/PID/task/*/schedstat) before and after a run, divided by the
+# requests answered 2xx.
 # Modes: h1 keep-alive (h2load --h1, 16 connections), h2 (4 connections x 16 streams), a new TLS connection
 # per request with a full handshake and with a resumed session (openssl s_time -new / -reuse, HTTP/1.0),
 # and a fixed rate of 1000 req/s over 4 keep-alive connections (p50/p99 latency from h2load's log).
@@ -16,7 +17,7 @@
 # (h2load) and wrk from Debian when missing. Loopback only; about 4 minutes. Prints the table and writes it
 # to bench/results/edge.txt (raw per-run numbers: bench/results/edge-raw.txt).
 # All proxies run at once (each idle but the one measured); ROUNDS rounds interleave them and the round with
-# the least CPU per request counts. Knobs: SECS (run length, 4), ROUNDS (2), RATE (fixed-rate req/s, 1000),
+# the least CPU per request counts. Knobs: SECS (run length, 3), ROUNDS (3), RATE (fixed-rate req/s, 1000),
 # MODES ("h1 h2 full resumed rate"), PROXIES ("nearjs-edge haproxy-seed haproxy-tuned nginx h2o"), BEFORE (a path
 # to another nearjs-edge binary, run as the extra proxy "edge-before": before/after in one run).
 # Quick keep-alive check: MODES=h1 PROXIES="nearjs-edge haproxy-tuned" BEFORE=/tmp/nearjs-edge.old bench/edge/run.sh
@@ -29,8 +30,8 @@ build=${1:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 results="$root/bench/results"
 mkdir -p "$results"
-SECS=${SECS:-4}
-ROUNDS=${ROUNDS:-2}
+SECS=${SECS:-3}
+ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-1000}
 say() { echo "bench/edge: $*" >&2; }
 # Every client offers TLS 1.3 suites in a browser's order (Chrome's and Firefox's: AES-128-GCM first), as
@@ -242,22 +243,21 @@ EOF
     PROXY_PID=$!
 }
 
-# cpu_ticks PID: utime+stime (clock ticks) of PID and its children
-cpu_ticks() {
-    local total=0 p
+# cpu_ns PID: CPU time (ns, user + system) of every thread of PID and of its children (h2o's neverbleed
+# process signs for it): the scheduler's sum_exec_runtime from /proc/*/task/*/schedstat. /proc/PID/stat's
+# clock ticks (10 ms) were too coarse: a 4 s fixed-rate run is ~30 ticks, so the tick decided 3%.
+cpu_ns() {
+    local p
     for p in "$1" $(pgrep -P "$1"); do
-        [ -r "/proc/$p/stat" ] || continue
-        total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-    done
-    echo "$total"
+        cat /proc/"$p"/task/*/schedstat 2>/dev/null
+    done | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
-HZ=$(getconf CLK_TCK)
 
 # measure NAME MODE PORT: runs one mode's client on CPU 1; echoes "requests us_per_req [p50_ms p99_ms]"
 measure() {
     local name=$1 mode=$2 port=$3 before after n out
     local url="https://$PUB:$port/app.js"
-    before=$(cpu_ticks "$PROXY_PID")
+    before=$(cpu_ns "$PROXY_PID")
     case "$mode" in
     h1)
         out=$(taskset -c 1 h2load --h1 -t1 -c16 -D "$SECS" --connect-to "127.0.0.1:$port" "$url" 2>&1)
@@ -280,7 +280,7 @@ measure() {
         n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
         ;;
     esac
-    after=$(cpu_ticks "$PROXY_PID")
+    after=$(cpu_ns "$PROXY_PID")
     printf '%s\n' "=== $name $mode" "$out" >>"$results/edge-raw.txt"
     n=${n:-0}
     if [ "$n" -eq 0 ]; then
@@ -288,7 +288,7 @@ measure() {
         return
     fi
     local us
-    us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+    us=$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / 1e3 / n }')
     if [ "$mode" = rate ]; then
         # h2load's log: start (us since epoch), status, microseconds to the end of the response
         read -r p50 p99 < <(awk -F'\t' '$2 ~ /^2/ {print $3}' "$T/lat.log" | sort -n |

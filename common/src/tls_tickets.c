@@ -123,6 +123,8 @@ void cm_tls_tickets_free(cm_tls_tickets_t *t)
 
 void cm_tls_tickets_rotate(cm_tls_tickets_t *t)
 {
+    if (t == NULL)
+        return;
     pthread_rwlock_wrlock(&t->lock);
     rotate_locked(t, mono_secs());
     pthread_rwlock_unlock(&t->lock);

@@ -42,7 +42,8 @@ int cm_tls_tickets_new(unsigned rotate_secs, cm_tls_tickets_t **out);
 cm_tls_tickets_t *cm_tls_tickets_ref(cm_tls_tickets_t *t);
 /* Drops a reference; the last one wipes the keys and frees. NULL is a no-op. */
 void cm_tls_tickets_free(cm_tls_tickets_t *t);
-/* Puts a new sealing key in front now (the oldest drops off a full ring), as if the period had ended. */
+/* Puts a new sealing key in front now (the oldest drops off a full ring), as if the period had ended.
+ * NULL is a no-op. */
 void cm_tls_tickets_rotate(cm_tls_tickets_t *t);
 
 typedef struct cm_tls_server_opts {
