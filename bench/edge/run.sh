@@ -15,7 +15,7 @@
 #
 # Usage: bench/edge/run.sh [BUILD_DIR]   (default: build). Installs haproxy, nginx-light, h2o, nghttp2-client
 # (h2load) and wrk from Debian when missing. Loopback only; about 4 minutes. Prints the table and writes it
-# to bench/results/edge.txt (raw per-run numbers: bench/results/edge-raw.txt).
+# to bench/results/edge.txt (METRIC=instructions: edge-instructions.txt; raw output: bench/results/edge-raw.txt).
 # All proxies run at once (each idle but the one measured); ROUNDS rounds interleave them and the round with
 # the least CPU per request counts. Knobs: SECS (run length, 3), ROUNDS (3), RATE (fixed-rate req/s, 1000),
 # MODES ("h1 h2 full resumed rate"), PROXIES ("nearjs-edge haproxy-seed haproxy-tuned nginx h2o"), BEFORE (a path
@@ -31,9 +31,14 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 results="$root/bench/results"
 mkdir -p "$results"
 SECS=${SECS:-3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-$([ "${METRIC:-cpu}" = instructions ] && echo 1 || echo 3)}
 RATE=${RATE:-1000}
 say() { echo "bench/edge: $*" >&2; }
+# METRIC=instructions: every proxy runs under callgrind and the figure is user-space instructions per request,
+# which no neighbour on a shared machine can disturb (CPU time here moves +-20% from run to run); the kernel's
+# share (loopback TCP, epoll) is not in it. One round is enough; the fixed-rate mode means nothing there.
+METRIC=${METRIC:-cpu}
+[ "$METRIC" = instructions ] && MODES=${MODES:-h1 h2 full resumed}
 # Every client offers TLS 1.3 suites in a browser's order (Chrome's and Firefox's: AES-128-GCM first), as
 # h2load does by default; openssl s_time would put AES-256 first. Each server then picks by its own rule:
 # nginx takes the client's first, haproxy and h2o their OpenSSL default order (AES-256 first), nearjs-edge
@@ -69,6 +74,8 @@ done
 [ "$(nproc)" -ge 2 ] || { say "needs 2 cores (proxy on one, client and upstream on the other)"; exit 2; }
 
 T=$(mktemp -d /tmp/bench-edge.XXXXXX)
+VG=()
+[ "$METRIC" = instructions ] && VG=(valgrind --tool=callgrind -q --callgrind-out-file="$T/cg.%p.out")
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -133,7 +140,7 @@ curl -sf --cacert ca.pem --resolve "$GW:$UP:127.0.0.1" "https://$GW:$UP/app.js" 
 
 # ---- the proxies: each a function writing its config and starting it on CPU 0; sets PROXY_PID ----
 start_nearjs() { # port [binary]
-    taskset -c 0 "${2:-$EDGE}" --listen "127.0.0.1:$1" --cert edge.pem --key edge.key --upstream "https://$GW:$UP" \
+    taskset -c 0 "${VG[@]}" "${2:-$EDGE}" --listen "127.0.0.1:$1" --cert edge.pem --key edge.key --upstream "https://$GW:$UP" \
         --connect-to "127.0.0.1:$UP" --ca ca.pem --threads 1 >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
@@ -163,12 +170,12 @@ EOF
 }
 start_haproxy_seed() {
     haproxy_conf "$1" 0 >haproxy.cfg
-    taskset -c 0 haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
+    taskset -c 0 "${VG[@]}" haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
 start_haproxy_tuned() {
     haproxy_conf "$1" 1 >haproxy.cfg
-    taskset -c 0 haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
+    taskset -c 0 "${VG[@]}" haproxy -db -f haproxy.cfg >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
 start_nginx() {
@@ -212,7 +219,7 @@ http {
     }
 }
 EOF
-    taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" >"proxy-$1.out" 2>&1 &
+    taskset -c 0 "${VG[@]}" nginx -p "$T/nginx" -c "$T/nginx.conf" >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
 start_h2o() {
@@ -238,7 +245,7 @@ hosts:
       /:
         proxy.reverse.url: https://$GW:$UP/
 EOF
-    taskset -c 0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec h2o -c "$2"' sh "$T/hosts" "$T/h2o.conf" \
+    taskset -c 0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$T/hosts" "${VG[@]}" h2o -c "$T/h2o.conf" \
         >"proxy-$1.out" 2>&1 &
     PROXY_PID=$!
 }
@@ -253,34 +260,68 @@ cpu_ns() {
     done | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
-# measure NAME MODE PORT: runs one mode's client on CPU 1; echoes "requests us_per_req [p50_ms p99_ms]"
-measure() {
-    local name=$1 mode=$2 port=$3 before after n out
+# cg_dump PID: dumps (and zeroes) the callgrind counters of PID and of its children under valgrind; echoes
+# the instructions counted since their previous dump
+cg_dump() {
+    local p f total=0
+    for p in "$1" $(pgrep -P "$1"); do
+        callgrind_control -d "$p" >/dev/null 2>&1 || continue
+        f=$(ls -t "$T/cg.$p.out."* 2>/dev/null | head -1)
+        [ -n "$f" ] && total=$((total + $(awk '/^summary:/ {print $2; exit}' "$f")))
+    done
+    echo "$total"
+}
+
+# run_client MODE PORT SECS: one client run on CPU 1; sets out (its output) and n (2xx answers)
+run_client() {
+    local mode=$1 port=$2 secs=$3
     local url="https://$PUB:$port/app.js"
-    before=$(cpu_ns "$PROXY_PID")
+    # h1 and h2 by duration, except for instructions: there a fixed count, so that every proxy carries the
+    # connections' handshakes (16 in h1, 4 in h2) over the same number of requests
+    local span=(-D "$secs")
+    [ "$METRIC" = instructions ] && span=(-n $((secs * 1000)))
     case "$mode" in
     h1)
-        out=$(taskset -c 1 h2load --h1 -t1 -c16 -D "$SECS" --connect-to "127.0.0.1:$port" "$url" 2>&1)
+        out=$(taskset -c 1 h2load --h1 -t1 -c16 "${span[@]}" --connect-to "127.0.0.1:$port" "$url" 2>&1)
         n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
         ;;
     h2)
-        out=$(taskset -c 1 h2load -t1 -c4 -m16 -D "$SECS" --connect-to "127.0.0.1:$port" "$url" 2>&1)
+        out=$(taskset -c 1 h2load -t1 -c4 -m16 "${span[@]}" --connect-to "127.0.0.1:$port" "$url" 2>&1)
         n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
         grep -qi 'application protocol: h2' <<<"$out" || n=0 # no h2 offered: not an h1 run counted as h2
         ;;
     full | resumed)
         out=$(taskset -c 1 openssl s_time -connect "127.0.0.1:$port" "$([ "$mode" = full ] && echo -new || echo -reuse)" \
-            -ciphersuites "$BROWSER_TLS13" -time "$SECS" -www /app.js 2>&1)
+            -ciphersuites "$BROWSER_TLS13" -time "$secs" -www /app.js 2>&1)
         # the last "N connections in" line is the run asked for (-new or -reuse)
         n=$(grep -o '^[0-9]* connections in' <<<"$out" | tail -1 | cut -d' ' -f1)
         ;;
     rate)
-        out=$(taskset -c 1 h2load --h1 -t1 -c4 --rps $((RATE / 4)) -D "$SECS" --log-file "$T/lat.log" \
+        out=$(taskset -c 1 h2load --h1 -t1 -c4 --rps $((RATE / 4)) -D "$secs" --log-file "$T/lat.log" \
             --connect-to "127.0.0.1:$port" "$url" 2>&1)
         n=$(grep -o '[0-9]* succeeded' <<<"$out" | cut -d' ' -f1)
         ;;
     esac
-    after=$(cpu_ns "$PROXY_PID")
+}
+
+# measure NAME MODE PORT: runs one mode's client on CPU 1; echoes "requests us_per_req [p50_ms p99_ms]"
+measure() {
+    local name=$1 mode=$2 port=$3 before after n out
+    if [ "$METRIC" = instructions ]; then
+        # the same load for a second first, uncounted: upstream connections opened, idle ones expired
+        # meanwhile replaced (the proxies run slowly under valgrind, rounds are minutes apart)
+        run_client "$mode" "$port" 1
+        before=$(cg_dump "$PROXY_PID")
+    else
+        before=$(cpu_ns "$PROXY_PID")
+    fi
+    run_client "$mode" "$port" "$SECS"
+    if [ "$METRIC" = instructions ]; then
+        before=0
+        after=$(cg_dump "$PROXY_PID")
+    else
+        after=$(cpu_ns "$PROXY_PID")
+    fi
     printf '%s\n' "=== $name $mode" "$out" >>"$results/edge-raw.txt"
     n=${n:-0}
     if [ "$n" -eq 0 ]; then
@@ -319,7 +360,7 @@ for p in "${PROXIES[@]}"; do
     esac
     PIDS+=("$PROXY_PID")
     ok=0
-    for _ in $(seq 50); do
+    for _ in $(seq $([ "$METRIC" = instructions ] && echo 300 || echo 50)); do
         if curl -sf --max-time 2 --cacert ca.pem --resolve "$PUB:$port:127.0.0.1" "https://$PUB:$port/app.js" -o check.js 2>/dev/null; then
             ok=1
             break
@@ -357,16 +398,27 @@ done
 
 # ---- the table: CPU us per request (lower is better); the ratio is nearjs-edge over the best peer ----
 {
-    echo "nearjs-edge vs peers: proxy CPU time per request (us; lower is better), each proxy alone on one core,"
+    if [ "$METRIC" = instructions ]; then
+        echo "nearjs-edge vs peers: user-space instructions per request (thousands, callgrind; lower is better),"
+        echo "proxy and children counted; kernel work (TCP, epoll) not included. Each proxy alone on one core,"
+    else
+        echo "nearjs-edge vs peers: proxy CPU time per request (us; lower is better), each proxy alone on one core,"
+    fi
     echo "one worker; TLS 1.3 in, TLS upstream with SNI+Host rewrite and verification; ${BYTES}-byte script."
-    echo "Best of $ROUNDS interleaved rounds of ${SECS} s. rate: ${RATE} req/s over 4 keep-alive connections, p50/p99 in ms. Run $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores,"
+    if [ "$METRIC" = instructions ]; then
+        echo "h1/h2: $((SECS * 1000)) requests after an uncounted warm-up; full/resumed: ${SECS} s of s_time. h2o: its worker only;"
+        echo "its signatures run in its neverbleed process, which callgrind_control cannot dump (about 235 k more per full handshake)."
+        echo "Run $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores,"
+    else
+        echo "Best of $ROUNDS interleaved rounds of ${SECS} s. rate: ${RATE} req/s over 4 keep-alive connections, p50/p99 in ms. Run $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores,"
+    fi
     echo "$(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(h2o --version | head -1), $(openssl version | cut -d' ' -f1-2)."
     echo
     printf '%-16s' mode
     for p in "${PROXIES[@]}"; do printf '%15s' "$p"; done
     printf '%12s\n' "edge/best"
     for m in "${MODES[@]}"; do
-        printf '%-16s' "$m (us/req)"
+        printf '%-16s' "$m ($([ "$METRIC" = instructions ] && echo kIr || echo us)/req)"
         best=
         for p in "${PROXIES[@]}"; do
             v=$(cut -d' ' -f2 <<<"${R[$p,$m]:-0 -}")
@@ -382,7 +434,7 @@ done
             printf '%12s\n' -
         fi
     done
-    for q in 3 4; do
+    for q in $([ "$METRIC" = instructions ] || echo 3 4); do
         printf '%-16s' "rate p$([ $q = 3 ] && echo 50 || echo 99) (ms)"
         best=
         for p in "${PROXIES[@]}"; do
@@ -410,5 +462,5 @@ done
     echo
     echo "'-': mode not offered (the seed's haproxy config has no ALPN h2) or the proxy failed. Full and resumed:"
     echo "openssl s_time, one connection at a time, HTTP/1.0 GET per connection."
-} | tee "$results/edge.txt"
+} | tee "$results/edge$([ "$METRIC" = instructions ] && echo -instructions).txt"
 exit $failed
