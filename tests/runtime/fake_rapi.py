@@ -7,6 +7,7 @@ trailers) and misbehave at exact points.
 """
 import json
 import queue
+import random
 import socket
 import threading
 import time
@@ -37,7 +38,7 @@ class FakeRuntimeAPI:
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind(("127.0.0.1", port or self._private_port()))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.connections = []
@@ -45,6 +46,29 @@ class FakeRuntimeAPI:
         self.closed = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
+
+    @staticmethod
+    def _private_port():
+        """A free port below the kernel's ephemeral range. A port from bind(0) may be one that another
+        test's server (ctest runs tests side by side) just gave up while its bootstrap still retries
+        there: that bootstrap would then take this server's events (seen once in CI: a plain POST where
+        a streamed one was due). Servers on ephemeral ports never own these, so no stray comes here."""
+        try:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                low = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            low = 32768
+        for _ in range(200):
+            port = random.randrange(max(1024, low - 12000), low)
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                probe.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+            finally:
+                probe.close()
+        return 0
 
     @property
     def endpoint(self):

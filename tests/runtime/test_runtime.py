@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,11 +38,8 @@ def stop(proc, sig=signal.SIGTERM, timeout=5):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    # outside the ephemeral range, for the reason FakeRuntimeAPI._private_port gives
+    return FakeRuntimeAPI._private_port()
 
 
 class Wire(unittest.TestCase):
