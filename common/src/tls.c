@@ -373,6 +373,12 @@ unsigned long cm_tls_server_handshakes(SSL_CTX *ctx)
     return t != NULL ? atomic_load_explicit(&t->hellos, memory_order_relaxed) : 0;
 }
 
+unsigned long cm_tls_server_resumed(SSL_CTX *ctx)
+{
+    /* OpenSSL counts resumptions on the context a connection started on (ours: the default pair's) */
+    return ctx != NULL ? (unsigned long)SSL_CTX_sess_hits(ctx) : 0;
+}
+
 SSL_CTX *cm_tls_server_pair_ctx(SSL_CTX *ctx, size_t i)
 {
     if (table_index < 0 || ctx == NULL)

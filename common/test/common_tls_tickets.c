@@ -182,6 +182,11 @@ static void run_steps(const char *label, int max_version)
               "%s step %zu (%s): resumed %d (want %d), tickets %d (want %d)", label, i, st->what, reused,
               st->want_reused, tickets_seen - before, st->want_tickets);
     }
+    /* resumptions per context: 0 had steps 5 (resumed) and 0, 3, 6 (full); 1 had steps 1 and 4 */
+    static const unsigned long want_resumed[] = {1, 2, 0};
+    for (size_t i = 0; i < NCASES(servers); i++)
+        CHECK(cm_tls_server_resumed(servers[i]) == want_resumed[i], "%s context %zu: %lu resumed, want %lu", label, i,
+              cm_tls_server_resumed(servers[i]), want_resumed[i]);
     for (size_t i = 0; i < NCASES(servers); i++)
         cm_tls_ctx_free(servers[i]);
     cm_tls_tickets_free(ring_a);

@@ -75,13 +75,20 @@ char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len)
         cm_buf_appendf(&b, "nearjs_edge_upstream_latency_seconds_count{upstream=\"%s\"} %lu\n", name,
                        atomic_load(&m->latency_count[i]));
     }
-    unsigned long hs = 0;
-    for (size_t i = 0; i < EDGE_MAX_LISTENERS; i++)
+    unsigned long hs = 0, resumed = 0;
+    for (size_t i = 0; i < EDGE_MAX_LISTENERS; i++) {
         hs += cm_tls_server_handshakes(g->listener_ssl[i]);
+        resumed += cm_tls_server_resumed(g->listener_ssl[i]);
+    }
     cm_buf_appendf(&b,
                    "# HELP nearjs_edge_tls_handshakes_total TLS handshakes begun on this configuration's listeners.\n"
                    "# TYPE nearjs_edge_tls_handshakes_total counter\nnearjs_edge_tls_handshakes_total %lu\n",
                    hs);
+    cm_buf_appendf(&b,
+                   "# HELP nearjs_edge_tls_resumed_total TLS handshakes that resumed a session (no certificate, no "
+                   "signature); far below handshakes_total for returning visitors means tickets are refused.\n"
+                   "# TYPE nearjs_edge_tls_resumed_total counter\nnearjs_edge_tls_resumed_total %lu\n",
+                   resumed);
     cm_buf_appendf(&b,
                    "# HELP nearjs_edge_retries_total Requests retried on another upstream.\n"
                    "# TYPE nearjs_edge_retries_total counter\nnearjs_edge_retries_total %lu\n",

@@ -153,6 +153,7 @@ sclient() { # extra s_client args...: prints New/Reused and the number of ticket
 check "full handshake: one session ticket" "$(sclient -sess_out sess.pem)" "New, 1"
 kill -HUP "$EPID"; sleep 0.5
 check "resumed across a reload, no new ticket" "$(sclient -sess_in sess.pem)" "Reused, 0"
+check "metrics count the resumption" "$(curl -sS "http://127.0.0.1:$A/metrics" | grep '^nearjs_edge_tls_resumed_total' | cut -d' ' -f2)" 1
 # broken reload refused, old config keeps serving
 cp edge.yaml edge.yaml.good
 printf 'threads: many\n' >>edge.yaml

@@ -89,6 +89,10 @@ SSL_CTX *cm_tls_server_pair_ctx(SSL_CTX *ctx, size_t i);
 /* Counts the TLS handshakes begun (ClientHellos seen) on a server context made here. Thread-safe. */
 unsigned long cm_tls_server_handshakes(SSL_CTX *ctx);
 
+/* Counts the handshakes on a server context made here that resumed a session (TLS 1.3 PSK or a TLS 1.2
+ * ticket) instead of a full handshake. Thread-safe. */
+unsigned long cm_tls_server_resumed(SSL_CTX *ctx);
+
 #ifdef __cplusplus
 }
 #endif
