@@ -23,6 +23,7 @@
 #define EDGE_MAX_UPSTREAMS 16
 #define EDGE_MAX_LISTENERS 16
 #define EDGE_MAX_CERTS 32
+#define EDGE_MAX_THREADS 256
 #define EDGE_ERR_SIZE 640
 
 /* Error codes of edge/: 0 or one of these (negative). */
@@ -165,8 +166,11 @@ typedef struct edge_worker edge_worker_t;
 typedef struct edge_server {
     pthread_mutex_t gen_mutex;
     edge_gen_t *gen; /* current; guarded by gen_mutex */
-    int listen_fds[EDGE_MAX_LISTENERS];
-    size_t num_listen_fds;
+    /* One listening socket per listener per worker, in one SO_REUSEPORT group: the kernel hands each new
+     * connection to one worker, instead of waking every worker on a shared socket for one to win. */
+    int listen_fds[EDGE_MAX_LISTENERS][EDGE_MAX_THREADS];
+    size_t num_listen_fds; /* listeners bound */
+    unsigned fds_per_listener;
     h2o_globalconf_t globalconf;
     h2o_hostconf_t *hostconfs[4]; /* tls, plain deny, plain redirect, admin */
     edge_worker_t *workers;

@@ -1,11 +1,11 @@
 /*
- * The server: binds the listeners once (before dropping privileges), builds the first generation,
- * runs the worker threads (one h2o event loop each, all accepting on the same listening sockets) and
- * the health thread, and turns signals into actions on the main thread: SIGHUP builds a new
- * generation and swaps it in (a broken config is refused and the old one keeps serving), SIGTERM
- * and SIGINT drain (stop accepting, /healthz says 503, in-flight requests finish), then everything is
- * torn down (connections, contexts, loops, pools, SSL contexts) and edge_server_run returns, so that a
- * sanitizer build checks the exit for leaks.
+ * The server: binds the listeners once (before dropping privileges), builds the first generation, runs
+ * the worker threads (one h2o event loop each, accepting on its own socket of each listener's
+ * SO_REUSEPORT group) and the health thread, and turns signals into actions on the main thread: SIGHUP
+ * builds a new generation and swaps it in (a broken config is refused and the old one keeps serving),
+ * SIGTERM and SIGINT drain (stop accepting, /healthz says 503, in-flight requests finish), then
+ * everything is torn down (connections, contexts, loops, pools, SSL contexts) and edge_server_run
+ * returns, so that a sanitizer build checks the exit for leaks.
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
 #include "edge.h"
@@ -38,7 +38,29 @@ edge_worker_t *edge__worker_of(h2o_context_t *ctx)
     return H2O_STRUCT_FROM_MEMBER(edge_worker_t, ctx, ctx);
 }
 
-static int bind_listener(const edge_listener_conf_t *l, int *fd_out, char *err, size_t errlen)
+/* One socket on l's address; reuseport: joined to the address's SO_REUSEPORT group. Returns the fd, or -1
+ * with errno set. */
+static int listen_socket(const struct addrinfo *a, int reuseport)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+        bind(fd, a->ai_addr, a->ai_addrlen) != 0 || (reuseport && listen(fd, 1024) != 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Binds n sockets (one per worker) on l's address. A plain bind goes first and is let go at once: a second
+ * nearjs-edge (or anything else) on the address must get "Address already in use", not quietly join the
+ * group and take half the connections. Returns 0, or EDGE_E* with err set and nothing left open. */
+static int bind_listener(const edge_listener_conf_t *l, int *fds, unsigned n, char *err, size_t errlen)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
@@ -50,18 +72,23 @@ static int bind_listener(const edge_listener_conf_t *l, int *fd_out, char *err, 
         snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
         return EDGE_EINVAL;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+    unsigned bound = 0;
+    int probe = listen_socket(res, 0);
+    if (probe >= 0) {
+        close(probe);
+        for (; bound < n; bound++) {
+            if ((fds[bound] = listen_socket(res, 1)) < 0)
+                break;
+        }
+    }
+    if (bound < n) {
         snprintf(err, errlen, "listener %s:%u: cannot listen: %s", l->host, l->port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        while (bound > 0)
+            close(fds[--bound]);
         freeaddrinfo(res);
         return EDGE_EIO;
     }
     freeaddrinfo(res);
-    *fd_out = fd;
     return 0;
 }
 
@@ -116,7 +143,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         return;
     h2o_accept_ctx_t *actx = listener->data;
     edge_worker_t *w = edge__worker_of(actx->ctx);
-    /* a few per wakeup: several workers share the socket, the losers get EAGAIN (NULL) */
+    /* a burst's queued connections, a few per wakeup; NULL (EAGAIN) once the socket's queue is empty */
     for (int i = 0; i < 16; i++) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
@@ -241,7 +268,7 @@ static void *worker_main(void *arg)
         w->hosts[i][0] = srv->hostconfs[hostconf_index(l)];
         w->hosts[i][1] = NULL;
         w->accept[i] = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = w->hosts[i], .ssl_ctx = w->gen->listener_ssl[i]};
-        int fd = dup(srv->listen_fds[i]);
+        int fd = dup(srv->listen_fds[i][w->id]);
         w->listeners[i] = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
         w->listeners[i]->data = &w->accept[i];
         h2o_socket_read_start(w->listeners[i], on_accept);
@@ -355,8 +382,11 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0)
         threads = 1;
+    if (threads > EDGE_MAX_THREADS)
+        threads = EDGE_MAX_THREADS;
+    srv->fds_per_listener = threads;
     for (size_t i = 0; i < conf->num_listeners; i++) {
-        if (bind_listener(&conf->listeners[i], &srv->listen_fds[i], err, sizeof(err)) != 0) {
+        if (bind_listener(&conf->listeners[i], srv->listen_fds[i], threads, err, sizeof(err)) != 0) {
             cm_log(stderr, "nearjs-edge", "%s", err);
             goto out_fds;
         }
@@ -400,6 +430,13 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         }
         srv->num_workers = i + 1;
     }
+    /* a worker that did not start would leave its sockets' share of new connections unanswered */
+    for (size_t i = 0; i < srv->num_listen_fds; i++) {
+        for (unsigned k = srv->num_workers; k < srv->fds_per_listener; k++) {
+            close(srv->listen_fds[i][k]);
+            srv->listen_fds[i][k] = -1;
+        }
+    }
     cm_log(stderr, "nearjs-edge", "serving: %zu listener(s), %zu upstream(s), %u worker(s)", srv->num_listen_fds,
            srv->gen->num_upstreams, srv->num_workers);
     for (;;) {
@@ -434,8 +471,12 @@ out_gen:
 out_conf:
     h2o_config_dispose(&srv->globalconf);
 out_fds:
-    for (size_t i = 0; i < srv->num_listen_fds; i++)
-        close(srv->listen_fds[i]);
+    for (size_t i = 0; i < srv->num_listen_fds; i++) {
+        for (unsigned k = 0; k < srv->fds_per_listener; k++) {
+            if (srv->listen_fds[i][k] >= 0)
+                close(srv->listen_fds[i][k]);
+        }
+    }
     pthread_mutex_destroy(&srv->gen_mutex);
     pthread_mutex_destroy(&srv->park_mutex);
     pthread_cond_destroy(&srv->park_cond);

@@ -78,6 +78,13 @@ check "path and query kept" "$(jq -r .path <<<"$body")" "/acct/app.js?x=1"
 check "hop-by-hop dropped" "$("${C[@]}" --http1.1 "$URL/" -H 'Proxy-Connection: keep-alive' -H 'Keep-Alive: 5' -H 'TE: trailers' | jq -r '[.headers["proxy-connection"], .headers["keep-alive"], .headers.te] | map(. // "none") | join(",")')" none,none,none
 check "HTTP/2 client" "$("${C[@]}" --http2 -o /dev/null -w '%{http_version} %{http_code}' "$URL/")" "2 200"
 check "HTTP/1.1 client" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_version} %{http_code}' "$URL/")" "1.1 200"
+# one listening socket per worker (an SO_REUSEPORT group), and a second instance on the address is refused
+check "a listening socket per worker" "$(ss -Hltn "sport = :$L" | grep -c LISTEN)" 2
+"$EDGE" -c edge.yaml >second.out 2>second.err
+check "second instance refused (exit 1)" "$?" 1
+grep -q "listener 127.0.0.1:$L: cannot listen: Address already in use" second.err
+check "second instance says the address is in use" "$?" 0
+check "first instance still serving" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")" 200
 check "POST body forwarded" "$("${C[@]}" -d 'a=1' "$URL/p" | jq -r .body)" "a=1"
 # answer framings (our HTTP/1.1 client): exact bodies, and the kept connection stays usable after each
 check "chunked answer with trailer" "$("${C[@]}" --http1.1 "$URL/frame/chunked")" "hello, chunked world"
