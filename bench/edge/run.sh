@@ -272,6 +272,9 @@ cg_dump() {
     echo "$total"
 }
 
+# counter PID: what a run is measured in, read before and after it
+counter() { if [ "$METRIC" = instructions ]; then cg_dump "$1"; else cpu_ns "$1"; fi; }
+
 # run_client MODE PORT SECS: one client run on CPU 1; sets out (its output) and n (2xx answers)
 run_client() {
     local mode=$1 port=$2 secs=$3
@@ -307,21 +310,13 @@ run_client() {
 # measure NAME MODE PORT: runs one mode's client on CPU 1; echoes "requests us_per_req [p50_ms p99_ms]"
 measure() {
     local name=$1 mode=$2 port=$3 before after n out
-    if [ "$METRIC" = instructions ]; then
-        # the same load for a second first, uncounted: upstream connections opened, idle ones expired
-        # meanwhile replaced (the proxies run slowly under valgrind, rounds are minutes apart)
-        run_client "$mode" "$port" 1
-        before=$(cg_dump "$PROXY_PID")
-    else
-        before=$(cpu_ns "$PROXY_PID")
-    fi
+    # the same load for a second first, uncounted, under valgrind: upstream connections opened, idle ones
+    # expired meanwhile replaced (the proxies run slowly there, rounds are minutes apart)
+    [ "$METRIC" = instructions ] && run_client "$mode" "$port" 1
+    before=$(counter "$PROXY_PID")
     run_client "$mode" "$port" "$SECS"
-    if [ "$METRIC" = instructions ]; then
-        before=0
-        after=$(cg_dump "$PROXY_PID")
-    else
-        after=$(cpu_ns "$PROXY_PID")
-    fi
+    after=$(counter "$PROXY_PID")
+    [ "$METRIC" = instructions ] && before=0 # a dump zeroes the counters: after is the run's count alone
     printf '%s\n' "=== $name $mode" "$out" >>"$results/edge-raw.txt"
     n=${n:-0}
     if [ "$n" -eq 0 ]; then

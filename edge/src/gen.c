@@ -149,16 +149,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
     *out = g;
     return 0;
 fail:
-    for (size_t i = 0; i < EDGE_MAX_LISTENERS; i++)
-        cm_tls_ctx_free(g->listener_ssl[i]);
-    edge__ocsp_free(g);
-    for (size_t i = 0; i < g->num_upstreams; i++) {
-        h2o_socketpool_dispose(&g->upstreams[i].pool);
-        cm_tls_ctx_free(g->upstreams[i].ssl_ctx);
-    }
-    h2o_evloop_destroy(g->pool_loop);
-    cm_tls_tickets_free(g->tickets);
-    free(g);
+    gen_free(g); /* what was built so far; g->conf is still the empty one calloc made, conf stays the caller's */
     return rc;
 }
 

@@ -161,6 +161,21 @@ static void on_tick(h2o_timeout_entry_t *entry)
     h2o_timeout_link(h->loop, &h->tick_timeout, &h->tick);
 }
 
+/* Undoes edge__health_start: timers, the resolver queue, the loop, the generation reference. */
+static void health_free(struct health *h)
+{
+    if (h2o_timeout_is_linked(&h->tick))
+        h2o_timeout_unlink(&h->tick);
+    h2o_timeout_dispose(h->loop, &h->tick_timeout);
+    h2o_timeout_dispose(h->loop, &h->io_timeout);
+    h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
+    h2o_multithread_destroy_queue(h->queue);
+    h2o_evloop_destroy(h->loop);
+    free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
+    edge__gen_unref(h->gen);
+    free(h);
+}
+
 static void *health_main(void *arg)
 {
     struct health *h = arg;
@@ -176,17 +191,8 @@ static void *health_main(void *arg)
         free(c);
     }
     release_finished(h);
-    if (h2o_timeout_is_linked(&h->tick))
-        h2o_timeout_unlink(&h->tick);
-    h2o_timeout_dispose(h->loop, &h->tick_timeout);
-    h2o_timeout_dispose(h->loop, &h->io_timeout);
-    h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
-    h2o_multithread_destroy_queue(h->queue);
-    h2o_evloop_destroy(h->loop);
-    free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
-    edge__gen_unref(h->gen);
     edge_server_t *srv = h->srv;
-    free(h);
+    health_free(h);
     edge__thread_park(srv);
     return NULL;
 }
@@ -211,15 +217,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
     h->tick.cb = on_tick;
     h2o_timeout_link(h->loop, &h->tick_timeout, &h->tick);
     if (pthread_create(tid, NULL, health_main, h) != 0) {
-        h2o_timeout_unlink(&h->tick);
-        h2o_timeout_dispose(h->loop, &h->tick_timeout);
-        h2o_timeout_dispose(h->loop, &h->io_timeout);
-        h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
-        h2o_multithread_destroy_queue(h->queue);
-        h2o_evloop_destroy(h->loop);
-        free(h->queue);
-        edge__gen_unref(h->gen);
-        free(h);
+        health_free(h);
         return EDGE_ENOMEM;
     }
     return 0;
