@@ -12,10 +12,12 @@ setup:
 	@scripts/setup.sh test
 	@scripts/find-aws-python.sh >/dev/null || echo "setup: the AWS-side tests will be skipped" >&2
 
-$(BUILD)/CMakeCache.txt:
+# Makefile, not CMakeCache.txt: a configure that failed (a missing package) leaves the cache but no
+# Makefile, and the next make must configure again rather than fail in cmake --build.
+$(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
-build: $(BUILD)/CMakeCache.txt
+build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan:

@@ -25,9 +25,10 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Another apt (a second make, unattended-upgrades) may hold the lock: wait for it rather than fail.
 # An old or empty package list makes apt-get install fail to find packages: refresh it once.
-$sudo apt-get update -qq || echo "$who: apt-get update failed; trying with the package lists already here" >&2
-if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq || echo "$who: apt-get update failed; trying with the package lists already here" >&2
+if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
     echo "$who: apt-get install ${missing[*]} failed" >&2
     exit 1
 fi
