@@ -61,9 +61,10 @@ provided.al2)
 *) echo "package: RUNTIME='$runtime': want provided.al2023 (provided.al2's glibc 2.26 is too old)" >&2; exit 2 ;;
 esac
 
-work="$build/package"
+# A scratch folder of its own: two packagings (a test, a user's make package) may run at once.
+work=$(mktemp -d "$build/.package.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 stage="$work/stage"
-rm -rf "$work"
 mkdir -p "$stage/lib"
 provided="$work/provided"
 if [ "$libs" = system ]; then
@@ -76,7 +77,7 @@ strip --strip-unneeded -o "$stage/bootstrap" "$bin"
 elf_set_rpath "$stage/bootstrap" '$ORIGIN/lib'
 roots=("$bin")
 if [ "$libs" = bundle ]; then
-    curl=$(ldconfig -p | awk -v m="$(uname -m)" '$1 == "libcurl.so.4" && $0 ~ (m == "x86_64" ? "x86-64" : "AArch64") {print $NF; exit}')
+    curl=$(ldconfig -p | awk -v m="$(uname -m)" '$1 == "libcurl.so.4" && $0 ~ (m == "x86_64" ? "x86-64" : "AArch64") && !found++ {print $NF}')
     [ -n "$curl" ] || { echo "package: PACKAGE_LIBS=bundle: libcurl.so.4 not found here (apt-get install libcurl4)" >&2; exit 1; }
     roots+=("$curl")
     echo "libcurl.so.4 $curl" >"$work/closure"
@@ -103,7 +104,8 @@ chmod 0755 "$stage/bootstrap"
 stage_normalize "$stage"
 mkdir -p "$(dirname "$out")"
 rm -f "$out.tmp"
-(cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -D "$(realpath -m "$OLDPWD/$out.tmp")" -@)
+out_tmp=$(realpath -m "$out.tmp")
+(cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -D "$out_tmp" -@)
 mv "$out.tmp" "$out"
 
 # What the user sees: the zip, its files, and what it takes from the runtime.
