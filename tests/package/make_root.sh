@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes an otherwise empty root filesystem laid out like Amazon Linux 2023 (/usr/lib64, /lib64 -> usr/lib64,
-# /tmp) holding glibc from this machine (the loader, libc, libm, libdl, libpthread, librt, libresolv, the NSS
+# /tmp, /proc for in_root.sh, and an /etc/ld.so.cache of /usr/lib64 made by ldconfig, as AL2023's loader
+# finds its libraries there while Debian's loader, standing in for it, has other default folders) holding glibc from this machine (the loader, libc, libm, libdl, libpthread, librt, libresolv, the NSS
 # modules: every shared object of Debian's libc6) and the shared libraries named, each resolved with
 # ldconfig -p. Names after --closure also bring their own dependencies (ldd), as a runtime package would
 # (Debian's libcurl standing in for Amazon Linux's libcurl-minimal). Nothing else: no shell, no /etc.
@@ -11,7 +12,7 @@ set -euo pipefail
 root=$1
 shift
 lib="$root/usr/lib64"
-mkdir -p "$lib" "$root/tmp" "$root/var/task"
+mkdir -p "$lib" "$root/tmp" "$root/var/task" "$root/proc"
 chmod 1777 "$root/tmp"
 ln -sfn usr/lib64 "$root/lib64"
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
@@ -34,3 +35,8 @@ for name in "$@"; do
         done
     fi
 done
+
+# The loader's cache, as the distribution has one: /usr/lib64 is no default folder of Debian's ld.so.
+mkdir -p "$root/etc"
+echo /usr/lib64 >"$root/etc/ld.so.conf"
+ldconfig -r "$root"
