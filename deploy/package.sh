@@ -5,6 +5,7 @@
 #                    deploy/runtime/<runtime>.txt); with --libs bundle also libcurl.so.4 and its whole
 #                    closure (then the package relies on glibc alone)
 #   content/         only with --content DIR: a folder store, the function's default NEARJS_STORE
+# and the same files in a folder beside the zip (build/function-package/: template.yaml's CodeUri).
 # The zip is reproducible: the same inputs give the same bytes (fixed times, sorted entries, no extra
 # fields), so a deploy that names it by its hash uploads and publishes nothing when nothing changed.
 # Fails (exit 1), naming the file and symbol, when an ELF needs glibc newer than the runtime's (2.34) or
@@ -107,6 +108,11 @@ rm -f "$out.tmp"
 out_tmp=$(realpath -m "$out.tmp")
 (cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -D "$out_tmp" -@)
 mv "$out.tmp" "$out"
+# The same files unzipped beside it (build/function-package/: template.yaml's CodeUri, which `sam deploy`
+# zips and `nearjs-local start-api -t template.yaml` runs). Not build/function/: CMake's folder of function/.
+dir=${out%.zip}-package
+rm -rf "$dir"
+cp -a "$stage" "$dir"
 
 # What the user sees: the zip, its files, and what it takes from the runtime.
 size=$(stat -c %s "$out")
