@@ -11,7 +11,9 @@ that root (and the package's own ones inside its /var/task/lib).
   glibc, libcrypto, libssl, libz; an s3:// store there fails init naming libcurl.so.4 (it is not there).
 - PACKAGE_LIBS=system, S3 store on moto: the same root plus libcurl.so.4 and its closure (Debian's,
   standing in for Amazon Linux's libcurl-minimal).
-- PACKAGE_LIBS=bundle, S3 store on moto: a root with glibc alone.
+- PACKAGE_LIBS=bundle, S3 store on moto: a root with glibc alone; the same over HTTPS (a TLS relay in
+  front of moto) with the CA only where Amazon Linux keeps it (/etc/pki/tls/certs/ca-bundle.crt, not
+  where the bundled Debian libcurl looks): the store finds it; with no CA bundle at all, a 503 naming TLS.
 Each answer's ETag equals build/bin/bootstrap's for the same content, and /healthz answers 200.
 Exits 77 (skipped) without root or an unprivileged user namespace for chroot; the S3 cases skip without moto.
 """
@@ -20,6 +22,8 @@ import os
 import re
 import shutil
 import socket
+import ssl
+import threading
 import subprocess
 import sys
 import tempfile
@@ -52,6 +56,64 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class TlsRelay:
+    """TLS in (a certificate for 127.0.0.1 from a throwaway CA), plain TCP out to a port: HTTPS for moto."""
+
+    def __init__(self, tmp, target_port):
+        def sh(*args):
+            subprocess.run(args, check=True, capture_output=True, cwd=tmp)
+        sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+           "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=nearjs-pkg-test-ca")
+        sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "s3.key",
+           "-out", "s3.csr", "-subj", "/CN=127.0.0.1")
+        with open(os.path.join(tmp, "s3.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        sh("openssl", "x509", "-req", "-in", "s3.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+           "-out", "s3.pem", "-days", "2", "-extfile", "s3.ext")
+        self.ca = os.path.join(tmp, "ca.pem")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.path.join(tmp, "s3.pem"), os.path.join(tmp, "s3.key"))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+        def pump(a, b):
+            try:
+                while True:
+                    data = a.recv(65536)
+                    if not data:
+                        break
+                    b.sendall(data)
+            except OSError:
+                pass
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        def serve():
+            while True:
+                try:
+                    raw, _ = self.sock.accept()
+                except OSError:
+                    return
+                try:
+                    tls = ctx.wrap_socket(raw, server_side=True)
+                except (OSError, ssl.SSLError):
+                    raw.close()  # a client that does not trust us: its TLS error is what the test checks
+                    continue
+                up = socket.create_connection(("127.0.0.1", target_port))
+                threading.Thread(target=pump, args=(tls, up), daemon=True).start()
+                threading.Thread(target=pump, args=(up, tls), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
 
 
 class PackageRootTest(unittest.TestCase):
@@ -238,6 +300,27 @@ class PackageRootTest(unittest.TestCase):
         root, wrapper = self.make_root("root-bundle-over", BASE, "bundle", closure=["libcurl.so.4"])
         self.serve_and_check(root, wrapper, env, ["libjansson.so.4", "libcurl.so.4", "libcrypto.so.3", "libssl.so.3",
                                                   "libz.so.1", "libnghttp2.so.14"], [])
+
+    def test_bundle_https_store_finds_the_runtimes_ca(self):
+        env = self.s3_env("s3-https")
+        relay = TlsRelay(self.tmp, type(self).port)
+        self.addCleanup(relay.close)
+        params = json.load(open(env))["Parameters"]
+        params["NEARJS_S3_ENDPOINT"] = "https://127.0.0.1:%d" % relay.port
+        env = self.env_file("s3-https", params)
+        # Without any CA bundle in the root: the TLS failure is a 503, and the log says so.
+        root, wrapper = self.make_root("root-bundle-noca", [], "bundle")
+        p = subprocess.run([NEARJS_LOCAL, "invoke", "-e", "-", "--env-vars", env, wrapper], capture_output=True,
+                           input=json.dumps({"version": "2.0", "rawPath": "/healthz", "rawQueryString": "",
+                                             "requestContext": {"http": {"method": "GET", "path": "/healthz"}}}).encode(),
+                           timeout=30, env=dict(os.environ, **CREDS))
+        self.assertEqual(json.loads(p.stdout)["statusCode"], 503, p.stderr.decode())
+        self.assertRegex(p.stderr.decode(), r"(?i)ssl|certificate")
+        # With the CA where Amazon Linux keeps it, though the bundled libcurl looks elsewhere: served.
+        root, wrapper = self.make_root("root-bundle-alca", [], "bundle")
+        os.makedirs(os.path.join(root, "etc", "pki", "tls", "certs"))
+        shutil.copy(relay.ca, os.path.join(root, "etc", "pki", "tls", "certs", "ca-bundle.crt"))
+        self.serve_and_check(root, wrapper, env, ["libcurl.so.4", "libssl.so.3"], [])
 
 
 def main():
