@@ -120,6 +120,7 @@ echo "package: $out: $size bytes ($(awk -v s="$size" 'BEGIN {printf "%.2f MB", s
 (cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | while read -r f; do
     printf '  %-40s %9d\n' "$f" "$(stat -c %s "$f")"
 done) | awk 'NR <= 40 {print} NR == 41 {print "  ..."}'
+echo "package: the same files unzipped in $dir/ (template.yaml's CodeUri)"
 if [ "$libs" = system ]; then
     echo "package: relies on $runtime for: glibc <= 2.34 (libc.so.6, libm.so.6, ld-linux)," \
         "$(awk '!/^#/ && NF {printf "%s%s (%s)", sep, $1, $2; sep=", "}' "$here/runtime/$runtime.txt");" \
