@@ -3,8 +3,9 @@
 
 Each case unzips a package made by deploy/package.sh into /var/task of an otherwise empty root
 (make_root.sh: glibc from this machine plus the named libraries, laid out like Amazon Linux 2023), and
-serves requests from it through the real `nearjs-local start-api`, whose runtime is a wrapper that runs
-/var/task/bootstrap chrooted there with Lambda's LD_LIBRARY_PATH; the Runtime API is on loopback. While
+serves a request from it through the real `nearjs-local invoke`, then more through `nearjs-local start-api`;
+the runtime is a wrapper that runs /var/task/bootstrap chrooted there (in_root.sh, /proc mounted) with
+Lambda's LD_LIBRARY_PATH; the Runtime API is on loopback. While
 the runtime is warm, its /proc/PID/maps lists every shared object mapped, each of which must lie inside
 that root (and the package's own ones inside its /var/task/lib).
 - PACKAGE_LIBS=system, folder store (the packaged content/, the default NEARJS_STORE): the root holds
@@ -220,8 +221,16 @@ class PackageRootTest(unittest.TestCase):
         return json.loads(p.stdout)
 
     def serve_and_check(self, root, wrapper, env, own_libs, runtime_libs):
-        url, log = self.start_api(wrapper, env)
         want = self.expected_answer("/acme/main.js")
+        # Cold, one event: nearjs-local invoke, as `sam local invoke` would run the package.
+        ev = {"version": "2.0", "rawPath": "/acme/main.js", "rawQueryString": "", "headers": {},
+              "requestContext": {"http": {"method": "GET", "path": "/acme/main.js"}}, "isBase64Encoded": False}
+        p = subprocess.run([NEARJS_LOCAL, "invoke", "-e", "-", "--env-vars", env, wrapper], input=json.dumps(ev).encode(),
+                           capture_output=True, timeout=30, env=dict(os.environ, **CREDS))
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertEqual(json.loads(p.stdout)["headers"]["ETag"], want["headers"]["ETag"], "invoke: same answer")
+        # Warm, through start-api: the runtime stays up, so what it mapped can be read.
+        url, log = self.start_api(wrapper, env)
         status, hdrs, body = self.fetch(url + "/acme/main.js")
         self.assertEqual(status, 200, open(log).read())
         self.assertIn(b"nearjs demo loader", body)
