@@ -193,7 +193,8 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
         if (err == FN_ENOMEM)
             return err;
     } else if (err == FN_ENOTFOUND) {
-        say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
+        say(h, FN_LOG_ERROR, "store %s: loader.js: missing%s%s", fn_store_url(h->store),
+            gets[0].cause[0] != '\0' ? ": " : "", gets[0].cause);
         return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
     } else if (err != FN_ENOTMODIFIED) {
         h->loader_version.len = 0;
@@ -233,8 +234,12 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
     /* Gone or failing: forget the script (a changed one is re-rendered in place by fn_cache_claim). */
     if (e != NULL && err != 0)
         fn_cache_drop(&h->cache, e);
-    if (err == FN_ENOTFOUND)
+    if (err == FN_ENOTFOUND) {
+        /* Missing is ordinary; something else in the object's place (a link, folder, FIFO) is the operator's. */
+        if (gets[1].cause[0] != '\0')
+            say(h, FN_LOG_WARN, "store %s: %s", fn_store_url(h->store), gets[1].cause);
         return answer_error(h, out, 404, "not found\n");
+    }
     if (err != 0)
         return store_failed(h, out, &gets[1]);
 
