@@ -16,11 +16,11 @@
  *   an object's place is no object (404, logged).
  * - No torn read is returned: the file's fstat() before and after the read must agree (size, times,
  *   identity) and the bytes read must be its size; an empty file changed just now counts as being
- *   written (a truncate-then-write caught between the two), and a file modified less than FN__SETTLE_NS
- *   ago is read again once that time is up (a write() sets mtime as it starts, and a writer descheduled
- *   mid-copy leaves a short file that holds still). A read that keeps failing this is retried a few
- *   times, then the store is failing for this request (503). A writer that pauses longer than that between
- *   its own write() calls cannot be told from a finished one: stores must be written by rename.
+ *   written (a truncate-then-write caught between the two), and a page-aligned file modified less than
+ *   FN__SETTLE_NS ago is read again once that time is up (a write() sets mtime as it starts, and a writer
+ *   descheduled mid-copy leaves a short, page-aligned file that holds still). A read that keeps failing this is retried
+ * a few times, then the store is failing for this request (503). A writer that pauses longer than that between its own
+ * write() calls cannot be told from a finished one: stores must be written by rename.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +37,12 @@
 #include "errno_internal.h"
 
 #define FN__RACY_NS (2LL * 1000000000LL)
-/* A file modified less than this long ago may be in the middle of a write() (its mtime is set when the
- * write starts; a writer descheduled mid-copy leaves a short file whose size then holds still). */
+/* A file modified less than this long ago, with a size at a page boundary, may be in the middle of a
+ * write() from offset 0: mtime is set as the write starts and the size grows a page (folio) at a time, so a
+ * writer descheduled mid-copy leaves a page-aligned short file that holds still. Other sizes are not waited
+ * for, so a file just put in place by rename (any size) costs no wait but one time in 4096. */
 #define FN__SETTLE_NS (20LL * 1000000LL)
+#define FN__PAGE 4096
 /* Reads of a file that changed under them (or was still settling), before the request gets a 503. */
 #define FN__READ_ATTEMPTS 4
 
@@ -74,10 +77,12 @@ static int is_racy(const struct stat *st)
     return now_ns() - ns_of(&st->st_ctim) < FN__RACY_NS;
 }
 
-/* How long until a file modified at mtime has settled: 0 when it has (or when mtime is in the future,
- * which waiting would not change). */
+/* How long until a file that may be mid-write has settled: 0 when it has, when its size is not at a page
+ * boundary, or when mtime is in the future (which waiting would not change). */
 static long long settle_left_ns(const struct stat *st)
 {
+    if (st->st_size == 0 || st->st_size % FN__PAGE != 0)
+        return 0;
     long long age = now_ns() - ns_of(&st->st_mtim);
     return age >= 0 && age < FN__SETTLE_NS ? FN__SETTLE_NS - age : 0;
 }

@@ -263,7 +263,8 @@ static void test_beneath(int walk_only)
  * a temporary file does, alternating two contents, against a reader: every read served must be one of the
  * two whole contents; a read that keeps racing is FN_ESTORE with a cause saying so, never a torn body. */
 #define TORN_SIZE (192 * 1024)
-static char content_a[TORN_SIZE], content_b[TORN_SIZE / 2];
+/* sizes off page boundaries, as most files are: only states mid-write are page-aligned */
+static char content_a[TORN_SIZE + 7], content_b[TORN_SIZE / 2 + 3];
 static volatile int writer_stop;
 
 static void *writer(void *arg)

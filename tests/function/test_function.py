@@ -266,6 +266,8 @@ class FunctionTest(unittest.TestCase):
         path = os.path.join(self.store, "loader.js")
         with open(path) as f:
             text = f.read() * 20
+        # page-aligned, as every state of a write() in progress is: the store waits for such a file to settle
+        text += "\n" * (-len(text) % 4096)
         stop = threading.Event()
 
         def writer():
