@@ -114,7 +114,7 @@ teardown() {
     # the documented default: 2.0's inferred form only
     req "$URL/answer" --data-binary '{"a":1}'
     [ "$(header content-type)" = application/json ] || fail_with "inferred form"
-    for want in "405 Method Not Allowed" "304 Not Modified" "418 I'm a teapot" "451 Bad Request"; do
+    for want in "405 Method Not Allowed" "304 Not Modified" "418 I'm a teapot" "499 Bad Request"; do
         req --http1.1 "$URL/answer" --data-binary "{\"statusCode\":${want%% *}}"
         [ "$(head -1 "$T/h" | tr -d '\r')" = "HTTP/1.1 $want" ] || fail_with "status line for $want"
     done
