@@ -26,7 +26,8 @@ echo "nearjs: curl -i $url"
 curl -sS -i "$url"
 echo
 echo "nearjs: try also: curl -i --compressed http://127.0.0.1:$port/globex/main.js"
-echo "nearjs:           edit function/demo/accounts/acme/widget.json and fetch again: the change shows at once"
+echo "nearjs:           scripts/store-edit.sh function/demo/accounts/acme/widget.json and fetch again: the change"
+echo "nearjs:           shows at once (it edits a copy and renames it in: a file saved in place can be read half-written)"
 echo "nearjs: serving until Ctrl-C (server log follows)"
 tail -n +1 -f "$tmp/server.log" &
 wait "$server"

@@ -182,6 +182,14 @@ static int loader_took(fn_handler_t *h, const fn_store_req_t *r)
     return r->err;
 }
 
+/* The store answers but has no loader.js: no script can be served. Logs why; a 503 answer. */
+static int loader_missing(fn_handler_t *h, cm_buf_t *out, const fn_store_req_t *r)
+{
+    say(h, FN_LOG_ERROR, "store %s: loader.js: missing%s%s", fn_store_url(h->store), r->cause[0] != '\0' ? ": " : "",
+        r->cause);
+    return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
+}
+
 /*
  * Brings the cache entry of path up to date with the store. Returns 0 with *entry set, or the answer's
  * own result after writing an error answer into out (*entry NULL).
@@ -208,10 +216,8 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
     int err = loader_took(h, &gets[0]);
     if (err == FN_ENOMEM)
         return err;
-    if (err == FN_ENOTFOUND) {
-        say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
-        return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
-    }
+    if (err == FN_ENOTFOUND)
+        return loader_missing(h, out, &gets[0]);
     if (err != 0 && err != FN_ENOTMODIFIED)
         return store_failed(h, out, &gets[0]);
     if (!h->loader.valid) {
@@ -248,8 +254,12 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
     /* Gone or failing: forget the script (a changed one is re-rendered in place by fn_cache_claim). */
     if (e != NULL && err != 0)
         fn_cache_drop(&h->cache, e);
-    if (err == FN_ENOTFOUND)
+    if (err == FN_ENOTFOUND) {
+        /* Missing is ordinary; something else in the object's place (a link, folder, FIFO) is the operator's. */
+        if (gets[1].cause[0] != '\0')
+            say(h, FN_LOG_WARN, "store %s: %s", fn_store_url(h->store), gets[1].cause);
         return answer_error(h, out, 404, "not found\n");
+    }
     if (err != 0)
         return store_failed(h, out, &gets[1]);
 
@@ -332,9 +342,11 @@ static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
         {"Access-Control-Expose-Headers", "ETag"},
     };
     size_t n = 6;
+    /* The 304 carries the 200's type: a browser applies a 304's headers to its cached copy, and a
+     * cross-origin nosniff script left without its JavaScript type (or given a gateway's default) is blocked. */
+    headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (fn_if_none_match(req->if_none_match.base, req->if_none_match.len, headers[3].value))
         return fn__answer(out, req->kind, 304, headers, n, NULL, 0, 0);
-    headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (gz)
         headers[n++] = (fn__header_t){"Content-Encoding", "gzip"};
     if (req->method == FN_METHOD_HEAD)
@@ -358,12 +370,15 @@ static int answer_health(fn_handler_t *h, cm_buf_t *out)
     int err = loader_took(h, &get);
     if (err == FN_ENOMEM)
         return err;
-    if (err == 0 || err == FN_ENOTMODIFIED)
+    /* A loader that is there but invalid makes every script a 500: not healthy either. */
+    if ((err == 0 || err == FN_ENOTMODIFIED) && h->loader.valid)
         return answer_error(h, out, 200, "ok\n");
-    if (err == FN_ENOTFOUND) {
-        say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
-        return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
+    if (err == 0 || err == FN_ENOTMODIFIED) {
+        say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
+        return answer_error(h, out, 503, "service unavailable: loader.js invalid\n");
     }
+    if (err == FN_ENOTFOUND)
+        return loader_missing(h, out, &get);
     return store_failed(h, out, &get);
 }
 

@@ -28,6 +28,10 @@ struct fn_store {
 /* Opens a folder store at an absolute path (the part of a file:// URL after the scheme). */
 int fn__store_file_open(const char *url, const char *path, fn_store_t **out);
 
+/* For tests: makes a folder store resolve keys with its openat(O_NOFOLLOW) walk, as on a kernel without
+ * openat2. */
+void fn__store_file_walk_only(fn_store_t *s);
+
 /* Opens an S3 store; rest is the URL after "s3://" (bucket[/prefix]). Reads AWS_* and NEARJS_S3_* variables. */
 int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out);
 

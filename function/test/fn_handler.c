@@ -142,7 +142,8 @@ static void test_rules(void)
         {"v2", "GET", "/acme/main.js", "br", NULL, 200, "application/javascript; charset=utf-8", NULL, "shipping"},
         {"v2", "HEAD", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL, NULL},
         {"v1", "HEAD", "/acme/main.js", "gzip", NULL, 200, "application/javascript; charset=utf-8", "gzip", NULL},
-        {"v2", "GET", "/acme/main.js", NULL, "*", 304, NULL, NULL, NULL},
+        {"v2", "GET", "/acme/main.js", NULL, "*", 304, "application/javascript; charset=utf-8", NULL, NULL},
+        {"v1", "HEAD", "/acme/main.js", NULL, "*", 304, "application/javascript; charset=utf-8", NULL, NULL},
         {"v2", "GET", "/acme/main.js", NULL, "\"nope\"", 200, "application/javascript; charset=utf-8", NULL,
          "shipping"},
         {"v2", "OPTIONS", "/acme/main.js", NULL, NULL, 204, NULL, NULL, NULL},
@@ -234,6 +235,7 @@ static void test_conditional(void)
     json_decref(a.root);
     a = call(h, "v2", "GET", "/acme/main.js", "gzip", etag_gz);
     CHECK(a.status == 304 && header_is(&a, "ETag", etag_gz), "the gzip ETag does");
+    CHECK(header_is(&a, "Content-Type", "application/javascript; charset=utf-8"), "the gzip 304 has the 200's type");
     json_decref(a.root);
     a = call(h, "v2", "GET", "/globex/main.js", NULL, etag);
     CHECK(a.status == 200, "another script's ETag does not match");
@@ -357,15 +359,17 @@ static void test_live(void)
     a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
     CHECK(a.status == 200 && a.body != NULL && strstr(a.body, "\"back\":true") != NULL, "re-created: 200");
     json_decref(a.root);
-    /* A failing store (a symlink loop where the config is): 503, Retry-After, a log naming store and cause. */
-    unlink(cmd);
-    CHECK(symlink(cmd, cmd) == 0, "symlink loop");
+    /* A failing store (its folder gone): 503, Retry-After, a log naming store and cause. */
+    char away[300];
+    snprintf(away, sizeof(away), "%s.away", dir);
+    CHECK(rename(dir, away) == 0, "move the store away");
     logged[0] = '\0';
     a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
     CHECK(a.status == 503 && header_is(&a, "Retry-After", "1"), "failing store: 503 + Retry-After");
-    CHECK(strstr(logged, dir) != NULL && strstr(logged, "main.json") != NULL && strstr(logged, "symbolic links"),
-          "log names store and cause: %s", logged);
+    CHECK(strstr(logged, dir) != NULL && strstr(logged, "No such file") != NULL, "log names store and cause: %s",
+          logged);
     json_decref(a.root);
+    CHECK(rename(away, dir) == 0, "move the store back");
     /* The loader gone: 503 (the store is incomplete, not the account unknown). */
     snprintf(cmd, sizeof(cmd), "%s/loader.js", dir);
     unlink(cmd);
@@ -462,6 +466,15 @@ static void test_health(void)
           logged);
     json_decref(a.root);
     unlink(path);
+    /* A loader without its placeholder would make every script a 500: unhealthy too. */
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && fputs("window.x = 1;\n", f) >= 0 && fclose(f) == 0, "write an invalid loader");
+    logged[0] = '\0';
+    a = call(h, "v2", "GET", "/healthz", NULL, NULL);
+    CHECK(a.status == 503 && strstr(logged, "loader.js") != NULL, "loader invalid: status %d, log '%s'", a.status,
+          logged);
+    json_decref(a.root);
+    unlink(path);
     CHECK(rename(cmd, path) == 0, "loader back");
     a = call(h, "v2", "GET", "/healthz", NULL, NULL);
     CHECK(a.status == 200, "loader back: status %d", a.status);
@@ -475,8 +488,51 @@ static void test_health(void)
     CHECK(system(cmd) == 0, "remove %s", dir);
 }
 
+/* What is not an object in a config's place: a link out of the store, a FIFO, a folder: 404 and a log line
+ * naming it; a FIFO never blocks the handler. */
+static void test_not_objects(void)
+{
+    char dir[] = "/tmp/fn-handler-no-XXXXXX", outside[] = "/tmp/fn-handler-out-XXXXXX", cmd[400];
+    if (mkdtemp(dir) == NULL || mkdtemp(outside) == NULL)
+        return;
+    snprintf(cmd, sizeof(cmd), "cp -R '%s/.' '%s/' && cp '%s/accounts/acme/main.json' '%s/leak.json'", FN_DEMO_DIR, dir,
+             FN_DEMO_DIR, outside);
+    CHECK(system(cmd) == 0, "copy demo store");
+    char path[600];
+    snprintf(path, sizeof(path), "%s/accounts/evil", dir);
+    CHECK(symlink(outside, path) == 0, "symlink");
+    snprintf(path, sizeof(path), "%s/accounts/acme/fifo.json", dir);
+    CHECK(mkfifo(path, 0644) == 0, "mkfifo");
+    snprintf(path, sizeof(path), "%s/accounts/acme/dir.json", dir);
+    CHECK(mkdir(path, 0755) == 0, "mkdir");
+    fn_handler_t *h = open_store(dir);
+    static const struct {
+        const char *path, *logged;
+    } cases[] = {
+        {"/evil/leak.js", "accounts/evil: a symbolic link"},
+        {"/acme/fifo.js", "accounts/acme/fifo.json: a FIFO"},
+        {"/acme/dir.js", "accounts/acme/dir.json: a folder"},
+    };
+    for (size_t i = 0; h != NULL && i < NCASES(cases); i++) {
+        logged[0] = '\0';
+        answer_t a = call(h, "v2", "GET", cases[i].path, NULL, NULL);
+        CHECK(a.status == 404, "%s: %d, want 404", cases[i].path, a.status);
+        CHECK(strstr(logged, cases[i].logged) != NULL, "%s: logged '%s', want '%s'", cases[i].path, logged,
+              cases[i].logged);
+        json_decref(a.root);
+    }
+    logged[0] = '\0';
+    answer_t a = call(h, "v2", "GET", "/acme/none.js", NULL, NULL);
+    CHECK(a.status == 404 && logged[0] == '\0', "a missing config is a 404 without a log line: '%s'", logged);
+    json_decref(a.root);
+    fn_handler_free(h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, outside);
+    CHECK(system(cmd) == 0, "clean up");
+}
+
 int main(void)
 {
+    test_not_objects();
     test_bad_events();
     test_rules();
     test_conditional();

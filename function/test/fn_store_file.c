@@ -1,14 +1,20 @@
-/* Unit tests of store.c and store_file.c: URLs, conditional gets, missing objects, edits, racy files, caps. */
+/* Unit tests of store.c and store_file.c: URLs, conditional gets, missing objects, edits, racy files, caps;
+ * links, folders, FIFOs and devices in an object's place (with openat2 and with the O_NOFOLLOW walk); reads
+ * torn by a writer rewriting a file in place (a thread of this test). */
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
 #include "function/errno.h"
 #include "function/store.h"
+#include "../src/store_internal.h"
 
 static char root[256];
 
@@ -158,6 +164,174 @@ static void test_get(void)
     fn_store_free(s);
 }
 
+static void mkpath(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    mkdir(path, 0755);
+}
+
+static void link_at(const char *target, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    if (symlink(target, path) != 0)
+        CHECK(0, "symlink %s: %s", rel, strerror(errno));
+}
+
+/* Nothing outside the root, no link followed (inside or out), and nothing but regular files: each a 404
+ * whose cause names what is in the way, while plain files around them are served. */
+static void test_beneath(int walk_only)
+{
+    char outside[] = "/tmp/fn-store-out-XXXXXX";
+    if (mkdtemp(outside) == NULL)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/leak.json", outside);
+    FILE *f = fopen(path, "w");
+    fputs("{\"secret\":1}", f);
+    fclose(f);
+    mkpath("b");
+    mkpath("b/accounts");
+    mkpath("b/accounts/acme");
+    mkpath("b/accounts/acme/dir.json");
+    put("b/accounts/acme/ok.json", "{\"ok\":1}", 0);
+    put("b/accounts/plain", "x", 0);
+    link_at(outside, "b/accounts/evil");
+    link_at(path, "b/accounts/acme/abs.json");
+    link_at("ok.json", "b/accounts/acme/inside.json");
+    link_at("acme", "b/accounts/alias");
+    char fifo[512];
+    snprintf(fifo, sizeof(fifo), "%s/b/accounts/acme/fifo.json", root);
+    CHECK(mkfifo(fifo, 0644) == 0, "mkfifo");
+    char url[300];
+    snprintf(url, sizeof(url), "file://%s/b", root);
+    fn_store_t *s = NULL;
+    CHECK(fn_store_open(url, &s) == 0, "open %s", url);
+    if (s == NULL)
+        return;
+    if (walk_only)
+        fn__store_file_walk_only(s);
+    static const struct {
+        const char *key;
+        int want;
+        const char *cause; /* a piece of the cause, "" for none */
+    } cases[] = {
+        {"accounts/evil/leak.json", FN_ENOTFOUND, "accounts/evil: a symbolic link"},
+        {"accounts/acme/abs.json", FN_ENOTFOUND, "accounts/acme/abs.json: a symbolic link"},
+        {"accounts/acme/inside.json", FN_ENOTFOUND, "symbolic link"},
+        {"accounts/alias/ok.json", FN_ENOTFOUND, "accounts/alias: a symbolic link"},
+        {"accounts/acme/dir.json", FN_ENOTFOUND, "a folder where a file should be"},
+        {"accounts/acme/fifo.json", FN_ENOTFOUND, "a FIFO where a file should be"},
+        {"accounts/plain/x.json", FN_ENOTFOUND, "accounts/plain: a file where a folder should be"},
+        {"accounts/acme/missing.json", FN_ENOTFOUND, ""},
+        {"accounts/nobody/x.json", FN_ENOTFOUND, ""},
+        {"accounts/acme/ok.json", 0, ""},
+    };
+    cm_buf_t body;
+    cm_buf_init(&body, 1024);
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        fn_version_t v;
+        cm_buf_reset(&body);
+        int got = fn_store_get(s, cases[i].key, NULL, &body, &v);
+        const char *cause = fn_store_cause(s);
+        CHECK(got == cases[i].want, "%s %s: got %d want %d (%s)", walk_only ? "walk" : "openat2", cases[i].key, got,
+              cases[i].want, cause);
+        CHECK(cases[i].cause[0] == '\0' ? cause[0] == '\0' : strstr(cause, cases[i].cause) != NULL,
+              "%s %s: cause '%s', want '%s'", walk_only ? "walk" : "openat2", cases[i].key, cause, cases[i].cause);
+        CHECK(body.len == 0 || strstr(body.base, "secret") == NULL, "%s: nothing from outside", cases[i].key);
+    }
+    CHECK(strcmp(body.base, "{\"ok\":1}") == 0, "the plain file is served");
+    /* A device (root only: mknod). */
+    char dev[512];
+    snprintf(dev, sizeof(dev), "%s/b/accounts/acme/dev.json", root);
+    if (mknod(dev, S_IFCHR | 0644, makedev(1, 3)) == 0) {
+        fn_version_t v;
+        CHECK(fn_store_get(s, "accounts/acme/dev.json", NULL, &body, &v) == FN_ENOTFOUND &&
+                  strstr(fn_store_cause(s), "a device") != NULL,
+              "a device: %s", fn_store_cause(s));
+    }
+    cm_buf_dispose(&body);
+    fn_store_free(s);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s/b'", outside, root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", outside);
+}
+
+/* A writer rewriting a file in place (truncate, then one write), as `cat new >file` or an editor without
+ * a temporary file does, alternating two contents, against a reader: every read served must be one of the
+ * two whole contents; a read that keeps racing is FN_ESTORE with a cause saying so, never a torn body. */
+#define TORN_SIZE (192 * 1024)
+/* sizes off page boundaries, as most files are: only states mid-write are page-aligned */
+static char content_a[TORN_SIZE + 7], content_b[TORN_SIZE / 2 + 3];
+static volatile int writer_stop;
+
+static void *writer(void *arg)
+{
+    const char *path = arg;
+    for (unsigned long i = 0; !writer_stop; i++) {
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        const char *c = i % 2 ? content_b : content_a;
+        size_t n = i % 2 ? sizeof(content_b) : sizeof(content_a);
+        ssize_t w = write(fd, c, n);
+        close(fd);
+        if (w != (ssize_t)n)
+            break;
+        /* a pause between rewrites (longer than the store's 20 ms settling time), so that whole reads exist */
+        struct timespec pause = {0, 25 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+static void test_torn(void)
+{
+    memset(content_a, 'a', sizeof(content_a));
+    memset(content_b, 'b', sizeof(content_b));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/torn.json", root);
+    put("torn.json", "", 0);
+    char url[300];
+    snprintf(url, sizeof(url), "file://%s", root);
+    fn_store_t *s = NULL;
+    CHECK(fn_store_open(url, &s) == 0, "open %s", url);
+    if (s == NULL)
+        return;
+    cm_buf_t body;
+    cm_buf_init(&body, 1024 * 1024);
+    writer_stop = 0;
+    pthread_t t;
+    if (pthread_create(&t, NULL, writer, path) != 0) {
+        CHECK(0, "pthread_create");
+        return;
+    }
+    int whole = 0, busy = 0, torn = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        fn_version_t v;
+        int err = fn_store_get(s, "torn.json", NULL, &body, &v);
+        if (err == 0 && ((body.len == sizeof(content_a) && memcmp(body.base, content_a, body.len) == 0) ||
+                         (body.len == sizeof(content_b) && memcmp(body.base, content_b, body.len) == 0)))
+            whole++;
+        else if (err == FN_ESTORE && strstr(fn_store_cause(s), "changed while being read") != NULL)
+            busy++;
+        else if (torn++ == 0)
+            fprintf(stderr, "torn read: err %d, %zu bytes (%s)\n", err, body.len, fn_store_cause(s));
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 3);
+    writer_stop = 1;
+    pthread_join(t, NULL);
+    printf("torn-read test: %d whole, %d refused as changing, %d torn\n", whole, busy, torn);
+    CHECK(torn == 0, "%d torn reads served (of %d)", torn, whole + busy + torn);
+    CHECK(whole > 0, "no whole read at all in 3 s");
+    cm_buf_dispose(&body);
+    fn_store_free(s);
+}
+
 int main(void)
 {
     snprintf(root, sizeof(root), "/tmp/fn-store-XXXXXX");
@@ -169,6 +343,9 @@ int main(void)
     test_open();
     test_open_s3();
     test_get();
+    test_beneath(0);
+    test_beneath(1);
+    test_torn();
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -248,14 +248,14 @@ class FunctionTest(unittest.TestCase):
         finally:
             shutil.copy(os.path.join(DEMO, "accounts/acme/widget.json"), os.path.join(self.store, "accounts/acme"))
 
-    def test_failing_store_is_503_and_logged(self):
+    def test_link_is_404_and_logged(self):
+        # a store holds plain files and folders: a link (here a loop) is no object, and the log says so
         link = os.path.join(self.store, "accounts/acme/loop.json")
         os.symlink(link, link)
         try:
             a = self.get(path="/acme/loop.js")
-            self.assertEqual(a.status, 503)
-            self.assertEqual(a.headers["Retry-After"], "1")
-            self.assertRegex(a.stderr, r"ERROR.*store file://%s: .*loop\.json.*symbolic links" % self.store)
+            self.assertEqual(a.status, 404)
+            self.assertRegex(a.stderr, r"WARN.*store file://%s: accounts/acme/loop\.json: a symbolic link" % self.store)
         finally:
             os.unlink(link)
 
@@ -274,6 +274,44 @@ class FunctionTest(unittest.TestCase):
         a = Answer(json.loads(out), err)
         self.assertEqual((a.status, a.headers["Retry-After"]), (503, "1"))
         self.assertIn("loader.js: missing", a.stderr)
+
+    def test_failing_store_is_503_and_logged(self):
+        # loader.js rewritten in place (truncate, then write) without pause while the function reads it: no
+        # read holds still, so after its retries the store is failing for this request (503), never torn
+        import threading
+        path = os.path.join(self.store, "loader.js")
+        with open(path) as f:
+            text = f.read() * 20
+        # page-aligned, as every state of a write() in progress is: the store waits for such a file to settle
+        text += "\n" * (-len(text) % 4096)
+        stop = threading.Event()
+
+        def writer():
+            while not stop.is_set():
+                with open(path, "w") as f:
+                    f.write(text)
+
+        t = threading.Thread(target=writer)
+        t.start()
+        answers = []
+        try:
+            # a writer thread descheduled for over 20 ms lets a whole read through: then that must be a whole
+            # script, and another try is made
+            for _ in range(3):
+                a = self.get(path="/acme/main.js")
+                answers.append(a)
+                if a.status != 200:
+                    break
+                self.assertTrue(a.body.decode().rstrip().endswith(text.rstrip()[-200:]), "a torn script was served")
+        finally:
+            stop.set()
+            t.join()
+            shutil.copy(os.path.join(DEMO, "loader.js"), path + ".new")
+            os.rename(path + ".new", path)
+        a = answers[-1]
+        self.assertEqual(a.status, 503, [x.status for x in answers])
+        self.assertEqual(a.headers["Retry-After"], "1")
+        self.assertRegex(a.stderr, r"ERROR.*store file://%s: loader\.js: changed while being read" % self.store)
 
     # --- store URL and init ---------------------------------------------------------------------------------
     def test_bad_store_url_fails_init(self):

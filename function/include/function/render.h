@@ -17,8 +17,9 @@
 #define FN_SCRIPT_MAX (3 * 1024 * 1024)
 
 /*
- * Appends to out the config JSON text (len bytes), validated (must be an object; duplicate keys and
- * invalid UTF-8 refused) and dumped as script-safe JSON. Returns 0, FN_ECONTENT (why, if not NULL,
+ * Appends to out the config JSON text (len bytes), validated (must be an object; duplicate keys,
+ * invalid UTF-8 and numbers no double holds refused) and dumped as script-safe JSON, each number
+ * spelled exactly as in the input. Returns 0, FN_ECONTENT (why, if not NULL,
  * receives jansson's message, NUL-terminated, up to whylen bytes), FN_ETOOBIG or FN_ENOMEM. On failure
  * out is unchanged.
  */

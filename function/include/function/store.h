@@ -1,7 +1,8 @@
 /*
  * function/store.h: where content lives, behind one operation: a conditional get. The caller passes
  * the version it holds; the store answers "unchanged" cheaply or returns the bytes and their version.
- * file:///abs/path: a folder; a version is dev, inode, size, mtime and ctime (one stat() per check).
+ * file:///abs/path: a folder of plain files and folders (no links followed); a version is dev, inode,
+ * size, mtime and ctime (one stat() per check).
  * s3://bucket/prefix: a version is the object's ETag, checked by GET with If-None-Match (store_s3.c).
  * Several gets can go as one batch (fn_store_get_all): S3 issues them concurrently, so a request that
  * revalidates two objects waits one round trip, not two.
@@ -51,7 +52,10 @@ const char *fn_store_cause(const fn_store_t *s);
  * Gets the object at key. If have (may be NULL) equals the current version: returns FN_ENOTMODIFIED and
  * touches nothing. Else clears body, fills it with the object's bytes (capped by body->max), sets *now
  * and returns 0. Other returns: FN_ENOTFOUND, FN_ESTORE (see fn_store_cause), FN_ETOOBIG, FN_ENOMEM;
- * on those body and now are unspecified.
+ * on those body and now are unspecified. FN_ENOTFOUND has a cause too when something other than an
+ * object is in its place (folder store: a folder, FIFO, device or symbolic link), for the log.
+ * A folder store never opens anything outside its folder and follows no symbolic link under it, and
+ * never returns a read that a write in place tore (it reads again, then fails with FN_ESTORE).
  * Never stale: the version returned is never newer than the bytes, so a change made while reading is
  * seen on the next call. A version may be withheld (len 0) when it cannot be trusted yet.
  */
@@ -68,7 +72,7 @@ typedef struct fn_store_req {
     cm_buf_t *body;                 /* in: where the bytes go (borrowed; one buffer per get of a batch) */
     int err;                        /* out: what fn_store_get would return for this get */
     fn_version_t now;               /* out, when err is 0: the version of the bytes in body */
-    char cause[FN_STORE_CAUSE_MAX]; /* out: with FN_ESTORE or FN_ETOOBIG, as fn_store_cause; else "" */
+    char cause[FN_STORE_CAUSE_MAX]; /* out: with FN_ESTORE, FN_ETOOBIG (or FN_ENOTFOUND), as fn_store_cause */
 } fn_store_req_t;
 
 /*
