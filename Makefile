@@ -24,7 +24,7 @@ build-asan:
 	cmake -S . -B $(ASAN_BUILD) -DNEARJS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# The main job on embedded defaults: the echo function invoked once through the local Lambda emulator.
+# The main job on one machine: two local regions (gateway + function + demo store) behind an edge each.
 run: setup build
 	@scripts/run-demo.sh $(BUILD)
 
