@@ -11,6 +11,7 @@ all: build
 setup:
 	@scripts/setup.sh test
 	@scripts/find-aws-python.sh >/dev/null || echo "setup: the AWS-side tests will be skipped" >&2
+	@tests/browser/setup.sh || echo "setup: the browser test will be skipped" >&2
 
 # Makefile, not CMakeCache.txt: a configure that failed (a missing package) leaves the cache but no
 # Makefile, and the next make must configure again rather than fail in cmake --build.
