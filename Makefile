@@ -11,7 +11,6 @@ all: build
 setup:
 	@scripts/setup.sh test
 	@scripts/find-aws-python.sh >/dev/null || echo "setup: the AWS-side tests will be skipped" >&2
-	@tests/browser/setup.sh || echo "setup: the browser test will be skipped" >&2
 
 # Makefile, not CMakeCache.txt: a configure that failed (a missing package) leaves the cache but no
 # Makefile, and the next make must configure again rather than fail in cmake --build.
@@ -30,6 +29,7 @@ run: setup build
 	@scripts/run-demo.sh $(BUILD)
 
 test: setup build build-asan
+	@tests/browser/setup.sh || echo "setup: the browser test will be skipped" >&2
 	cmake -S . -B $(BUILD) -DNEARJS_ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD))
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

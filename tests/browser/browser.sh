@@ -3,7 +3,7 @@
 # start-api --domain` (the gateway) -> the function -> a copy of the demo store, all on loopback; the page
 # comes from another origin (a plain HTTP server for page.example.test). browser.mjs does the checks.
 # Skipped (77), saying why, when chromium or tests/browser/node_modules is missing: tests/browser/setup.sh
-# (run by `make setup`, hence by `make test`) installs both.
+# (run by `make test`) installs both.
 # Usage: browser.sh NEARJS_EDGE NEARJS_LOCAL BOOTSTRAP DEMO_STORE_DIR
 set -u
 EDGE=$(realpath "$1")
@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../edge/lib.sh"
 
 CHROMIUM=$(command -v chromium || true)
-[ -n "$CHROMIUM" ] || { echo "SKIP browser: no chromium (run tests/browser/setup.sh, or make setup)"; exit 77; }
+[ -n "$CHROMIUM" ] || { echo "SKIP browser: no chromium (run tests/browser/setup.sh, or make test)"; exit 77; }
 [ -d "$HERE/node_modules/puppeteer-core" ] ||
     { echo "SKIP browser: no puppeteer-core in tests/browser/node_modules (run tests/browser/setup.sh)"; exit 77; }
 command -v node >/dev/null || { echo "SKIP browser: no node (run tests/browser/setup.sh)"; exit 77; }

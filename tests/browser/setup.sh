@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tests/browser needs and nothing that is there: Debian's chromium, Node.js and npm
 # (scripts/ensure-packages.sh), then puppeteer-core from package-lock.json into tests/browser/node_modules
-# (npm ci; skipped when the lock's version is already installed). `make setup` (so `make test`) runs it.
+# (npm ci; skipped when the lock's version is already installed). `make test` runs it.
 # Exit: 0 ready, 1 could not install (the browser test then skips, saying so).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
