@@ -17,6 +17,7 @@
  */
 #include "edge.h"
 #include "common/buf.h"
+#include "common/http.h"
 #include "common/log.h"
 
 #include <arpa/inet.h>
@@ -316,7 +317,8 @@ static int take_head(struct fwd *f)
     }
     h2o_req_t *req = f->req;
     req->res.status = status;
-    req->res.reason = h2o_strdup(&req->pool, msg, msg_len).base;
+    /* An empty phrase is allowed on the wire (RFC 9112 4) but reads as a broken server: give the standard one. */
+    req->res.reason = msg_len > 0 ? h2o_strdup(&req->pool, msg, msg_len).base : cm_http_reason(status);
     int close = 0, keep_alive = 0, chunked = 0, has_te = 0;
     size_t length = SIZE_MAX;
     for (size_t i = 0; i < num; i++) {
@@ -342,7 +344,11 @@ static int take_head(struct fwd *f)
             if (!f->is_head)
                 continue; /* h2o writes the length of what it sends */
         }
-        if (is_hop_by_hop(&name) || h2o_lcstris(name.base, name.len, H2O_STRLIT("date")))
+        /* Date and Server are the edge's own (h2o writes both). A gateway acts as the origin server for its
+         * clients (RFC 9110 3.7), and Server names the software that answered them (10.2.4); the upstream's
+         * would make a second Server field, which the field's grammar cannot combine into one value. */
+        if (is_hop_by_hop(&name) || h2o_lcstris(name.base, name.len, H2O_STRLIT("date")) ||
+            h2o_lcstris(name.base, name.len, H2O_STRLIT("server")))
             continue;
         h2o_iovec_t n = h2o_strdup(&req->pool, name.base, name.len);
         h2o_strtolower(n.base, n.len);

@@ -339,9 +339,11 @@ static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
         {"Access-Control-Expose-Headers", "ETag"},
     };
     size_t n = 6;
+    /* The 304 carries the 200's type: a browser applies a 304's headers to its cached copy, and a
+     * cross-origin nosniff script left without its JavaScript type (or given a gateway's default) is blocked. */
+    headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (fn_if_none_match(req->if_none_match.base, req->if_none_match.len, headers[3].value))
         return reply(h, out, req->kind, 304, headers, n, NULL, 0, 0);
-    headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (gz)
         headers[n++] = (fn__header_t){"Content-Encoding", "gzip"};
     if (req->method == FN_METHOD_HEAD)

@@ -142,7 +142,8 @@ static void test_rules(void)
         {"v2", "GET", "/acme/main.js", "br", NULL, 200, "application/javascript; charset=utf-8", NULL, "shipping"},
         {"v2", "HEAD", "/acme/main.js", NULL, NULL, 200, "application/javascript; charset=utf-8", NULL, NULL},
         {"v1", "HEAD", "/acme/main.js", "gzip", NULL, 200, "application/javascript; charset=utf-8", "gzip", NULL},
-        {"v2", "GET", "/acme/main.js", NULL, "*", 304, NULL, NULL, NULL},
+        {"v2", "GET", "/acme/main.js", NULL, "*", 304, "application/javascript; charset=utf-8", NULL, NULL},
+        {"v1", "HEAD", "/acme/main.js", NULL, "*", 304, "application/javascript; charset=utf-8", NULL, NULL},
         {"v2", "GET", "/acme/main.js", NULL, "\"nope\"", 200, "application/javascript; charset=utf-8", NULL,
          "shipping"},
         {"v2", "OPTIONS", "/acme/main.js", NULL, NULL, 204, NULL, NULL, NULL},
@@ -234,6 +235,7 @@ static void test_conditional(void)
     json_decref(a.root);
     a = call(h, "v2", "GET", "/acme/main.js", "gzip", etag_gz);
     CHECK(a.status == 304 && header_is(&a, "ETag", etag_gz), "the gzip ETag does");
+    CHECK(header_is(&a, "Content-Type", "application/javascript; charset=utf-8"), "the gzip 304 has the 200's type");
     json_decref(a.root);
     a = call(h, "v2", "GET", "/globex/main.js", NULL, etag);
     CHECK(a.status == 200, "another script's ETag does not match");

@@ -253,15 +253,6 @@ static int map_body(nl_apigw_response_t *res, json_t *doc, char *why, size_t why
     return 0;
 }
 
-static int has_content_type(const nl_apigw_response_t *res)
-{
-    for (size_t i = 0; i < res->num_headers; i++) {
-        if (strcasecmp(res->headers[i].name, "content-type") == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int map_structured(int version, json_t *doc, nl_apigw_response_t *res, char *why, size_t why_size)
 {
     if (version == 1) {
@@ -285,10 +276,12 @@ static int map_structured(int version, json_t *doc, nl_apigw_response_t *res, ch
         rc = map_headers(res, doc, why, why_size);
     if (rc == 0 && version == 2)
         rc = map_cookies(res, doc, why, why_size);
+    /* No content-type is added: API Gateway documents a default (application/json) only for 2.0's inferred
+     * form below, where the answer has no statusCode ("Lambda function response for format 2.0"). An
+     * answer with a statusCode says its own headers; a 304 or 204 given a body type it has no body for
+     * would overwrite the type of a browser's cached copy. */
     if (rc == 0)
         rc = map_body(res, doc, why, why_size);
-    if (rc == 0 && !has_content_type(res))
-        rc = add_header(res, "content-type", "application/json", 16, why, why_size);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "local/errors.h"
 #include "local/report.h"
 #include "local/sandbox.h"
+#include "common/http.h"
 #include "common/log.h"
 #include "common/tls.h"
 
@@ -102,7 +103,7 @@ void nl__server_send(h2o_req_t *req, int status, const char *name, const char *v
 {
     static h2o_generator_t generator = {NULL, NULL};
     req->res.status = status;
-    req->res.reason = "";
+    req->res.reason = cm_http_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     if (name != NULL)
         h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));

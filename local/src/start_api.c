@@ -11,6 +11,7 @@
 #include "ids.h"
 #include "local/apigw.h"
 #include "local/errors.h"
+#include "common/http.h"
 #include "common/log.h"
 
 #include <ctype.h>
@@ -91,46 +92,6 @@ static const char *domain_refusal(const nl__serve_args_t *a, h2o_req_t *req, cha
     return NULL;
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return "";
-    }
-}
-
 static void add_common_headers(h2o_req_t *req, const nl__serve_args_t *a, const char *request_id)
 {
     if (a->payload == 2)
@@ -162,7 +123,7 @@ static void send_mapped(pending_t *pd, nl_apigw_response_t *res)
     static h2o_generator_t generator = {NULL, NULL};
     h2o_req_t *req = pd->req;
     req->res.status = res->status;
-    req->res.reason = reason(res->status);
+    req->res.reason = cm_http_reason(res->status);
     for (size_t i = 0; i < res->num_headers; i++) {
         size_t nlen = strlen(res->headers[i].name), vlen = strlen(res->headers[i].value);
         h2o_iovec_t name = h2o_strdup(&req->pool, res->headers[i].name, nlen);

@@ -91,6 +91,14 @@ check "chunked answer with trailer" "$("${C[@]}" --http1.1 "$URL/frame/chunked")
 check "answer until close" "$("${C[@]}" --http1.1 "$URL/frame/close")" "until close"
 check "204, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "$URL/frame/204")" "204 0"
 check "304, no body" "$("${C[@]}" --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "$URL/frame/304")" "304 0"
+# one Server: the edge's (upstream.py sends its own, BaseHTTP/...), on answers and over HTTP/2
+"${C[@]}" --http1.1 -o /dev/null -D srv1.h "$URL/"
+check "one Server header, the edge's" "$(grep -i '^server:' srv1.h | tr -d '\r' | tr 'A-Z\n' 'a-z ')" "server: nearjs-edge "
+"${C[@]}" --http2 -o /dev/null -D srv2.h "$URL/"
+check "one Server header over HTTP/2" "$(grep -i '^server:' srv2.h | tr -d '\r' | tr 'A-Z\n' 'a-z ')" "server: nearjs-edge "
+"${C[@]}" --http1.1 -o /dev/null -D noreason.h "$URL/frame/noreason"
+check "empty upstream reason phrase -> the standard one" "$(head -1 noreason.h | tr -d '\r')" "HTTP/1.1 405 Method Not Allowed"
+check "one Server header on a framed answer" "$(grep -ci '^server:' noreason.h) $(grep -i '^allow:' noreason.h | tr -d '\r')" "1 allow: GET"
 check "1xx interim answers skipped" "$("${C[@]}" --http1.1 "$URL/frame/interim")" "after interim"
 check "HEAD: length kept, no body" "$("${C[@]}" --http1.1 -I "$URL/x" | tr -d '\r' | grep -ci '^content-length: [1-9]')" 1
 check "trickled chunked answer" "$("${C[@]}" --http1.1 "$URL/frame/trickle")" "trickled body"

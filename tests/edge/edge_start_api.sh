@@ -170,7 +170,13 @@ check "gzip passthrough: ETag is the gzip one" "$(hdr e.gzip.h etag | grep -c --
 check "gzip passthrough: decodes to the script" "$(gunzip -c e.gzip.b | cmp -s - g.identity.b && echo same)" same
 check "Cache-Control: no-cache" "$(hdr e.identity.h cache-control)" no-cache
 etag=$(hdr e.identity.h etag)
-check "If-None-Match via edge -> 304" "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL/acme/main.js")" 304
+check "If-None-Match via edge -> 304" "$("${C[@]}" -o /dev/null -D nm.h -w '%{http_code}' -H "If-None-Match: $etag" "$URL/acme/main.js")" 304
+# a browser applies the 304's type to its cached copy: it must be the script's, not a gateway default
+check "304 via edge: the 200's Content-Type" "$(hdr nm.h content-type)" "$(hdr e.identity.h content-type)"
+check "304 via edge: one Server, the edge's" "$(grep -i '^server:' nm.h | tr -d '\r' | tr 'A-Z\n' 'a-z ')" "server: nearjs-edge "
+check "200 via edge: one Server, the edge's" "$(grep -i '^server:' e.gzip.h | tr -d '\r' | tr 'A-Z\n' 'a-z ')" "server: nearjs-edge "
+"${C[@]}" --http1.1 -o /dev/null -D post.h -d x "$URL/acme/main.js"
+check "POST via edge: 405 with its reason phrase" "$(head -1 post.h | tr -d '\r')" "HTTP/1.1 405 Method Not Allowed"
 check "HEAD via edge: 200, no body, same ETag" \
     "$("${C[@]}" -I -o head.h -w '%{http_code} %{size_download}' "$URL/acme/main.js") $(hdr head.h etag)" "200 0 $etag"
 check "missing script via edge -> 404" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/acme/nope.js")" 404

@@ -5,7 +5,7 @@ Otherwise it answers 200 with the request (method, path, headers, sni, body) as 
 /healthz answers 200 (or --health-status). /frame/KIND answers with a given HTTP/1.1 framing (chunked with a
 trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
-a body shorter than its length). The JSON's "peer" is the client port: one per upstream connection.
+a body shorter than its length, an empty reason phrase). The JSON's "peer" is the client port: one per upstream connection.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +85,8 @@ class H(BaseHTTPRequestHandler):
         elif kind == "truncated":
             w(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..")
             self.close_connection = True
+        elif kind == "noreason":  # a status line with an empty reason phrase, and a Server of its own
+            w(b"HTTP/1.1 405 \r\nallow: GET\r\nserver: upstream-gw\r\ncontent-length: 0\r\n\r\n")
         elif kind == "bye":
             w(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nbye")
             self.close_connection = True

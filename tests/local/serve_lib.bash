@@ -63,6 +63,7 @@ stop_server() {
 
 # req ARGS...: curl with the status in $code, headers in $T/h, body in $T/b.
 req() {
+    : >"$T/b" # curl writes no file for an answer without a body (304)
     code=$(curl -sS --max-time 20 -o "$T/b" -D "$T/h" -w '%{http_code}' "$@") || code=curl-failed
     body=$(cat "$T/b")
 }

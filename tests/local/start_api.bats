@@ -102,6 +102,27 @@ teardown() {
     [ "$code" = "200 0" ] || fail_with HEAD
 }
 
+@test "no invented body type (304, 204, statusCode without one); every status line has its reason phrase" {
+    start_server start-api --workers 1 "$FN"
+    req "$URL/answer" --data-binary '{"statusCode":304,"headers":{"etag":"\"e1\""}}'
+    [ "$code" = 304 ] && [ "$(header etag)" = '"e1"' ] || fail_with "304"
+    [ -z "$(header content-type)" ] || fail_with "a 304 got a content-type"
+    req "$URL/answer" --data-binary '{"statusCode":204}'
+    [ "$code" = 204 ] && [ -z "$(header content-type)" ] || fail_with "a 204 got a content-type"
+    req "$URL/answer" --data-binary '{"statusCode":200,"body":"x"}'
+    [ "$code" = 200 ] && [ -z "$(header content-type)" ] || fail_with "a typeless 200 got a content-type"
+    # the documented default: 2.0's inferred form only
+    req "$URL/answer" --data-binary '{"a":1}'
+    [ "$(header content-type)" = application/json ] || fail_with "inferred form"
+    for want in "405 Method Not Allowed" "304 Not Modified" "418 I'm a teapot" "451 Bad Request"; do
+        req --http1.1 "$URL/answer" --data-binary "{\"statusCode\":${want%% *}}"
+        [ "$(head -1 "$T/h" | tr -d '\r')" = "HTTP/1.1 $want" ] || fail_with "status line for $want"
+    done
+    # the gateway's own answers too
+    req --http1.1 "$URL/answer" --data-binary 'not json'
+    [ "$(head -1 "$T/h" | tr -d '\r')" = "HTTP/1.1 502 Bad Gateway" ] || fail_with "502 status line"
+}
+
 @test "binary body round trip (64 KB of random bytes, base64 both ways)" {
     start_server start-api --workers 1 "$FN"
     head -c 65536 /dev/urandom >"$T/in"

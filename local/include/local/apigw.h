@@ -75,8 +75,9 @@ void nl_apigw_response_dispose(nl_apigw_response_t *res);
 
 /* Maps a function's answer (payload, len bytes) to res, as the gateway of payload format version does:
  * an object with statusCode gives statusCode, headers, multiValueHeaders, cookies (2.0; one Set-Cookie
- * each), body and isBase64Encoded; for 2.0 any other JSON value is a 200 application/json response
- * whose body is that JSON. Header names and values with control characters, a status outside
+ * each), body and isBase64Encoded, and no header the answer did not give (no default content-type);
+ * for 2.0 any other JSON value is a 200 application/json response whose body is that JSON (the only
+ * default API Gateway documents). Header names and values with control characters, a status outside
  * 100..599, a body that is not a string, bad base64, and for 1.0 keys the gateway does not know, make
  * the answer malformed. Returns 0, or NL_EINVAL (malformed: res is left empty and why holds a one-line
  * reason) or NL_ENOMEM. res must be fresh (nl_apigw_response_init). */
