@@ -164,7 +164,21 @@ case_own_region() {
         check "$r: rendered by its own region (X-Nearjs-Region)" "$(hdr head x-nearjs-region)" "$r"
         check "$r: the acme script" "$(grep -c 'Acme: free shipping this week' body)" 1
         check "$r: the edge's access log names its own gateway" "$(tail -1 "access-$r.log" | jq -r .upstream)" "$r-$PUBLIC"
+        # Warm, no request waits on a new TLS handshake to the gateway (/metrics counts those made for
+        # requests): 10 more over one client connection add none. (Parallel requests need as many upstream
+        # connections as are busy at once, which no test can fix; bench/e2e counts them under load.)
+        hs0=$(handshakes "$i")
+        args=()
+        for n in $(seq 10); do args+=(-o /dev/null "https://$PUBLIC/acme/main.js?n=$n"); done
+        client --resolve "$PUBLIC:443:${REGION_IP[$i]}" "${args[@]}"
+        hs1=$(handshakes "$i")
+        check "$r: warm, 10 sequential requests: no new upstream TLS handshake ($hs0 before)" "$hs1" "$hs0"
     done
+}
+# handshakes i: region i's edge's new TLS connections to its own gateway so far.
+handshakes() {
+    client "http://${REGION_IP[$1]}:9100/metrics" |
+        awk -v u="${REGIONS[$1]}-$PUBLIC" 'index($0, "nearjs_edge_upstream_handshakes_total{upstream=\"" u "\"}") == 1 {print $2}'
 }
 
 case_edit() {
