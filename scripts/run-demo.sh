@@ -9,8 +9,8 @@
 # until Ctrl-C (SIGINT/SIGTERM), which stops everything it started.
 # Usage: scripts/run-demo.sh [BUILD_DIR]
 # Environment: PORT (default 8443): edges on PORT and PORT+1, gateways on PORT+10 and PORT+11, the edges'
-# /metrics and /healthz on PORT+20 and PORT+21, all on 127.0.0.1. NEARJS_RUN_EXIT=1: stop right after
-# printing (for scripts). Exit: 0 after Ctrl-C, 1 when something did not start (a taken port is named).
+# /metrics and /healthz on PORT+20 and PORT+21, all on 127.0.0.1. DEMO_STORE: where the store's copy goes
+# (default BUILD/demo-store; replaced at each start). NEARJS_RUN_EXIT=1: stop right after printing. Exit: 0 after Ctrl-C, 1 when something did not start (a taken port is named).
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd) || exit 1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +18,7 @@ base=${PORT:-8443}
 regions=(us-east-1 eu-west-1)
 public=fast.example.test
 tls=$build/demo-tls
-store=$build/demo-store
+store=${DEMO_STORE:-$build/demo-store}
 run=$(mktemp -d "${TMPDIR:-/tmp}/nearjs-run.XXXXXX")
 pgroups=() # gateways run in process groups of their own: a gateway and its runtimes stop together
 pids=()

@@ -4,7 +4,8 @@
 # each edge: 200 from its own region, X-Nearjs-Region; straight to a gateway with the public Host: 403),
 # the printed content edit (jq, then mv) shows on the next request through both edges; SIGINT (what
 # Ctrl-C sends) stops it with exit 0 and leaves none of the processes it started (gateways, runtimes,
-# edges) running. A taken port fails at once, naming the port.
+# edges) running. A taken port fails at once, naming the port. The store's copy goes to the test's scratch
+# folder (DEMO_STORE), so a `make run` of the same build tree is not disturbed.
 # Usage: run_demo.sh REPO_ROOT BUILD_DIR
 set -u
 ROOT=$(realpath "$1")
@@ -48,7 +49,7 @@ BASE=$(free_base)
 # Job control: the script runs in a process group of its own with SIGINT not ignored, as in a terminal
 # (a non-interactive shell's background job would start with SIGINT ignored, which no trap can undo).
 set -m
-PORT=$BASE TMPDIR=$T "$ROOT/scripts/run-demo.sh" "$BUILD" >run.out 2>run.err &
+PORT=$BASE TMPDIR=$T DEMO_STORE=$T/store "$ROOT/scripts/run-demo.sh" "$BUILD" >run.out 2>run.err &
 RUN=$!
 set +m
 PIDS+=("$RUN")
@@ -110,7 +111,7 @@ HOLD=$!
 PIDS+=("$HOLD")
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$((BASE + 10))") 2>/dev/null && break; sleep 0.05; done
 start=$(date +%s%N)
-PORT=$BASE TMPDIR=$T timeout 20 "$ROOT/scripts/run-demo.sh" "$BUILD" >taken.out 2>taken.err
+PORT=$BASE TMPDIR=$T DEMO_STORE=$T/store timeout 20 "$ROOT/scripts/run-demo.sh" "$BUILD" >taken.out 2>taken.err
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 check "taken port: exit 1" "$rc" 1
