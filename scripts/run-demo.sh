@@ -81,6 +81,9 @@ if [ ! -s "$tls/ca.pem" ] || ! openssl x509 -checkend 86400 -noout -in "$tls/ca.
     done
 fi
 
+# Replaced only if it is a store (a copy from before): DEMO_STORE must never point rm at anything else.
+[ ! -e "$store" ] || [ -f "$store/loader.js" ] ||
+    die "DEMO_STORE '$store' exists and is not a demo store copy (no loader.js): refusing to replace it; name a new folder"
 rm -rf "$store"
 cp -R "$root/function/demo" "$store" || die "could not copy the demo store to $store"
 printf '{"Parameters": {"NEARJS_STORE": "file://%s"}}\n' "$store" >"$run/env.json"
