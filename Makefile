@@ -24,11 +24,12 @@ build-asan:
 	cmake -S . -B $(ASAN_BUILD) -DNEARJS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# The main job on embedded defaults: the echo function invoked once through the local Lambda emulator.
+# The main job on one machine: two local regions (gateway + function + demo store) behind an edge each.
 run: setup build
 	@scripts/run-demo.sh $(BUILD)
 
 test: setup build build-asan
+	@tests/browser/setup.sh || echo "setup: the browser test will be skipped" >&2
 	cmake -S . -B $(BUILD) -DNEARJS_ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD))
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

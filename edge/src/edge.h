@@ -103,6 +103,7 @@ typedef struct edge_metrics {
     atomic_ulong latency_sum_us[EDGE_MAX_UPSTREAMS];
     atomic_ulong latency_count[EDGE_MAX_UPSTREAMS];
     atomic_ulong retries, upstream_errors[EDGE_MAX_UPSTREAMS];
+    atomic_ulong upstream_handshakes[EDGE_MAX_UPSTREAMS]; /* TLS handshakes proxy.c made to forward requests */
 } edge_metrics_t;
 
 /* --- runtime objects --- */

@@ -57,6 +57,12 @@ char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len)
     for (size_t i = 0; i < g->num_upstreams; i++)
         cm_buf_appendf(&b, "nearjs_edge_upstream_errors_total{upstream=\"%s\"} %lu\n", g->upstreams[i].conf->name,
                        atomic_load(&m->upstream_errors[i]));
+    cm_buf_appendf(&b, "# HELP nearjs_edge_upstream_handshakes_total New TLS connections made to the upstream for "
+                       "requests (each cost the request a handshake; flat once the pool is warm).\n"
+                       "# TYPE nearjs_edge_upstream_handshakes_total counter\n");
+    for (size_t i = 0; i < g->num_upstreams; i++)
+        cm_buf_appendf(&b, "nearjs_edge_upstream_handshakes_total{upstream=\"%s\"} %lu\n", g->upstreams[i].conf->name,
+                       atomic_load(&m->upstream_handshakes[i]));
     cm_buf_appendf(&b,
                    "# HELP nearjs_edge_upstream_latency_seconds Time from sending to the upstream to its last byte.\n"
                    "# TYPE nearjs_edge_upstream_latency_seconds histogram\n");

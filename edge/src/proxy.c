@@ -469,6 +469,8 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         connect_failed(f, err);
         return;
     }
+    /* A request that waited on a new TLS connection: once warm this should stop growing (bench/e2e). */
+    atomic_fetch_add_explicit(&f->w->srv->metrics.upstream_handshakes[f->upstream], 1, memory_order_relaxed);
     stop_timer(f);
     send_request(f);
 }

@@ -40,6 +40,7 @@ struct fn_handler {
     fn_request_t req;
     fn_cache_t cache;
     fn_stats_t stats;
+    char region[64]; /* X-Nearjs-Region's value; "" for none */
 };
 
 static void say(fn_handler_t *h, fn_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -92,6 +93,27 @@ void fn_handler_free(fn_handler_t *h)
     free(h);
 }
 
+void fn_handler_set_region(fn_handler_t *h, const char *region)
+{
+    h->region[0] = '\0';
+    size_t len = region != NULL ? strlen(region) : 0;
+    if (len == 0 || len >= sizeof(h->region) || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+        return;
+    memcpy(h->region, region, len + 1);
+}
+
+/* fn__answer with the region's header added to headers (n < REPLY_HEADERS_MAX) when the handler has one. */
+#define REPLY_HEADERS_MAX 12
+static int reply(const fn_handler_t *h, cm_buf_t *out, fn_event_kind_t kind, int status, const fn__header_t *headers,
+                 size_t n, const char *body_json, size_t body_json_len, int base64)
+{
+    fn__header_t all[REPLY_HEADERS_MAX];
+    memcpy(all, headers, n * sizeof(*headers));
+    if (h->region[0] != '\0')
+        all[n++] = (fn__header_t){"X-Nearjs-Region", h->region};
+    return fn__answer(out, kind, status, all, n, body_json, body_json_len, base64);
+}
+
 void fn_handler_stats(const fn_handler_t *h, fn_stats_t *out)
 {
     *out = h->stats;
@@ -122,13 +144,13 @@ static int answer_error(fn_handler_t *h, cm_buf_t *out, int status, const char *
     if (status != 405 && status != 503)
         n--;
     if (h->req.method == FN_METHOD_HEAD)
-        return fn__answer(out, kind, status, headers, n, NULL, 0, 0);
+        return reply(h, out, kind, status, headers, n, NULL, 0, 0);
     /* The literal goes into scratch: nothing read from the store is kept there across answers. */
     cm_buf_reset(&h->scratch);
     int err = fn__json_string(text, strlen(text), &h->scratch);
     if (err != 0)
         return err;
-    return fn__answer(out, kind, status, headers, n, h->scratch.base, h->scratch.len, 0);
+    return reply(h, out, kind, status, headers, n, h->scratch.base, h->scratch.len, 0);
 }
 
 static int answer_preflight(fn_handler_t *h, cm_buf_t *out)
@@ -139,7 +161,7 @@ static int answer_preflight(fn_handler_t *h, cm_buf_t *out)
         {"Access-Control-Allow-Headers", "*"},
         {"Access-Control-Max-Age", "86400"},
     };
-    return fn__answer(out, h->req.kind, 204, headers, sizeof(headers) / sizeof(headers[0]), NULL, 0, 0);
+    return reply(h, out, h->req.kind, 204, headers, sizeof(headers) / sizeof(headers[0]), NULL, 0, 0);
 }
 
 /* Turns a failed store get into an answer, logging what the operator must know. */
@@ -346,14 +368,14 @@ static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
      * cross-origin nosniff script left without its JavaScript type (or given a gateway's default) is blocked. */
     headers[n++] = (fn__header_t){"Content-Type", "application/javascript; charset=utf-8"};
     if (fn_if_none_match(req->if_none_match.base, req->if_none_match.len, headers[3].value))
-        return fn__answer(out, req->kind, 304, headers, n, NULL, 0, 0);
+        return reply(h, out, req->kind, 304, headers, n, NULL, 0, 0);
     if (gz)
         headers[n++] = (fn__header_t){"Content-Encoding", "gzip"};
     if (req->method == FN_METHOD_HEAD)
-        return fn__answer(out, req->kind, 200, headers, n, NULL, 0, 0);
+        return reply(h, out, req->kind, 200, headers, n, NULL, 0, 0);
     if (gz)
-        return fn__answer(out, req->kind, 200, headers, n, e->gzip_json.base, e->gzip_json.len, 1);
-    return fn__answer(out, req->kind, 200, headers, n, e->script_json.base, e->script_json.len, 0);
+        return reply(h, out, req->kind, 200, headers, n, e->gzip_json.base, e->gzip_json.len, 1);
+    return reply(h, out, req->kind, 200, headers, n, e->script_json.base, e->script_json.len, 0);
 }
 
 /*

@@ -37,6 +37,8 @@ static void init(lrt_response_t *err, void *user)
         lrt_response_fail(err, "Runtime.InitError", "nearjs: store '%.300s'%s: %s%s", url,
                           url == fallback ? " (NEARJS_STORE unset: the default)" : " (NEARJS_STORE)", fn_strerror(rc),
                           rc == FN_ESTORE ? " (not a readable folder)" : "");
+    else
+        fn_handler_set_region(app->handler, getenv("AWS_REGION"));
 }
 
 static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)

@@ -530,9 +530,60 @@ static void test_not_objects(void)
     CHECK(system(cmd) == 0, "clean up");
 }
 
+/* X-Nearjs-Region: absent until set; then on every answer (200, 304, 404, 400, 204, 405, HEAD), every
+ * event version; a name that is not a region removes it rather than reaching a header. */
+static void test_region(void)
+{
+    fn_handler_t *h = open_store(FN_DEMO_DIR);
+    answer_t a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(header_is(&a, "X-Nearjs-Region", NULL), "no region set: no header");
+    json_decref(a.root);
+    fn_handler_set_region(h, "eu-west-1");
+    static const struct {
+        const char *kind, *method, *path;
+        int inm; /* send the 200's ETag back */
+        int status;
+    } cases[] = {
+        {"v2", "GET", "/acme/main.js", 0, 200},    {"v1", "GET", "/acme/main.js", 0, 200},
+        {"url", "GET", "/acme/main.js", 0, 200},   {"v2", "GET", "/acme/main.js", 1, 304},
+        {"v2", "HEAD", "/acme/main.js", 0, 200},   {"v2", "GET", "/acme/nope.js", 0, 404},
+        {"v2", "GET", "/acme/../x.js", 0, 400},    {"v2", "OPTIONS", "/acme/main.js", 0, 204},
+        {"v1", "DELETE", "/acme/main.js", 0, 405},
+    };
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    char etag[80];
+    snprintf(etag, sizeof(etag), "%s", header(&a, "ETag") != NULL ? header(&a, "ETag") : "");
+    json_decref(a.root);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        a = call(h, cases[i].kind, cases[i].method, cases[i].path, NULL, cases[i].inm ? etag : NULL);
+        CHECK(a.status == cases[i].status, "region row %zu: status %d, want %d", i, a.status, cases[i].status);
+        CHECK(header_is(&a, "X-Nearjs-Region", "eu-west-1"), "region row %zu (%s %s %s): X-Nearjs-Region '%s'", i,
+              cases[i].kind, cases[i].method, cases[i].path,
+              header(&a, "X-Nearjs-Region") != NULL ? header(&a, "X-Nearjs-Region") : "(none)");
+        json_decref(a.root);
+    }
+    static const char *const refused[] = {"",
+                                          "EU-WEST-1",
+                                          "eu west 1",
+                                          "eu-west-1\r\nX-Evil: 1",
+                                          "a-region-name-that-is-far-too-long-to-be-any-region-aws-has-ever-named",
+                                          NULL};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        fn_handler_set_region(h, "us-east-1");
+        fn_handler_set_region(h, refused[i]);
+        a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+        CHECK(header_is(&a, "X-Nearjs-Region", NULL), "region '%s' refused: header '%s'",
+              refused[i] ? refused[i] : "NULL",
+              header(&a, "X-Nearjs-Region") != NULL ? header(&a, "X-Nearjs-Region") : "(none)");
+        json_decref(a.root);
+    }
+    fn_handler_free(h);
+}
+
 int main(void)
 {
     test_not_objects();
+    test_region();
     test_bad_events();
     test_rules();
     test_conditional();

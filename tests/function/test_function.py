@@ -106,6 +106,18 @@ class FunctionTest(unittest.TestCase):
         with open(os.path.join(self.store, rel), "w") as f:
             f.write(text)
 
+    # --- the region that rendered: X-Nearjs-Region from the AWS_REGION Lambda gives the bootstrap ---------
+    def test_region_header_from_aws_region(self):
+        for region in ("ap-southeast-2", "eu-west-1"):
+            with self.subTest(region=region):
+                p = subprocess.run([NEARJS_LOCAL, "invoke", "-e", "-", "--env-vars", self.env, BOOTSTRAP],
+                                   input=json.dumps(event("v2")).encode(), capture_output=True, timeout=30,
+                                   env=dict(os.environ, AWS_REGION=region))
+                self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+                a = Answer(json.loads(p.stdout), p.stderr.decode(errors="replace"))
+                self.assertEqual(a.status, 200)
+                self.assertEqual(a.headers.get("X-Nearjs-Region"), region)
+
     # --- every header rule, for each event version -------------------------------------------------------
     def test_headers_each_version(self):
         for kind in ("v2", "v1", "url"):

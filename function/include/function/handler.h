@@ -32,6 +32,14 @@ typedef struct fn_handler fn_handler_t;
  */
 int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handler_t **out);
 
+/*
+ * Names the region that renders: every answer from then on carries `X-Nearjs-Region: region`, so a
+ * visitor (and the end-to-end tests) can tell which region's function answered after the edge's
+ * failover. region is copied (1-63 of [a-z0-9-], AWS's region names); NULL, "" or anything else removes
+ * the header. The bootstrap passes AWS_REGION.
+ */
+void fn_handler_set_region(fn_handler_t *h, const char *region);
+
 /* Frees the handler and its store and cache; NULL is a no-op. */
 void fn_handler_free(fn_handler_t *h);
 
