@@ -205,6 +205,19 @@ struct edge_worker {
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };
 
+/* What a client connection holds (server.c): its worker (for the count the teardown waits on), a reference
+ * on the generation it was accepted under (h2o keeps the listener's SSL_CTX as a bare pointer until the
+ * ClientHello arrives, so without it a reload could free the context under a connection still waiting to
+ * start its handshake), and the HTTP/2 stream accounting of the rapid-reset defence (proxy.c). */
+typedef struct edge_conn {
+    edge_worker_t *w;
+    edge_gen_t *gen;
+    uint64_t streams_cancelled; /* requests the client reset (or left) before their answer */
+    uint64_t streams_answered;
+} edge_conn_t;
+/* The edge_conn_t of req's connection, or NULL (not one of ours: never for a proxied request). Borrowed. */
+edge_conn_t *edge__conn_of(h2o_req_t *req);
+
 /* --- upstream connections (upconn.c; worker thread only) --- */
 typedef struct edge_upconn {
     h2o_socket_t *sock;
@@ -281,6 +294,12 @@ int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
 
 /* Health checker thread. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);
+
+/* The epoll descriptor of an evloop (evloop.c), or -1 when it cannot be found and checked. */
+int edge__evloop_fd(h2o_loop_t *loop);
+/* h2o_evloop_destroy plus the close of the loop's epoll descriptor that libh2o 2.2.5 forgets (one leaked
+ * descriptor per generation otherwise). NULL: no-op. Timeouts must be disposed first, as for h2o's. */
+void edge__evloop_destroy(h2o_loop_t *loop);
 
 /* Server lifecycle (server.c). Returns a process exit code. */
 int edge_server_run(edge_config_t *conf, int (*reload)(edge_config_t *out, char *err, size_t errlen));

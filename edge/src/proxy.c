@@ -19,6 +19,9 @@
 #include "common/buf.h"
 #include "common/log.h"
 
+#include <h2o/http2.h>
+#include <h2o/http2_internal.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +43,11 @@ struct phr_chunked_decoder {
     char _state;
 };
 ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
+
+/* Rapid reset (CVE-2023-44487): an HTTP/2 connection whose client has reset (or abandoned) more than this
+ * many requests beyond the number it let finish gets GOAWAY ENHANCE_YOUR_CALM, as h2o and nginx do since
+ * the 2023 advisories. A browser cancels a few streams when a page navigates away; an attacker cancels all. */
+#define H2_RESET_ALLOWANCE 100
 
 #define MAX_ANSWER_HEADERS 100
 #define MAX_ANSWER_HEAD_BYTES (64 * 1024)
@@ -522,9 +530,49 @@ static void start_attempt(struct fwd *f)
     h2o_socketpool_connect(&f->connect_req, &u->pool, f->w->ctx.loop, &f->w->getaddr_receiver, on_pool_connect, f);
 }
 
+/* Ends an HTTP/2 connection whose client resets streams far faster than it lets them finish: GOAWAY
+ * (ENHANCE_YOUR_CALM) with the last stream it opened; h2o then ignores new streams on it and closes it once
+ * the ones in progress are done (what its own enqueue_goaway does, which 2.2.5 keeps static). */
+static void h2_calm_down(h2o_req_t *req)
+{
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
+    if (conn->state >= H2O_HTTP2_CONN_STATE_HALF_CLOSED)
+        return;
+    char client[64];
+    edge__client_addr(req, client, sizeof(client));
+    static cm_ratelimit_t limit = CM_RATELIMIT_INIT;
+    cm_log_limited(&limit, stderr, "nearjs-edge",
+                   "%s: HTTP/2 client reset over %d more streams than it let finish: GOAWAY "
+                   "ENHANCE_YOUR_CALM",
+                   client, H2_RESET_ALLOWANCE);
+    h2o_http2_encode_goaway_frame(&conn->_write.buf, conn->pull_stream_ids.max_open, H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM,
+                                  h2o_iovec_init(H2O_STRLIT("too many streams reset")));
+    h2o_http2_conn_request_write(conn);
+    conn->state = H2O_HTTP2_CONN_STATE_HALF_CLOSED;
+}
+
+/* Counts a finished HTTP/2 request as answered or cancelled on its connection (the rapid-reset budget). */
+static void h2_account(struct fwd *f)
+{
+    h2o_req_t *req = f->req;
+    if (req->version < 0x200)
+        return;
+    edge_conn_t *c = edge__conn_of(req);
+    if (c == NULL)
+        return;
+    if (f->done) {
+        c->streams_answered++;
+        return;
+    }
+    c->streams_cancelled++;
+    if (c->streams_cancelled > c->streams_answered + H2_RESET_ALLOWANCE)
+        h2_calm_down(req);
+}
+
 static void fwd_dispose(void *p)
 {
     struct fwd *f = p;
+    h2_account(f);
     if (f->connect_req != NULL)
         h2o_socketpool_cancel_connect(f->connect_req);
     drop_conn(f);
@@ -532,6 +580,12 @@ static void fwd_dispose(void *p)
     cm_buf_dispose(&f->body);
     edge__gen_unref(f->gen);
     f->w->inflight--;
+}
+
+static void on_deferred_start(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    start_attempt(f);
 }
 
 /* Appends n bytes at *p (the caller sized the buffer). */
@@ -649,7 +703,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         fwd_finish_log(f, 431, 0, 0);
         return 0;
     }
-    start_attempt(f);
+    /* Upstream work starts once this loop iteration has read all it could: a stream the client resets in the
+     * same read (HTTP/2 rapid reset: HEADERS then RST_STREAM) is disposed of first and never costs an upstream
+     * connection or request (fwd_dispose unlinks the timer). */
+    f->timer.cb = on_deferred_start;
+    h2o_timeout_link(w->ctx.loop, &w->ctx.zero_timeout, &f->timer);
     return 0;
 }
 

@@ -120,21 +120,18 @@ static void wait_parked(edge_server_t *srv, unsigned n)
     pthread_mutex_unlock(&srv->park_mutex);
 }
 
-/* What a client connection holds: its worker (for the count the teardown waits on) and a reference on
- * the generation it was accepted under. h2o keeps the listener's SSL_CTX as a bare pointer until the
- * ClientHello arrives (SSL_new happens then), so without that reference a reload could free the
- * context under a connection still waiting to start its handshake. */
-struct conn_hold {
-    edge_worker_t *w;
-    edge_gen_t *gen;
-};
-
 static void on_conn_close(void *data)
 {
-    struct conn_hold *hold = data;
+    edge_conn_t *hold = data;
     hold->w->num_conns--;
     edge__gen_unref(hold->gen);
     free(hold);
+}
+
+edge_conn_t *edge__conn_of(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    return sock != NULL && sock->on_close.cb == on_conn_close ? sock->on_close.data : NULL;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -148,12 +145,12 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
             return;
-        struct conn_hold *hold = malloc(sizeof(*hold));
+        edge_conn_t *hold = malloc(sizeof(*hold));
         if (hold == NULL) {
             h2o_socket_close(sock);
             continue;
         }
-        *hold = (struct conn_hold){w, edge__gen_ref(w->gen)};
+        *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
         /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = hold;
@@ -240,7 +237,7 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
     h2o_multithread_queue_t *queue = w->ctx.queue;
     h2o_context_dispose(&w->ctx);
-    h2o_evloop_destroy(loop);
+    edge__evloop_destroy(loop);
     free(queue); /* 2.2.5's evloop h2o_multithread_destroy_queue closes the queue's pipe, never frees it */
     edge__gen_unref(w->gen);
     w->gen = NULL;

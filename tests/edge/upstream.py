@@ -6,6 +6,7 @@ Otherwise it answers 200 with the request (method, path, headers, sni, body) as 
 trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
 a body shorter than its length). The JSON's "peer" is the client port: one per upstream connection.
+/conns answers {"accepted": N}, the TCP connections accepted so far.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ ap.add_argument("--delay", type=float, default=0.0)
 args = ap.parse_args()
 
 sni_by_sock = {}
+accepted = [0]  # TCP connections accepted so far (GET /conns answers it: the attack suite counts with it)
 
 
 class H(BaseHTTPRequestHandler):
@@ -42,6 +44,8 @@ class H(BaseHTTPRequestHandler):
             return self._frame(self.path[len("/frame/"):])
         elif self.path == "/healthz":
             out, status = b"ok\n", 200
+        elif self.path == "/conns":
+            out, status = json.dumps({"accepted": accepted[0]}).encode(), 200
         else:
             out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
                               "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -106,10 +110,12 @@ ctx.sni_callback = on_sni
 
 class S(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a burst of connections is counted, not dropped at a backlog of 5
     allow_reuse_address = True
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        accepted[0] += 1
         try:
             tls = ctx.wrap_socket(sock, server_side=True)
         except Exception:
