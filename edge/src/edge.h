@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "common/tls.h"
 
 #define EDGE_MAX_UPSTREAMS 16
@@ -117,6 +118,9 @@ typedef struct edge_upstream {
     /* the workers' connections (upconn.c), the pool-size gauge: 2.2.5's pool count is no gauge, it
      * never takes back a pooled connection found dead at reuse (each health check leaves one) */
     atomic_size_t conns;
+    /* per-request failure lines (proxy.c): one a second each, with a count of the ones left out, so a
+     * failure that repeats per request (a full descriptor table, a dead gateway under load) cannot fill a disk */
+    cm_ratelimit_t log_retry, log_fail;
     char label[300]; /* "name" or "name via host:port", for logs */
     /* touched by the health thread only */
     unsigned hc_ok, hc_fail;
@@ -181,6 +185,7 @@ typedef struct edge_server {
     pthread_cond_t park_cond;
     unsigned parked; /* threads done for good (edge__thread_park); guarded by park_mutex */
     edge_metrics_t metrics;
+    cm_ratelimit_t log_accept, log_calm; /* accept failures (server.c), rapid-reset GOAWAYs (proxy.c) */
 } edge_server_t;
 
 struct edge_worker {
@@ -198,6 +203,7 @@ struct edge_worker {
     size_t num_upconns; /* upstream connections whose socket is not yet disposed */
     h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout;
     h2o_timeout_entry_t tick;
+    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
     size_t num_conns; /* client connections open (accepted, not yet closed) */

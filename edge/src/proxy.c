@@ -150,9 +150,9 @@ static void fwd_fail(struct fwd *f, int status, const char *reason, const char *
     edge_upstream_t *u = &f->gen->upstreams[f->upstream];
     char client[64];
     edge__client_addr(f->req, client, sizeof(client));
-    cm_log(stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> %d", client, (int)f->req->method.len,
-           f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base, u->label,
-           why, status);
+    cm_log_limited(&u->log_fail, stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> %d", client,
+                   (int)f->req->method.len, f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len),
+                   f->req->path.base, u->label, why, status);
     atomic_fetch_add_explicit(&f->w->srv->metrics.upstream_errors[f->upstream], 1, memory_order_relaxed);
     f->done = 1;
     /* the upstream's head, when one came, is not this answer's */
@@ -170,8 +170,9 @@ static void retry_or_fail(struct fwd *f, int may_retry, int status, const char *
 {
     if (may_retry && f->attempt == 0 && !atomic_load(&f->w->srv->shutting_down)) {
         edge_upstream_t *u = &f->gen->upstreams[f->upstream];
-        cm_log(stderr, "nearjs-edge", "upstream '%s': %s; retrying %.*s %.*s", u->label, why, (int)f->req->method.len,
-               f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base);
+        cm_log_limited(&u->log_retry, stderr, "nearjs-edge", "upstream '%s': %s; retrying %.*s %.*s", u->label, why,
+                       (int)f->req->method.len, f->req->method.base,
+                       (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base);
         f->attempt = 1;
         f->upstream = edge__gen_pick(f->gen, f->upstream + 1);
         atomic_fetch_add_explicit(&f->w->srv->metrics.retries, 1, memory_order_relaxed);
@@ -540,8 +541,8 @@ static void h2_calm_down(h2o_req_t *req)
         return;
     char client[64];
     edge__client_addr(req, client, sizeof(client));
-    static cm_ratelimit_t limit = CM_RATELIMIT_INIT;
-    cm_log_limited(&limit, stderr, "nearjs-edge",
+    edge_worker_t *w = edge__worker_of(req->conn->ctx);
+    cm_log_limited(&w->srv->log_calm, stderr, "nearjs-edge",
                    "%s: HTTP/2 client reset over %d more streams than it let finish: GOAWAY "
                    "ENHANCE_YOUR_CALM",
                    client, H2_RESET_ALLOWANCE);

@@ -139,8 +139,8 @@ while done < n:
     s.sendall(c.data_to_send())
 print("statuses", sorted(statuses.items()), flush=True)
 PYEOF
-H2PID=$!
-PIDS+=($H2PID)
+PIDS+=($!)
+disown $!
 for _ in $(seq 100); do grep -q connected emfile-h2.out && break; sleep 0.05; done
 # fill the descriptor table with idle TCP connections (the edge accepts until accept4 fails)
 $PY - "$L2" 80 >filler.out 2>&1 <<'PYEOF' &
@@ -150,6 +150,7 @@ print("filled", len(conns), flush=True)
 time.sleep(60)
 PYEOF
 PIDS+=($!)
+disown $!
 for _ in $(seq 100); do grep -q filled filler.out && break; sleep 0.05; done
 sleep 0.5
 t0=$(cpu_ticks "$EDGE_PID")
