@@ -273,6 +273,18 @@ void edge__metrics_latency(edge_metrics_t *m, size_t upstream, uint64_t us);
 /* Renders the Prometheus text exposition into a new buffer (caller frees). */
 char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len);
 
+/* Request checks (reqcheck.c). Returns NULL when req may go upstream, else a static one-line cause for a
+ * 400: a method that is no token, a target that is not origin-form, HTTP/1.1 without Host, an empty
+ * header name (h2o's form of an obs-fold line), a header name that is no token, CR/LF/NUL in a value. */
+const char *edge__request_invalid(const h2o_req_t *req);
+/* Non-zero when the client named a host (Host or :authority); h2o otherwise fills in the host config's name. */
+int edge__request_has_host(const h2o_req_t *req);
+/* Non-zero when s is an origin-form request target: '/' then bytes 0x21-0x7e or >= 0x80. */
+int edge__origin_form(const char *s, size_t len);
+/* Non-zero when s is a Host a redirect may name: a DNS name or IPv4 address, or [IPv6], with an optional
+ * numeric :port; nothing else (no userinfo '@', no '/', no spaces). */
+int edge__redirect_host_ok(const char *s, size_t len);
+
 /* Handlers. */
 h2o_handler_t *edge__proxy_register(h2o_pathconf_t *pathconf, edge_server_t *srv);
 h2o_handler_t *edge__local_register(h2o_pathconf_t *pathconf, edge_server_t *srv, enum edge_listener_kind kind,

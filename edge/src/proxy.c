@@ -664,9 +664,12 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
     }
     put(&p, client, client_len);
     put(&p, https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n", https ? 28 : 27);
-    put(&p, H2O_STRLIT("x-forwarded-host: "));
-    put(&p, req->authority.base, req->authority.len);
-    put(&p, "\r\n", 2);
+    /* an HTTP/1.0 request may come without Host: h2o then names the host config, an internal name */
+    if (edge__request_has_host(req)) {
+        put(&p, H2O_STRLIT("x-forwarded-host: "));
+        put(&p, req->authority.base, req->authority.len);
+        put(&p, "\r\n", 2);
+    }
     if (with_length) {
         put(&p, H2O_STRLIT("content-length: "));
         put(&p, length, length_len);
@@ -698,6 +701,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     f->idempotent = f->is_head || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
     cm_buf_init(&f->body, f->gen->conf.max_response_bytes);
     f->upstream = edge__gen_pick(f->gen, 0);
+    const char *invalid = edge__request_invalid(req);
+    if (invalid != NULL) {
+        f->done = 1;
+        /* what follows on an HTTP/1 connection cannot be trusted to be framed as we read it */
+        req->http1_is_persistent = 0;
+        h2o_iovec_t body = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("bad request: ")),
+                                      h2o_iovec_init(invalid, strlen(invalid)), h2o_iovec_init(H2O_STRLIT("\n")));
+        h2o_send_error_generic(req, 400, "Bad Request", body.base, 0);
+        fwd_finish_log(f, 400, 0, 0);
+        return 0;
+    }
     if (build_head(f, &f->gen->upstreams[f->upstream]) != 0) {
         f->done = 1;
         h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n", 0);

@@ -53,9 +53,10 @@ start_edge() { # NAME [prefix command...]: sets EDGE_PID
     cat "$name.err"
     exit 1
 }
-upstream_conns() {
-    curl -sS --max-time 5 --cacert ca.pem --resolve "$GW:$U1:127.0.0.1" -H "Host: $GW" "https://$GW:$U1/conns" | jq -r .accepted
+upstream_count() { # accepted | requests
+    curl -sS --max-time 5 --cacert ca.pem --resolve "$GW:$U1:127.0.0.1" -H "Host: $GW" "https://$GW:$U1/conns" | jq -r ".$1"
 }
+upstream_conns() { upstream_count accepted; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 
@@ -81,6 +82,35 @@ check "10000 resets end in GOAWAY ENHANCE_YOUR_CALM (11)" "${out#* * }" "goaway 
 check "10000 resets open (almost) no upstream connection" "$([ $((after - before - 1)) -le 3 ] && echo yes || echo "$((after - before - 1))")" yes
 check "GOAWAY logged once" "$(grep -c 'ENHANCE_YOUR_CALM' edge.err)" 1
 check "the edge still serves after the flood" "$("${C[@]}" --http2 -o /dev/null -w '%{http_code}' "$URL/a.js")" 200
+
+# --- 5. request targets and methods are checked before anything goes upstream ---
+raw1() { # bytes (printf format) sent over TLS as they are; prints the status code of the answer
+    $PY - "$L" "$T/ca.pem" "$1" <<'PYEOF'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.set_alpn_protocols(["http/1.1"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10), server_hostname="fast.example.com")
+s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while b"\r\n" not in data:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+print(data.split(b" ")[1].decode() if data else "closed")
+PYEOF
+}
+r0=$(upstream_count requests)
+check "h2 :path '/x HTTP/1.0' -> 400" "$("${H2[@]}" raw '/x HTTP/1.0' GET)" 400
+check "h2 :method 'GET /smuggle' -> 400" "$("${H2[@]}" raw /a.js 'GET /smuggle')" 400
+check "h2 :path absolute-form -> 400" "$("${H2[@]}" raw 'https://evil.example/a.js' GET)" 400
+check "h2 :path without a slash -> 400" "$("${H2[@]}" raw 'acme/main.js' GET)" 400
+check "HTTP/1 obs-fold -> 400" "$(raw1 'GET /a.js HTTP/1.1\r\nHost: fast.example.com\r\nX-A: 1\r\n x: 2\r\n\r\n')" 400
+check "HTTP/1.1 without Host -> 400" "$(raw1 'GET /a.js HTTP/1.1\r\nUser-Agent: t\r\n\r\n')" 400
+r1=$(upstream_count requests)
+check "none of these 7 reached the upstream" "$((r1 - r0 - 1))" 0
+check "h2 ordinary request still 200" "$("${H2[@]}" raw '/acme/main.js?x=1' GET)" 200
+check "HTTP/1.1 with Host -> 200" "$(raw1 'GET /a.js HTTP/1.1\r\nHost: fast.example.com\r\n\r\n')" 200
 
 # --- 4. SIGHUP: a reload leaves the descriptor count where it was ---
 fds_before=$(nfds "$EDGE_PID")

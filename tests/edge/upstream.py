@@ -6,7 +6,7 @@ Otherwise it answers 200 with the request (method, path, headers, sni, body) as 
 trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
 a body shorter than its length). The JSON's "peer" is the client port: one per upstream connection.
-/conns answers {"accepted": N}, the TCP connections accepted so far.
+/conns answers {"accepted": N, "requests": M}: TCP connections accepted and request lines read so far.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +22,7 @@ args = ap.parse_args()
 
 sni_by_sock = {}
 accepted = [0]  # TCP connections accepted so far (GET /conns answers it: the attack suite counts with it)
+requests = [0]  # request lines read so far, well-formed or not (also in /conns)
 
 
 class H(BaseHTTPRequestHandler):
@@ -29,6 +30,10 @@ class H(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def parse_request(self):
+        requests[0] += 1
+        return super().parse_request()
 
     def _answer(self):
         n = int(self.headers.get("content-length") or 0)
@@ -45,7 +50,7 @@ class H(BaseHTTPRequestHandler):
         elif self.path == "/healthz":
             out, status = b"ok\n", 200
         elif self.path == "/conns":
-            out, status = json.dumps({"accepted": accepted[0]}).encode(), 200
+            out, status = json.dumps({"accepted": accepted[0], "requests": requests[0]}).encode(), 200
         else:
             out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
                               "headers": {k.lower(): v for k, v in self.headers.items()},
