@@ -22,8 +22,9 @@ python3 "$HERE/upstream.py" --domain $GW --cert gw1.pem --key gw1.key --port "$U
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ready up.log && break; sleep 0.1; done
 
-# write_conf NAME PORT [extra yaml lines for the listener]
+# write_conf NAME PORT: one TLS listener on PORT, a plain-HTTP redirect listener on PLAIN_PORT (set here)
 write_conf() {
+    PLAIN_PORT=$(free_port)
     cat >"$1.yaml" <<YAML
 threads: 1
 timeouts: {connect: 1000, first_byte: 3000, header: 1000, idle: 5000}
@@ -32,6 +33,8 @@ listeners:
     tls:
       - cert: $T/edge.pem
         key: $T/edge.key
+  - listen: 127.0.0.1:$PLAIN_PORT
+    plain: redirect
 upstreams:
   - url: https://$GW
     connect_to: 127.0.0.1:$U1
@@ -62,6 +65,7 @@ nfds() { ls "/proc/$1/fd" | wc -l; }
 
 L=$(free_port)
 write_conf edge "$L"
+P=$PLAIN_PORT
 start_edge edge
 C=(curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$L:127.0.0.1")
 URL="https://fast.example.com:$L"
@@ -111,6 +115,20 @@ r1=$(upstream_count requests)
 check "none of these 7 reached the upstream" "$((r1 - r0 - 1))" 0
 check "h2 ordinary request still 200" "$("${H2[@]}" raw '/acme/main.js?x=1' GET)" 200
 check "HTTP/1.1 with Host -> 200" "$(raw1 'GET /a.js HTTP/1.1\r\nHost: fast.example.com\r\n\r\n')" 200
+
+# the plain-HTTP redirect names a checked host and an origin-form path only
+plain() { # request bytes (printf format): prints the status line's code and the Location, if any
+    exec 3<>"/dev/tcp/127.0.0.1/$P"
+    printf "$1" >&3
+    timeout 5 cat <&3 | tr -d '\r' | awk 'NR==1{s=$2} tolower($1)=="location:"{l=$2} END{print s, l}'
+    exec 3<&-
+}
+check "redirect of an origin-form path" "$(plain 'GET /a.js?x=1 HTTP/1.1\r\nHost: fast.example.com\r\nConnection: close\r\n\r\n')" \
+    "301 https://fast.example.com/a.js?x=1"
+check "no redirect to a userinfo trick (GET @evil.example/x)" \
+    "$(plain 'GET @evil.example/x HTTP/1.1\r\nHost: fast.example.com\r\nConnection: close\r\n\r\n' | cut -d' ' -f1)" 400
+check "no redirect to a Host with '@'" \
+    "$(plain 'GET /x HTTP/1.1\r\nHost: fast.example.com@evil.example\r\nConnection: close\r\n\r\n' | cut -d' ' -f1)" 400
 
 # --- 4. SIGHUP: a reload leaves the descriptor count where it was ---
 fds_before=$(nfds "$EDGE_PID")
