@@ -61,6 +61,8 @@ typedef struct edge_upstream_conf {
     uint64_t health_interval_ms;
     unsigned rise, fall;
     size_t pool_size; /* idle connections each worker keeps per upstream (upconn.c) */
+    size_t max_conns; /* connections (busy or being made) each worker may have to it; more requests wait */
+    size_t queue;     /* requests each worker lets wait for one of them; past that: 503 at once */
 } edge_upstream_conf_t;
 
 typedef struct edge_config {
@@ -72,6 +74,7 @@ typedef struct edge_config {
     unsigned threads; /* 0: one per core */
     char *user;       /* drop privileges to this user after binding; owned, NULL: stay */
     uint64_t connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms, header_timeout_ms, drain_timeout_ms;
+    uint64_t queue_timeout_ms; /* longest wait for an upstream connection under max_conns; then 503 */
     size_t max_header_bytes, max_body_bytes, max_response_bytes;
     char *access_log; /* path, "-" for stdout, NULL for none; owned */
     int access_log_json;
@@ -200,8 +203,13 @@ struct edge_worker {
     h2o_http1client_ctx_t client_ctx;        /* the health checks' */
     h2o_linklist_t idle[EDGE_MAX_UPSTREAMS]; /* idle upstream connections of gen's upstreams (upconn.c) */
     size_t num_idle[EDGE_MAX_UPSTREAMS];
+    /* per upstream index: connections in use or being made (the max_conns count), and requests waiting for
+     * one (proxy.c), oldest first */
+    size_t busy[EDGE_MAX_UPSTREAMS];
+    h2o_linklist_t waiting[EDGE_MAX_UPSTREAMS];
+    size_t num_waiting[EDGE_MAX_UPSTREAMS];
     size_t num_upconns; /* upstream connections whose socket is not yet disposed */
-    h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout;
+    h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout, queue_timeout;
     h2o_timeout_entry_t tick;
     h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
     h2o_multithread_receiver_t getaddr_receiver;

@@ -77,7 +77,10 @@ struct fwd {
     uint64_t t_start_ns, t_upstream_ns;
     cm_buf_t body;
     int done;
-    int tried; /* an upstream was contacted */
+    int tried;    /* an upstream was contacted */
+    int has_slot; /* holds one of the worker's max_conns for upstream slot_upstream */
+    size_t slot_upstream;
+    h2o_linklist_t wait_link; /* in w->waiting[upstream] while waiting for a slot */
     /* the exchange on conn */
     int writing;   /* the request write has not completed */
     int have_head; /* the answer's head was parsed */
@@ -89,6 +92,7 @@ struct fwd {
 
 static void start_attempt(struct fwd *f);
 static int build_head(struct fwd *f, edge_upstream_t *u);
+static void on_deferred_start(h2o_timeout_entry_t *entry);
 
 static int is_hop_by_hop(const h2o_iovec_t *name)
 {
@@ -207,10 +211,42 @@ static void stop_timer(struct fwd *f)
         h2o_timeout_unlink(&f->timer);
 }
 
+/* Leaves the wait for a connection slot (no-op when not waiting). */
+static void unwait(struct fwd *f)
+{
+    if (!h2o_linklist_is_linked(&f->wait_link))
+        return;
+    h2o_linklist_unlink(&f->wait_link);
+    f->w->num_waiting[f->upstream]--;
+    stop_timer(f);
+}
+
+/* Gives f's connection slot to the oldest request waiting for one (started from the loop, not from inside
+ * this request's callbacks), or back to the count. No-op without a slot. */
+static void give_slot(struct fwd *f)
+{
+    if (!f->has_slot)
+        return;
+    f->has_slot = 0;
+    edge_worker_t *w = f->w;
+    size_t i = f->slot_upstream;
+    if (h2o_linklist_is_empty(&w->waiting[i])) {
+        w->busy[i]--;
+        return;
+    }
+    struct fwd *next = H2O_STRUCT_FROM_MEMBER(struct fwd, wait_link, w->waiting[i].next);
+    unwait(next);
+    next->has_slot = 1;
+    next->slot_upstream = i;
+    next->timer.cb = on_deferred_start;
+    h2o_timeout_link(w->ctx.loop, &w->ctx.zero_timeout, &next->timer);
+}
+
 static void drop_conn(struct fwd *f)
 {
     edge__upconn_close(f->conn);
     f->conn = NULL;
+    give_slot(f);
 }
 
 /* The attempt failed after the connection was made: the retry rule applies to GET/HEAD only (the
@@ -239,6 +275,7 @@ static void exchange_complete(struct fwd *f)
         edge__upconn_release(c);
     else
         edge__upconn_close(c);
+    give_slot(f);
     edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
     send_answer(f);
 }
@@ -511,8 +548,58 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
     retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
 }
 
+/* The edge's own overload (all max_conns busy and the wait too long or the queue full): a 503, no retry, and
+ * not held against the gateway, which may be perfectly healthy (the edge marked both gateways down 16 and 10
+ * times under a load they served directly without a failure). */
+static void overloaded(struct fwd *f, const char *why)
+{
+    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
+    char client[64];
+    edge__client_addr(f->req, client, sizeof(client));
+    cm_log_limited(&u->log_fail, stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> 503", client,
+                   (int)f->req->method.len, f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len),
+                   f->req->path.base, u->label, why);
+    f->done = 1;
+    h2o_send_error_generic(f->req, 503, "Service Unavailable", "edge overloaded\n", 0);
+    fwd_finish_log(f, 503, 0, 0);
+}
+
+static void on_queue_timeout(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    h2o_linklist_unlink(&f->wait_link);
+    f->w->num_waiting[f->upstream]--;
+    overloaded(f, "no upstream connection free within timeouts.queue (max_conns busy)");
+}
+
+/* Takes one of the worker's max_conns to f's upstream. Returns 1 with it; 0 when f now waits for one (a
+ * connection handed back starts it) or was answered 503 (the wait queue is full). */
+static int take_slot(struct fwd *f)
+{
+    edge_worker_t *w = f->w;
+    size_t i = f->upstream;
+    const edge_upstream_conf_t *c = f->gen->upstreams[i].conf;
+    if (w->busy[i] < c->max_conns) {
+        w->busy[i]++;
+        f->has_slot = 1;
+        f->slot_upstream = i;
+        return 1;
+    }
+    if (w->num_waiting[i] >= c->queue) {
+        overloaded(f, "max_conns busy and the wait queue full");
+        return 0;
+    }
+    h2o_linklist_insert(&w->waiting[i], &f->wait_link);
+    w->num_waiting[i]++;
+    f->timer.cb = on_queue_timeout;
+    h2o_timeout_link(w->ctx.loop, &w->queue_timeout, &f->timer);
+    return 0;
+}
+
 static void start_attempt(struct fwd *f)
 {
+    if (!f->has_slot && !take_slot(f))
+        return;
     edge_upstream_t *u = &f->gen->upstreams[f->upstream];
     /* Host is per upstream (each region's gateway has its own name): rebuild for another upstream; on_req
      * built the first one and checked the size */
@@ -574,6 +661,7 @@ static void fwd_dispose(void *p)
 {
     struct fwd *f = p;
     h2_account(f);
+    unwait(f);
     if (f->connect_req != NULL)
         h2o_socketpool_cancel_connect(f->connect_req);
     drop_conn(f);

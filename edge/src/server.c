@@ -251,7 +251,8 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
                             &w->ctx.proxy.io_timeout,
                             &w->io_timeout,
                             &w->connect_timeout,
-                            &w->first_byte_timeout};
+                            &w->first_byte_timeout,
+                            &w->queue_timeout};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         all[i]->timeout = 0;
     if (h2o_timeout_is_linked(&w->tick))
@@ -272,6 +273,7 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_timeout_dispose(loop, &w->connect_timeout);
     h2o_timeout_dispose(loop, &w->first_byte_timeout);
     h2o_timeout_dispose(loop, &w->tick_timeout);
+    h2o_timeout_dispose(loop, &w->queue_timeout);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
     h2o_multithread_queue_t *queue = w->ctx.queue;
     h2o_context_dispose(&w->ctx);
@@ -295,8 +297,11 @@ static void *worker_main(void *arg)
     /* the client's own I/O timeout only backs up ours (connect, first byte) and bounds body stalls */
     h2o_timeout_init(loop, &w->io_timeout, c->first_byte_timeout_ms + c->connect_timeout_ms);
     h2o_timeout_init(loop, &w->tick_timeout, TICK_MS);
-    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++)
+    h2o_timeout_init(loop, &w->queue_timeout, c->queue_timeout_ms);
+    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++) {
         h2o_linklist_init_anchor(&w->idle[i]);
+        h2o_linklist_init_anchor(&w->waiting[i]);
+    }
     w->client_ctx = (h2o_http1client_ctx_t){loop, &w->getaddr_receiver, &w->io_timeout, NULL, NULL};
     for (size_t i = 0; i < srv->num_listen_fds; i++) {
         const edge_listener_conf_t *l = &c->listeners[i];

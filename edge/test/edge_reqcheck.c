@@ -8,9 +8,9 @@
 struct req_case {
     const char *method, *path;
     int version;
-    const char *host;                 /* NULL: no Host */
-    const char *hname, *hvalue;       /* one extra header (hname "" = an obs-fold line), or NULL */
-    const char *want;                 /* NULL: valid; else a substring of the cause */
+    const char *host;           /* NULL: no Host */
+    const char *hname, *hvalue; /* one extra header (hname "" = an obs-fold line), or NULL */
+    const char *want;           /* NULL: valid; else a substring of the cause */
 };
 
 struct host_case {
@@ -64,10 +64,21 @@ int main(void)
     }
 
     static const struct host_case hosts[] = {
-        {"fast.example.com", 1},      {"fast.example.com:8080", 1}, {"127.0.0.1", 1},     {"[::1]", 1},
-        {"[::1]:80", 1},              {"fast.example.com@evil", 0}, {"a/b", 0},           {"", 0},
-        {":80", 0},                   {"fast.example.com:", 0},     {"x:8o", 0},          {"[::1", 0},
-        {"[::1]x", 0},                {"a b", 0},                   {"evil.example#", 0},
+        {"fast.example.com", 1},
+        {"fast.example.com:8080", 1},
+        {"127.0.0.1", 1},
+        {"[::1]", 1},
+        {"[::1]:80", 1},
+        {"fast.example.com@evil", 0},
+        {"a/b", 0},
+        {"", 0},
+        {":80", 0},
+        {"fast.example.com:", 0},
+        {"x:8o", 0},
+        {"[::1", 0},
+        {"[::1]x", 0},
+        {"a b", 0},
+        {"evil.example#", 0},
     };
     for (size_t i = 0; i < NCASES(hosts); i++) {
         int got = edge__redirect_host_ok(hosts[i].in, strlen(hosts[i].in));

@@ -67,6 +67,7 @@ L=$(free_port)
 write_conf edge "$L"
 P=$PLAIN_PORT
 start_edge edge
+MAIN_PID=$EDGE_PID
 C=(curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$L:127.0.0.1")
 URL="https://fast.example.com:$L"
 check "edge serves" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/a.js")" 200
@@ -130,16 +131,35 @@ check "no redirect to a userinfo trick (GET @evil.example/x)" \
 check "no redirect to a Host with '@'" \
     "$(plain 'GET /x HTTP/1.1\r\nHost: fast.example.com@evil.example\r\nConnection: close\r\n\r\n' | cut -d' ' -f1)" 400
 
+# --- 6. a connection limit per upstream and worker, with a bounded wait queue; overload is no gateway failure
+L3=$(free_port)
+write_conf limit "$L3"
+sed -i 's|^    ca: |    max_conns: 2\n    queue: 6\n    ca: |; s|^timeouts: {|timeouts: {queue: 5000, |' limit.yaml
+start_edge limit
+curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$L3:127.0.0.1" -o /dev/null "https://fast.example.com:$L3/"
+sleep 0.3 # the first health check's connection too
+before=$(upstream_conns)
+check "8 requests at once, max_conns 2, queue 6: all served" \
+    "$($PY "$HERE/h2_attack.py" "$L3" fast.example.com "$T/ca.pem" many 8 /sleep/300)" 200x8
+after=$(upstream_conns)
+echo "     upstream connections for 8 concurrent requests under max_conns 2: $((after - before - 1))"
+check "8 requests at once used at most 2 upstream connections" \
+    "$([ $((after - before - 1)) -le 2 ] && echo yes || echo "$((after - before - 1))")" yes
+check "12 at once: 2 busy + 6 waiting served, 4 refused at once" \
+    "$($PY "$HERE/h2_attack.py" "$L3" fast.example.com "$T/ca.pem" many 12 /sleep/300)" "200x8 503x4"
+check "the edge's own overload does not mark the gateway down" "$(grep -c 'is now DOWN' limit.err)" 0
+kill "$EDGE_PID" 2>/dev/null
+
 # --- 4. SIGHUP: a reload leaves the descriptor count where it was ---
-fds_before=$(nfds "$EDGE_PID")
+fds_before=$(nfds "$MAIN_PID")
 for i in $(seq 100); do
-    kill -HUP "$EDGE_PID"
+    kill -HUP "$MAIN_PID"
     # one at a time: signals sent faster than the main thread takes them would merge into one
     for _ in $(seq 100); do [ "$(grep -c '^.*reloaded:' edge.err)" -ge "$i" ] && break; sleep 0.01; done
 done
 check "100 reloads done" "$(grep -c 'reloaded:' edge.err)" 100
 sleep 0.3 # workers take the new generation at their next tick
-fds_after=$(nfds "$EDGE_PID")
+fds_after=$(nfds "$MAIN_PID")
 echo "     descriptors before/after 100 SIGHUPs: $fds_before -> $fds_after"
 check "100 SIGHUPs leak no descriptor" "$([ "$fds_after" -le "$fds_before" ] && echo yes || echo "$fds_before -> $fds_after")" yes
 check "serves after 100 reloads" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/a.js")" 200

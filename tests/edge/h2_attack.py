@@ -7,6 +7,7 @@ Usage: h2_attack.py PORT SNI CA MODE [ARGS]
                    "goaway CODE" / "closed").
   raw PATH METHOD  one request with the given :path and :method as they are (no checks by this client).
                    Prints the status, or "reset CODE", or "goaway CODE".
+  many N PATH      N GETs of PATH at once on one connection. Prints the statuses as "200x8 503x4".
   body BYTES       a POST of BYTES bytes (no content-length). Prints the status or "reset CODE".
 """
 import socket, ssl, sys, time
@@ -143,6 +144,21 @@ elif mode == "raw":
     conn.send_headers(1, headers(path, method), end_stream=True)
     sock.sendall(conn.data_to_send())
     print(answer_of(1, time.monotonic() + 10))
+elif mode == "many":
+    n, path = int(args[0]), args[1]
+    for i in range(n):
+        conn.send_headers(1 + 2 * i, headers(path), end_stream=True)
+    sock.sendall(conn.data_to_send())
+    got = {}
+
+    def until(ev):
+        if isinstance(ev, h2.events.ResponseReceived):
+            st = dict(ev.headers).get(":status")
+            got[st] = got.get(st, 0) + 1
+        return sum(got.values()) >= n or is_goaway(ev)
+
+    pump(until, time.monotonic() + 20)
+    print(" ".join(f"{k}x{v}" for k, v in sorted(got.items())))
 elif mode == "body":
     size = int(args[0])
     conn.send_headers(1, headers("/upload", "POST"), end_stream=False)

@@ -6,7 +6,7 @@ Otherwise it answers 200 with the request (method, path, headers, sni, body) as 
 trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
 a body shorter than its length). The JSON's "peer" is the client port: one per upstream connection.
-/conns answers {"accepted": N, "requests": M}: TCP connections accepted and request lines read so far.
+/sleep/MS answers late. /conns answers {"accepted": N, "requests": M}: TCP connections accepted and request lines read so far.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +43,9 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/slow":
             import time
             time.sleep(5)
+        if self.path.startswith("/sleep/"):  # /sleep/MS: the ordinary answer, MS milliseconds late
+            import time
+            time.sleep(int(self.path[len("/sleep/"):]) / 1000)
         if sni != args.domain or host != args.domain:
             out, status = json.dumps({"message": "Forbidden"}).encode(), 403
         elif self.path.startswith("/frame/"):
