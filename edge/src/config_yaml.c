@@ -226,6 +226,10 @@ static int on_listener(struct ycx *y, const char *k, yaml_node_t *v, const char 
         l->disable_h2 = !on;
         return 0;
     }
+    if (strcmp(k, "hsts") == 0) {
+        /* off by default: once a browser has seen it, the name cannot go back to plain HTTP for max-age */
+        return num(y, v, full, 0, 2 * 365 * 24 * 3600ull, &l->hsts_max_age);
+    }
     if (strcmp(k, "plain") == 0) {
         const char *s = NULL;
         if ((rc = scalar(y, v, full, &s)) != 0)

@@ -47,6 +47,7 @@ typedef struct edge_listener_conf {
     cm_tls_pair_t certs[EDGE_MAX_CERTS]; /* paths owned (cast away const on free) */
     size_t num_certs;
     int disable_h2;
+    uint64_t hsts_max_age; /* > 0: answers carry Strict-Transport-Security: max-age=N (TLS listeners); 0: off */
 } edge_listener_conf_t;
 
 typedef struct edge_upstream_conf {
@@ -214,6 +215,9 @@ struct edge_worker {
     h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
+    /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */
+    size_t served_since_trim;
+    uint64_t last_request_ms;
     size_t num_conns; /* client connections open (accepted, not yet closed) */
     int stopped;
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */

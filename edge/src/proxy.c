@@ -149,6 +149,24 @@ static void fwd_finish_log(struct fwd *f, int status, size_t bytes, int via_upst
     edge__access_log(f->gen, &l);
 }
 
+/* Strict-Transport-Security when the request's listener has hsts set (and the upstream sent none). */
+static void add_hsts(struct fwd *f)
+{
+    h2o_req_t *req = f->req;
+    edge_worker_t *w = f->w;
+    ptrdiff_t i = (req->conn->hosts - &w->hosts[0][0]) / 2;
+    if (i < 0 || (size_t)i >= f->gen->conf.num_listeners || req->conn->hosts != w->hosts[i])
+        return;
+    uint64_t age = f->gen->conf.listeners[i].hsts_max_age;
+    if (age == 0 || h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("strict-transport-security"), -1) != -1)
+        return;
+    char buf[40];
+    int n = snprintf(buf, sizeof(buf), "max-age=%llu", (unsigned long long)age);
+    h2o_iovec_t v = h2o_strdup(&req->pool, buf, (size_t)n);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("strict-transport-security"), 0, NULL, v.base,
+                          v.len);
+}
+
 static void fwd_fail(struct fwd *f, int status, const char *reason, const char *why)
 {
     edge_upstream_t *u = &f->gen->upstreams[f->upstream];
@@ -162,9 +180,10 @@ static void fwd_fail(struct fwd *f, int status, const char *reason, const char *
     /* the upstream's head, when one came, is not this answer's */
     h2o_headers_t empty = {NULL, 0, 0};
     f->req->res.headers = empty;
+    add_hsts(f);
     /* the answer the client sees names no internals: the log line above has them */
     h2o_send_error_generic(f->req, status, reason, status == 504 ? "upstream timed out\n" : "upstream unavailable\n",
-                           0);
+                           H2O_SEND_ERROR_KEEP_HEADERS);
     fwd_finish_log(f, status, 0, 0);
 }
 
@@ -199,6 +218,7 @@ static void send_answer(struct fwd *f)
         req->res.content_length = f->body.len;
     f->super.proceed = on_proceed;
     f->super.stop = NULL;
+    add_hsts(f);
     h2o_start_response(req, &f->super);
     h2o_iovec_t body = h2o_iovec_init(f->body.base != NULL ? f->body.base : "", f->body.len);
     fwd_finish_log(f, req->res.status, f->body.len, 1);
@@ -560,7 +580,8 @@ static void overloaded(struct fwd *f, const char *why)
                    (int)f->req->method.len, f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len),
                    f->req->path.base, u->label, why);
     f->done = 1;
-    h2o_send_error_generic(f->req, 503, "Service Unavailable", "edge overloaded\n", 0);
+    add_hsts(f);
+    h2o_send_error_generic(f->req, 503, "Service Unavailable", "edge overloaded\n", H2O_SEND_ERROR_KEEP_HEADERS);
     fwd_finish_log(f, 503, 0, 0);
 }
 
@@ -784,6 +805,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     f->w = w;
     f->gen = edge__gen_ref(w->gen);
     w->inflight++;
+    w->served_since_trim++;
+    w->last_request_ms = h2o_now(w->ctx.loop);
     f->t_start_ns = cm_mono_ns();
     f->is_head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
     f->idempotent = f->is_head || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
@@ -792,17 +815,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     const char *invalid = edge__request_invalid(req);
     if (invalid != NULL) {
         f->done = 1;
-        /* what follows on an HTTP/1 connection cannot be trusted to be framed as we read it */
-        req->http1_is_persistent = 0;
+        add_hsts(f);
         h2o_iovec_t body = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("bad request: ")),
                                       h2o_iovec_init(invalid, strlen(invalid)), h2o_iovec_init(H2O_STRLIT("\n")));
-        h2o_send_error_generic(req, 400, "Bad Request", body.base, 0);
+        /* what follows on an HTTP/1 connection cannot be trusted to be framed as we read it: close it */
+        h2o_send_error_generic(req, 400, "Bad Request", body.base,
+                               H2O_SEND_ERROR_KEEP_HEADERS | H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
         fwd_finish_log(f, 400, 0, 0);
         return 0;
     }
     if (build_head(f, &f->gen->upstreams[f->upstream]) != 0) {
         f->done = 1;
-        h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n", 0);
+        add_hsts(f);
+        h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n",
+                               H2O_SEND_ERROR_KEEP_HEADERS);
         fwd_finish_log(f, 431, 0, 0);
         return 0;
     }

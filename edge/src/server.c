@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +24,9 @@
 
 #define TICK_MS 100
 #define TEARDOWN_MS 2000
+/* malloc_trim once a burst is over: this many requests since the last trim, and none for a second */
+#define TRIM_AFTER_REQUESTS 1000
+#define TRIM_QUIET_MS 1000
 
 static int timeouts_busy(h2o_timeout_t **all, size_t n)
 {
@@ -216,6 +220,13 @@ static void on_tick(h2o_timeout_entry_t *entry)
     edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, tick, entry);
     worker_refresh(w);
     edge__upconn_expire(w, w->gen->conf.idle_timeout_ms);
+    /* glibc keeps a burst's freed memory (the edge stayed at 366-428 MB after one, 14 MB once trimmed): give
+     * it back once the burst is over, at most once per 1000 requests, never mid-burst */
+    if (w->served_since_trim >= TRIM_AFTER_REQUESTS && w->inflight == 0 &&
+        h2o_now(w->ctx.loop) - w->last_request_ms >= TRIM_QUIET_MS) {
+        w->served_since_trim = 0;
+        malloc_trim(0);
+    }
     if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
         w->stopped = 1;
         for (size_t i = 0; i < w->srv->num_listen_fds; i++) {

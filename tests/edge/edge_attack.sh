@@ -22,7 +22,7 @@ python3 "$HERE/upstream.py" --domain $GW --cert gw1.pem --key gw1.key --port "$U
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ready up.log && break; sleep 0.1; done
 
-# write_conf NAME PORT: one TLS listener on PORT, a plain-HTTP redirect listener on PLAIN_PORT (set here)
+# write_conf NAME PORT [HSTS_MAX_AGE]: one TLS listener on PORT, a plain-HTTP redirect listener on PLAIN_PORT (set here)
 write_conf() {
     PLAIN_PORT=$(free_port)
     cat >"$1.yaml" <<YAML
@@ -33,6 +33,7 @@ listeners:
     tls:
       - cert: $T/edge.pem
         key: $T/edge.key
+$([ -n "${3:-}" ] && echo "    hsts: $3")
   - listen: 127.0.0.1:$PLAIN_PORT
     plain: redirect
 upstreams:
@@ -64,7 +65,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 
 L=$(free_port)
-write_conf edge "$L"
+write_conf edge "$L" 600
 P=$PLAIN_PORT
 start_edge edge
 MAIN_PID=$EDGE_PID
@@ -72,6 +73,16 @@ C=(curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$L:12
 URL="https://fast.example.com:$L"
 check "edge serves" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/a.js")" 200
 H2=($PY "$HERE/h2_attack.py" "$L" fast.example.com "$T/ca.pem")
+
+# --- 7. HSTS: a listener option, off by default
+sts() { # PORT [curl args]: the Strict-Transport-Security of the answer to /a.js
+    local port=$1
+    shift
+    curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$port:127.0.0.1" -D - -o /dev/null "$@" \
+        "https://fast.example.com:$port/a.js" | tr -d '\r' | awk -F': ' 'tolower($1)=="strict-transport-security"{print $2}'
+}
+check "hsts: 600 on the listener -> Strict-Transport-Security on a 200" "$(sts "$L")" max-age=600
+check "... and on the edge's own 400" "$(sts "$L" --request-target x)" max-age=600
 
 # --- 1. rapid reset: a reset stream costs no upstream connection; a flood of them gets GOAWAY ---
 before=$(upstream_conns)
@@ -147,6 +158,7 @@ check "8 requests at once used at most 2 upstream connections" \
     "$([ $((after - before - 1)) -le 2 ] && echo yes || echo "$((after - before - 1))")" yes
 check "12 at once: 2 busy + 6 waiting served, 4 refused at once" \
     "$($PY "$HERE/h2_attack.py" "$L3" fast.example.com "$T/ca.pem" many 12 /sleep/300)" "200x8 503x4"
+check "no hsts on the listener: no Strict-Transport-Security" "$(sts "$L3")" ""
 check "the edge's own overload does not mark the gateway down" "$(grep -c 'is now DOWN' limit.err)" 0
 kill "$EDGE_PID" 2>/dev/null
 
