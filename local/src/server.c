@@ -20,6 +20,7 @@
 #include "common/tls.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -31,6 +32,8 @@
 #include <unistd.h>
 
 #define SHUTDOWN_WAIT_MS 1000
+/* malloc_trim once a burst is over: this many requests since the last trim, and none for a second */
+#define TRIM_AFTER_REQUESTS 1000
 
 typedef struct handler {
     h2o_handler_t super;
@@ -114,10 +117,31 @@ void nl__server_send(h2o_req_t *req, int status, const char *name, const char *v
     h2o_send(req, &buf, 1, 1);
 }
 
+/* glibc keeps a burst's freed memory (300 MB after one, 9 MB once trimmed): give it back once it is over */
+static void on_trim_check(h2o_timeout_entry_t *entry)
+{
+    nl__server_t *srv = H2O_STRUCT_FROM_MEMBER(nl__server_t, trim, entry);
+    if (h2o_now(srv->loop) - srv->last_request_ms < 1000) {
+        h2o_timeout_link(srv->loop, &srv->ctx.one_sec_timeout, &srv->trim);
+        return;
+    }
+    if (srv->served_since_trim >= TRIM_AFTER_REQUESTS) {
+        srv->served_since_trim = 0;
+        malloc_trim(0);
+    }
+}
+
 static int handle(h2o_handler_t *self, h2o_req_t *req)
 {
     handler_t *h = (handler_t *)self;
-    return h->srv->on_req(h->srv, req);
+    nl__server_t *srv = h->srv;
+    srv->served_since_trim++;
+    srv->last_request_ms = h2o_now(srv->loop);
+    if (srv->served_since_trim >= TRIM_AFTER_REQUESTS && !h2o_timeout_is_linked(&srv->trim)) {
+        srv->trim.cb = on_trim_check;
+        h2o_timeout_link(srv->loop, &srv->ctx.one_sec_timeout, &srv->trim);
+    }
+    return srv->on_req(srv, req);
 }
 
 /* h2o refuses a body over conf.max_request_entity_size itself, before any handler runs (lib/http1.c and
@@ -432,6 +456,8 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
 done:
     if (h2o_timeout_is_linked(&srv->accept_resume))
         h2o_timeout_unlink(&srv->accept_resume);
+    if (h2o_timeout_is_linked(&srv->trim))
+        h2o_timeout_unlink(&srv->trim);
     if (srv->listener != NULL) {
         h2o_socket_read_stop(srv->listener);
         h2o_socket_close(srv->listener);

@@ -40,6 +40,10 @@ struct nl__server {
     size_t handshaking;                /* TLS connections accepted whose handshake has not ended */
     h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
     cm_ratelimit_t log_accept;
+    /* malloc_trim after a burst: requests since the last trim, time of the last one, the check's timer */
+    size_t served_since_trim;
+    uint64_t last_request_ms;
+    h2o_timeout_entry_t trim;
 };
 
 /* Runs a server for args until SIGINT/SIGTERM/SIGHUP; on_too_large may be NULL. Returns the exit code
