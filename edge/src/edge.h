@@ -209,7 +209,8 @@ struct edge_worker {
     size_t busy[EDGE_MAX_UPSTREAMS];
     h2o_linklist_t waiting[EDGE_MAX_UPSTREAMS];
     size_t num_waiting[EDGE_MAX_UPSTREAMS];
-    size_t num_upconns; /* upstream connections whose socket is not yet disposed */
+    uint64_t last_ok_ms[EDGE_MAX_UPSTREAMS]; /* loop time of the last answer or handshake from each upstream */
+    size_t num_upconns;                      /* upstream connections whose socket is not yet disposed */
     h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout, queue_timeout;
     h2o_timeout_entry_t tick;
     h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */

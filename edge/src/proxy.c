@@ -296,6 +296,7 @@ static void exchange_complete(struct fwd *f)
     else
         edge__upconn_close(c);
     give_slot(f);
+    f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
     edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
     send_answer(f);
 }
@@ -530,6 +531,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         return;
     }
     stop_timer(f);
+    f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
     send_request(f);
 }
 
@@ -564,7 +566,11 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
         f->connect_req = NULL;
     }
     drop_conn(f);
-    edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
+    /* A gateway that answered this worker within the last connect timeout is alive: the timeout is the edge's
+     * own backlog (its loop too busy to finish handshakes in time), which must not mark the gateway down. */
+    edge_worker_t *w = f->w;
+    if (h2o_now(w->ctx.loop) - w->last_ok_ms[f->upstream] > w->connect_timeout.timeout)
+        edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
     retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
 }
 
