@@ -4,8 +4,9 @@
 #   load   50 connections x 100 streams for 10 s (h2load), straight to the gateway and through the edge
 #          (2 threads, connect timeout 1 s): req/s, failures, DOWN transitions, edge log lines.
 #   reset  ordinary clients' latency (h2load, 4 connections, one request at a time, 10 s), alone and while
-#          4 rapid-reset attackers (tests/edge/h2_attack.py, reconnecting after each GOAWAY) run; the server side
-#          is pinned on CPU 0, the attackers on CPU 1, so the attackers' own CPU does not count against the edge.
+#          4 rapid-reset attackers (tests/edge/h2_attack.py, reconnecting after each GOAWAY) run; the edge and
+#          the ordinary client are pinned on CPU 0, the attackers on CPU 1, so the attackers' own CPU (Python)
+#          does not count against the edge. The load phase pins nothing.
 # Usage: bench/edge/attack.sh [BUILD_DIR]   BEFORE=/path/to/old/nearjs-edge adds the old binary to each run.
 # Needs h2load (nghttp2-client), python3-h2, taskset. The machine is shared: compare within one run only.
 set -u
@@ -19,7 +20,7 @@ GW=us-east-1-fast.example.com
 mkcert gw1 $GW
 mkcert edge fast.example.com
 printf '{"Parameters": {"NEARJS_STORE": "file://%s"}}\n' "$ROOT/function/demo" >env.json
-setsid taskset -c 0 "$B/nearjs-local" start-api --port 0 --workers 4 --quiet --domain $GW --cert gw1.pem --key gw1.key \
+setsid "$B/nearjs-local" start-api --port 0 --workers 4 --quiet --domain $GW --cert gw1.pem --key gw1.key \
     --env-vars env.json "$B/bootstrap" 2>gw.err >/dev/null &
 GROUPS_STARTED+=($!)
 for _ in $(seq 100); do grep -q warm gw.err && break; sleep 0.1; done
@@ -28,7 +29,7 @@ GP=$(grep -o 'listening on https://[^ ]*:[0-9]*' gw.err | grep -o '[0-9]*$')
 EDGES=("$B/nearjs-edge")
 [ -n "${BEFORE:-}" ] && EDGES+=("$(realpath "$BEFORE")")
 
-start_edge() { # binary connect_ms: sets L, EPID
+start_edge() { # binary connect_ms [taskset -c N]: sets L, EPID
     L=$(free_port)
     cat >e.yaml <<YAML
 threads: 2
@@ -44,7 +45,7 @@ upstreams:
     ca: $T/ca.pem
     health: {path: /acme/widget.js, interval: 2000, rise: 2, fall: 3}
 YAML
-    taskset -c 0 "$1" -c e.yaml >e.out 2>e.err &
+    "${@:3}" "$1" -c e.yaml >e.out 2>e.err &
     EPID=$!
     PIDS+=($EPID)
     sleep 1
@@ -75,7 +76,7 @@ attacker() { # port id
     echo "$total $conns" >"count.$2"
 }
 for e in "${EDGES[@]}"; do
-    start_edge "$e" 3000
+    start_edge "$e" 3000 taskset -c 0
     rm -f stop count.* alone.log attacked.log
     taskset -c 0 h2load -D 10 -c 4 -m 1 --connect-to=127.0.0.1:$L --log-file=alone.log "https://fast.example.com:$L/acme/widget.js" >/dev/null 2>&1
     t0=$(awk '{print $14 + $15}' "/proc/$EPID/stat")
