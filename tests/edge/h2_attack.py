@@ -7,7 +7,8 @@ Usage: h2_attack.py PORT SNI CA MODE [ARGS]
                    "goaway CODE" / "closed").
   raw PATH METHOD  one request with the given :path and :method as they are (no checks by this client).
                    Prints the status, or "reset CODE", or "goaway CODE".
-  many N PATH      N GETs of PATH at once on one connection. Prints the statuses as "200x8 503x4".
+  many N PATH      N (<= 100, the edge's stream limit) GETs of PATH at once on one connection. Prints the
+                   statuses as "200x8 503x4".
   body BYTES       a POST of BYTES bytes (no content-length). Prints the status or "reset CODE".
 """
 import socket, ssl, sys, time
