@@ -9,7 +9,6 @@ Usage: h2_attack.py PORT SNI CA MODE [ARGS]
                    Prints the status, or "reset CODE", or "goaway CODE".
   many N PATH      N (<= 100, the edge's stream limit) GETs of PATH at once on one connection. Prints the
                    statuses as "200x8 503x4".
-  body BYTES       a POST of BYTES bytes (no content-length). Prints the status or "reset CODE".
 """
 import socket, ssl, sys, time
 
@@ -160,31 +159,5 @@ elif mode == "many":
 
     pump(until, time.monotonic() + 20)
     print(" ".join(f"{k}x{v}" for k, v in sorted(got.items())))
-elif mode == "body":
-    size = int(args[0])
-    conn.send_headers(1, headers("/upload", "POST"), end_stream=False)
-    conn.update_settings({})
-    sock.sendall(conn.data_to_send())
-    chunk = b"x" * 16384
-    left = size
-    try:
-        while left > 0:
-            window = min(conn.local_flow_control_window(1), conn.max_outbound_frame_size)
-            if window <= 0:
-                r = pump(lambda ev: isinstance(ev, (h2.events.WindowUpdated, h2.events.StreamReset,
-                                                    h2.events.ResponseReceived)) and ev, time.monotonic() + 5)
-                if not r or r == "closed" or not isinstance(r, h2.events.WindowUpdated):
-                    break
-                continue
-            n = min(window, left, len(chunk))
-            conn.send_data(1, chunk[:n])
-            left -= n
-            sock.sendall(conn.data_to_send())
-        if left == 0:
-            conn.end_stream(1)
-            sock.sendall(conn.data_to_send())
-    except (ConnectionError, ssl.SSLError, h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-        pass
-    print(answer_of(1, time.monotonic() + 10))
 else:
     sys.exit(f"h2_attack: unknown mode '{mode}'")
