@@ -36,18 +36,19 @@ void cm_timestamp(char out[CM_TIMESTAMP_SIZE], uint64_t epoch_ms)
     out[n] = '\0';
 }
 
-void cm_log(FILE *f, const char *prog, const char *fmt, ...)
+static void log_line(FILE *f, const char *prog, unsigned long suppressed, const char *fmt, va_list ap)
 {
     char ts[CM_TIMESTAMP_SIZE];
     cm_timestamp(ts, cm_epoch_ms());
     cm_buf_t line;
     cm_buf_init(&line, 64 * 1024);
-    va_list ap;
-    va_start(ap, fmt);
     /* Truncation of an over-long message is acceptable for a log line: write what fits. */
     if (cm_buf_appendf(&line, "%s %s: ", ts, prog) == 0)
         cm_buf_vappendf(&line, fmt, ap);
-    va_end(ap);
+    if (line.len != 0 && line.base[line.len - 1] == '\n')
+        line.len--;
+    if (suppressed != 0)
+        cm_buf_appendf(&line, " (%lu similar line(s) suppressed)", suppressed);
     if (line.len == 0 || line.base[line.len - 1] != '\n')
         cm_buf_append(&line, "\n", 1);
     if (line.base != NULL) {
@@ -55,4 +56,36 @@ void cm_log(FILE *f, const char *prog, const char *fmt, ...)
         fflush(f);
     }
     cm_buf_dispose(&line);
+}
+
+void cm_log(FILE *f, const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(f, prog, 0, fmt, ap);
+    va_end(ap);
+}
+
+int cm_ratelimit_allow(cm_ratelimit_t *r, uint64_t now_ns, unsigned long *suppressed)
+{
+    uint64_t next = __atomic_load_n(&r->next_ns, __ATOMIC_ACQUIRE);
+    /* one thread wins the slot of this second; the others count themselves as dropped */
+    if (now_ns < next || !__atomic_compare_exchange_n(&r->next_ns, &next, now_ns + CM_RATELIMIT_INTERVAL_NS, 0,
+                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&r->suppressed, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    *suppressed = __atomic_exchange_n(&r->suppressed, 0, __ATOMIC_ACQ_REL);
+    return 1;
+}
+
+void cm_log_limited(cm_ratelimit_t *r, FILE *f, const char *prog, const char *fmt, ...)
+{
+    unsigned long suppressed = 0;
+    if (!cm_ratelimit_allow(r, cm_mono_ns(), &suppressed))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(f, prog, suppressed, fmt, ap);
+    va_end(ap);
 }

@@ -38,6 +38,7 @@ void edge_config_init(edge_config_t *c)
     c->idle_timeout_ms = 60000;
     c->header_timeout_ms = 10000;
     c->drain_timeout_ms = 10000;
+    c->queue_timeout_ms = 10000;
     c->max_header_bytes = 16 * 1024;
     c->max_body_bytes = 1024 * 1024;
     /* Lambda's buffered answers stop at 6 MB; anything past this is not a real answer */
@@ -76,6 +77,9 @@ int edge_config_upstream_defaults(edge_upstream_conf_t *u)
     u->rise = 2;
     u->fall = 3;
     u->pool_size = 256;
+    /* API Gateway serves many requests per connection; 2,000 clients need not cost it 2,000 connections */
+    u->max_conns = 128;
+    u->queue = 8192;
     return (u->health_path = strdup("/")) != NULL ? 0 : EDGE_ENOMEM;
 }
 

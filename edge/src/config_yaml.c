@@ -126,6 +126,7 @@ static int on_timeouts(struct ycx *y, const char *k, yaml_node_t *v, const char 
                     : strcmp(k, "idle") == 0       ? &c->idle_timeout_ms
                     : strcmp(k, "header") == 0     ? &c->header_timeout_ms
                     : strcmp(k, "drain") == 0      ? &c->drain_timeout_ms
+                    : strcmp(k, "queue") == 0      ? &c->queue_timeout_ms
                                                    : NULL;
     if (dst == NULL)
         return unknown(y, v, full);
@@ -225,6 +226,10 @@ static int on_listener(struct ycx *y, const char *k, yaml_node_t *v, const char 
         l->disable_h2 = !on;
         return 0;
     }
+    if (strcmp(k, "hsts") == 0) {
+        /* off by default: once a browser has seen it, the name cannot go back to plain HTTP for max-age */
+        return num(y, v, full, 0, 2 * 365 * 24 * 3600ull, &l->hsts_max_age);
+    }
     if (strcmp(k, "plain") == 0) {
         const char *s = NULL;
         if ((rc = scalar(y, v, full, &s)) != 0)
@@ -308,6 +313,18 @@ static int on_upstream(struct ycx *y, const char *k, yaml_node_t *v, const char 
         uint64_t n;
         rc = num(y, v, full, 1, 100000, &n);
         u->pool_size = (size_t)n;
+        return rc;
+    }
+    if (strcmp(k, "max_conns") == 0) {
+        uint64_t n;
+        rc = num(y, v, full, 1, 100000, &n);
+        u->max_conns = (size_t)n;
+        return rc;
+    }
+    if (strcmp(k, "queue") == 0) {
+        uint64_t n;
+        rc = num(y, v, full, 0, 1000000, &n);
+        u->queue = (size_t)n;
         return rc;
     }
     if (strcmp(k, "health") == 0)

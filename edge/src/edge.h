@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "common/tls.h"
 
 #define EDGE_MAX_UPSTREAMS 16
@@ -46,6 +47,7 @@ typedef struct edge_listener_conf {
     cm_tls_pair_t certs[EDGE_MAX_CERTS]; /* paths owned (cast away const on free) */
     size_t num_certs;
     int disable_h2;
+    uint64_t hsts_max_age; /* > 0: answers carry Strict-Transport-Security: max-age=N (TLS listeners); 0: off */
 } edge_listener_conf_t;
 
 typedef struct edge_upstream_conf {
@@ -60,6 +62,8 @@ typedef struct edge_upstream_conf {
     uint64_t health_interval_ms;
     unsigned rise, fall;
     size_t pool_size; /* idle connections each worker keeps per upstream (upconn.c) */
+    size_t max_conns; /* connections (busy or being made) each worker may have to it; more requests wait */
+    size_t queue;     /* requests each worker lets wait for one of them; past that: 503 at once */
 } edge_upstream_conf_t;
 
 typedef struct edge_config {
@@ -71,6 +75,7 @@ typedef struct edge_config {
     unsigned threads; /* 0: one per core */
     char *user;       /* drop privileges to this user after binding; owned, NULL: stay */
     uint64_t connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms, header_timeout_ms, drain_timeout_ms;
+    uint64_t queue_timeout_ms; /* longest wait for an upstream connection under max_conns; then 503 */
     size_t max_header_bytes, max_body_bytes, max_response_bytes;
     char *access_log; /* path, "-" for stdout, NULL for none; owned */
     int access_log_json;
@@ -118,6 +123,9 @@ typedef struct edge_upstream {
     /* the workers' connections (upconn.c), the pool-size gauge: 2.2.5's pool count is no gauge, it
      * never takes back a pooled connection found dead at reuse (each health check leaves one) */
     atomic_size_t conns;
+    /* per-request failure lines (proxy.c): one a second each, with a count of the ones left out, so a
+     * failure that repeats per request (a full descriptor table, a dead gateway under load) cannot fill a disk */
+    cm_ratelimit_t log_retry, log_fail;
     char label[300]; /* "name" or "name via host:port", for logs */
     /* touched by the health thread only */
     unsigned hc_ok, hc_fail;
@@ -182,6 +190,7 @@ typedef struct edge_server {
     pthread_cond_t park_cond;
     unsigned parked; /* threads done for good (edge__thread_park); guarded by park_mutex */
     edge_metrics_t metrics;
+    cm_ratelimit_t log_accept, log_calm; /* accept failures (server.c), rapid-reset GOAWAYs (proxy.c) */
 } edge_server_t;
 
 struct edge_worker {
@@ -196,15 +205,38 @@ struct edge_worker {
     h2o_http1client_ctx_t client_ctx;        /* the health checks' */
     h2o_linklist_t idle[EDGE_MAX_UPSTREAMS]; /* idle upstream connections of gen's upstreams (upconn.c) */
     size_t num_idle[EDGE_MAX_UPSTREAMS];
-    size_t num_upconns; /* upstream connections whose socket is not yet disposed */
-    h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout;
+    /* per upstream index: connections in use or being made (the max_conns count), and requests waiting for
+     * one (proxy.c), oldest first */
+    size_t busy[EDGE_MAX_UPSTREAMS];
+    h2o_linklist_t waiting[EDGE_MAX_UPSTREAMS];
+    size_t num_waiting[EDGE_MAX_UPSTREAMS];
+    uint64_t last_ok_ms[EDGE_MAX_UPSTREAMS]; /* loop time of the last answer or handshake from each upstream */
+    size_t num_upconns;                      /* upstream connections whose socket is not yet disposed */
+    h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout, queue_timeout;
     h2o_timeout_entry_t tick;
+    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
+    /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */
+    size_t served_since_trim;
+    uint64_t last_request_ms;
     size_t num_conns; /* client connections open (accepted, not yet closed) */
     int stopped;
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };
+
+/* What a client connection holds (server.c): its worker (for the count the teardown waits on), a reference
+ * on the generation it was accepted under (h2o keeps the listener's SSL_CTX as a bare pointer until the
+ * ClientHello arrives, so without it a reload could free the context under a connection still waiting to
+ * start its handshake), and the HTTP/2 stream accounting of the rapid-reset defence (proxy.c). */
+typedef struct edge_conn {
+    edge_worker_t *w;
+    edge_gen_t *gen;
+    uint64_t streams_cancelled; /* requests the client reset (or left) before their answer */
+    uint64_t streams_answered;
+} edge_conn_t;
+/* The edge_conn_t of req's connection, or NULL (not one of ours: never for a proxied request). Borrowed. */
+edge_conn_t *edge__conn_of(h2o_req_t *req);
 
 /* --- upstream connections (upconn.c; worker thread only) --- */
 typedef struct edge_upconn {
@@ -255,6 +287,18 @@ void edge__metrics_latency(edge_metrics_t *m, size_t upstream, uint64_t us);
 /* Renders the Prometheus text exposition into a new buffer (caller frees). */
 char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len);
 
+/* Request checks (reqcheck.c). Returns NULL when req may go upstream, else a static one-line cause for a
+ * 400: a method that is no token, a target that is not origin-form, HTTP/1.1 without Host, an empty
+ * header name (h2o's form of an obs-fold line), a header name that is no token, CR/LF/NUL in a value. */
+const char *edge__request_invalid(const h2o_req_t *req);
+/* Non-zero when the client named a host (Host or :authority); h2o otherwise fills in the host config's name. */
+int edge__request_has_host(const h2o_req_t *req);
+/* Non-zero when s is an origin-form request target: '/' then bytes 0x21-0x7e or >= 0x80. */
+int edge__origin_form(const char *s, size_t len);
+/* Non-zero when s is a Host a redirect may name: a DNS name or IPv4 address, or [IPv6], with an optional
+ * numeric :port; nothing else (no userinfo '@', no '/', no spaces). */
+int edge__redirect_host_ok(const char *s, size_t len);
+
 /* Handlers. */
 h2o_handler_t *edge__proxy_register(h2o_pathconf_t *pathconf, edge_server_t *srv);
 h2o_handler_t *edge__local_register(h2o_pathconf_t *pathconf, edge_server_t *srv, enum edge_listener_kind kind,
@@ -282,6 +326,12 @@ int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
 
 /* Health checker thread. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);
+
+/* The epoll descriptor of an evloop (evloop.c), or -1 when it cannot be found and checked. */
+int edge__evloop_fd(h2o_loop_t *loop);
+/* h2o_evloop_destroy plus the close of the loop's epoll descriptor that libh2o 2.2.5 forgets (one leaked
+ * descriptor per generation otherwise). NULL: no-op. Timeouts must be disposed first, as for h2o's. */
+void edge__evloop_destroy(h2o_loop_t *loop);
 
 /* Server lifecycle (server.c). Returns a process exit code. */
 int edge_server_run(edge_config_t *conf, int (*reload)(edge_config_t *out, char *err, size_t errlen));

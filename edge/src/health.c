@@ -170,7 +170,7 @@ static void health_free(struct health *h)
     h2o_timeout_dispose(h->loop, &h->io_timeout);
     h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
     h2o_multithread_destroy_queue(h->queue);
-    h2o_evloop_destroy(h->loop);
+    edge__evloop_destroy(h->loop);
     free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
     edge__gen_unref(h->gen);
     free(h);

@@ -75,7 +75,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     /* plain HTTP listener */
-    if (h->action == EDGE_PLAIN_REDIRECT && req->authority.len != 0) {
+    /* the Location is built from a checked host and an origin-form path only: 'GET @evil.example/x' must not
+     * become https://fast.example.com@evil.example/x */
+    if (h->action == EDGE_PLAIN_REDIRECT && edge__request_has_host(req) &&
+        edge__redirect_host_ok(req->authority.base, req->authority.len) &&
+        edge__origin_form(req->path.base, req->path.len)) {
         /* the host without its port: the https listener is on the default port */
         size_t hlen = req->authority.len;
         const char *colon = memchr(req->authority.base, ':', hlen);
@@ -85,6 +89,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                                      h2o_iovec_init(req->authority.base, hlen), req->path);
         h2o_send_redirect(req, 301, "Moved Permanently", url.base, url.len);
         log_local(w, req, 301, 0, t0);
+        return 0;
+    }
+    if (h->action == EDGE_PLAIN_REDIRECT) {
+        h2o_send_error_generic(req, 400, "Bad Request", "bad request: no valid Host or request target to redirect\n",
+                               0);
+        log_local(w, req, 400, 0, t0);
         return 0;
     }
     h2o_send_error_generic(req, 403, "Forbidden", "https only\n", 0);

@@ -20,6 +20,9 @@
 #include "common/http.h"
 #include "common/log.h"
 
+#include <h2o/http2.h>
+#include <h2o/http2_internal.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +44,11 @@ struct phr_chunked_decoder {
     char _state;
 };
 ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
+
+/* Rapid reset (CVE-2023-44487): an HTTP/2 connection whose client has reset (or abandoned) more than this
+ * many requests beyond the number it let finish gets GOAWAY ENHANCE_YOUR_CALM, as h2o and nginx do since
+ * the 2023 advisories. A browser cancels a few streams when a page navigates away; an attacker cancels all. */
+#define H2_RESET_ALLOWANCE 100
 
 #define MAX_ANSWER_HEADERS 100
 #define MAX_ANSWER_HEAD_BYTES (64 * 1024)
@@ -70,7 +78,10 @@ struct fwd {
     uint64_t t_start_ns, t_upstream_ns;
     cm_buf_t body;
     int done;
-    int tried; /* an upstream was contacted */
+    int tried;    /* an upstream was contacted */
+    int has_slot; /* holds one of the worker's max_conns for upstream slot_upstream */
+    size_t slot_upstream;
+    h2o_linklist_t wait_link; /* in w->waiting[upstream] while waiting for a slot */
     /* the exchange on conn */
     int writing;   /* the request write has not completed */
     int have_head; /* the answer's head was parsed */
@@ -82,6 +93,7 @@ struct fwd {
 
 static void start_attempt(struct fwd *f);
 static int build_head(struct fwd *f, edge_upstream_t *u);
+static void on_deferred_start(h2o_timeout_entry_t *entry);
 
 static int is_hop_by_hop(const h2o_iovec_t *name)
 {
@@ -138,22 +150,41 @@ static void fwd_finish_log(struct fwd *f, int status, size_t bytes, int via_upst
     edge__access_log(f->gen, &l);
 }
 
+/* Strict-Transport-Security when the request's listener has hsts set (and the upstream sent none). */
+static void add_hsts(struct fwd *f)
+{
+    h2o_req_t *req = f->req;
+    edge_worker_t *w = f->w;
+    ptrdiff_t i = (req->conn->hosts - &w->hosts[0][0]) / 2;
+    if (i < 0 || (size_t)i >= f->gen->conf.num_listeners || req->conn->hosts != w->hosts[i])
+        return;
+    uint64_t age = f->gen->conf.listeners[i].hsts_max_age;
+    if (age == 0 || h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("strict-transport-security"), -1) != -1)
+        return;
+    char buf[40];
+    int n = snprintf(buf, sizeof(buf), "max-age=%llu", (unsigned long long)age);
+    h2o_iovec_t v = h2o_strdup(&req->pool, buf, (size_t)n);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("strict-transport-security"), 0, NULL, v.base,
+                          v.len);
+}
+
 static void fwd_fail(struct fwd *f, int status, const char *reason, const char *why)
 {
     edge_upstream_t *u = &f->gen->upstreams[f->upstream];
     char client[64];
     edge__client_addr(f->req, client, sizeof(client));
-    cm_log(stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> %d", client, (int)f->req->method.len,
-           f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base, u->label,
-           why, status);
+    cm_log_limited(&u->log_fail, stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> %d", client,
+                   (int)f->req->method.len, f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len),
+                   f->req->path.base, u->label, why, status);
     atomic_fetch_add_explicit(&f->w->srv->metrics.upstream_errors[f->upstream], 1, memory_order_relaxed);
     f->done = 1;
     /* the upstream's head, when one came, is not this answer's */
     h2o_headers_t empty = {NULL, 0, 0};
     f->req->res.headers = empty;
+    add_hsts(f);
     /* the answer the client sees names no internals: the log line above has them */
     h2o_send_error_generic(f->req, status, reason, status == 504 ? "upstream timed out\n" : "upstream unavailable\n",
-                           0);
+                           H2O_SEND_ERROR_KEEP_HEADERS);
     fwd_finish_log(f, status, 0, 0);
 }
 
@@ -163,8 +194,9 @@ static void retry_or_fail(struct fwd *f, int may_retry, int status, const char *
 {
     if (may_retry && f->attempt == 0 && !atomic_load(&f->w->srv->shutting_down)) {
         edge_upstream_t *u = &f->gen->upstreams[f->upstream];
-        cm_log(stderr, "nearjs-edge", "upstream '%s': %s; retrying %.*s %.*s", u->label, why, (int)f->req->method.len,
-               f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base);
+        cm_log_limited(&u->log_retry, stderr, "nearjs-edge", "upstream '%s': %s; retrying %.*s %.*s", u->label, why,
+                       (int)f->req->method.len, f->req->method.base,
+                       (int)(f->req->path.len > 200 ? 200 : f->req->path.len), f->req->path.base);
         f->attempt = 1;
         f->upstream = edge__gen_pick(f->gen, f->upstream + 1);
         atomic_fetch_add_explicit(&f->w->srv->metrics.retries, 1, memory_order_relaxed);
@@ -187,6 +219,7 @@ static void send_answer(struct fwd *f)
         req->res.content_length = f->body.len;
     f->super.proceed = on_proceed;
     f->super.stop = NULL;
+    add_hsts(f);
     h2o_start_response(req, &f->super);
     h2o_iovec_t body = h2o_iovec_init(f->body.base != NULL ? f->body.base : "", f->body.len);
     fwd_finish_log(f, req->res.status, f->body.len, 1);
@@ -199,10 +232,42 @@ static void stop_timer(struct fwd *f)
         h2o_timeout_unlink(&f->timer);
 }
 
+/* Leaves the wait for a connection slot (no-op when not waiting). */
+static void unwait(struct fwd *f)
+{
+    if (!h2o_linklist_is_linked(&f->wait_link))
+        return;
+    h2o_linklist_unlink(&f->wait_link);
+    f->w->num_waiting[f->upstream]--;
+    stop_timer(f);
+}
+
+/* Gives f's connection slot to the oldest request waiting for one (started from the loop, not from inside
+ * this request's callbacks), or back to the count. No-op without a slot. */
+static void give_slot(struct fwd *f)
+{
+    if (!f->has_slot)
+        return;
+    f->has_slot = 0;
+    edge_worker_t *w = f->w;
+    size_t i = f->slot_upstream;
+    if (h2o_linklist_is_empty(&w->waiting[i])) {
+        w->busy[i]--;
+        return;
+    }
+    struct fwd *next = H2O_STRUCT_FROM_MEMBER(struct fwd, wait_link, w->waiting[i].next);
+    unwait(next);
+    next->has_slot = 1;
+    next->slot_upstream = i;
+    next->timer.cb = on_deferred_start;
+    h2o_timeout_link(w->ctx.loop, &w->ctx.zero_timeout, &next->timer);
+}
+
 static void drop_conn(struct fwd *f)
 {
     edge__upconn_close(f->conn);
     f->conn = NULL;
+    give_slot(f);
 }
 
 /* The attempt failed after the connection was made: the retry rule applies to GET/HEAD only (the
@@ -231,6 +296,8 @@ static void exchange_complete(struct fwd *f)
         edge__upconn_release(c);
     else
         edge__upconn_close(c);
+    give_slot(f);
+    f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
     edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
     send_answer(f);
 }
@@ -472,6 +539,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     /* A request that waited on a new TLS connection: once warm this should stop growing (bench/e2e). */
     atomic_fetch_add_explicit(&f->w->srv->metrics.upstream_handshakes[f->upstream], 1, memory_order_relaxed);
     stop_timer(f);
+    f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
     send_request(f);
 }
 
@@ -506,12 +574,67 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
         f->connect_req = NULL;
     }
     drop_conn(f);
-    edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
+    /* A gateway that answered this worker within the last connect timeout is alive: the timeout is the edge's
+     * own backlog (its loop too busy to finish handshakes in time), which must not mark the gateway down. */
+    edge_worker_t *w = f->w;
+    if (h2o_now(w->ctx.loop) - w->last_ok_ms[f->upstream] > w->connect_timeout.timeout)
+        edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
     retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
+}
+
+/* The edge's own overload (all max_conns busy and the wait too long or the queue full): a 503, no retry, and
+ * not held against the gateway, which may be perfectly healthy (the edge marked both gateways down 16 and 10
+ * times under a load they served directly without a failure). */
+static void overloaded(struct fwd *f, const char *why)
+{
+    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
+    char client[64];
+    edge__client_addr(f->req, client, sizeof(client));
+    cm_log_limited(&u->log_fail, stderr, "nearjs-edge", "%s %.*s %.*s: upstream '%s': %s -> 503", client,
+                   (int)f->req->method.len, f->req->method.base, (int)(f->req->path.len > 200 ? 200 : f->req->path.len),
+                   f->req->path.base, u->label, why);
+    f->done = 1;
+    add_hsts(f);
+    h2o_send_error_generic(f->req, 503, "Service Unavailable", "edge overloaded\n", H2O_SEND_ERROR_KEEP_HEADERS);
+    fwd_finish_log(f, 503, 0, 0);
+}
+
+static void on_queue_timeout(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    h2o_linklist_unlink(&f->wait_link);
+    f->w->num_waiting[f->upstream]--;
+    overloaded(f, "no upstream connection free within timeouts.queue (max_conns busy)");
+}
+
+/* Takes one of the worker's max_conns to f's upstream. Returns 1 with it; 0 when f now waits for one (a
+ * connection handed back starts it) or was answered 503 (the wait queue is full). */
+static int take_slot(struct fwd *f)
+{
+    edge_worker_t *w = f->w;
+    size_t i = f->upstream;
+    const edge_upstream_conf_t *c = f->gen->upstreams[i].conf;
+    if (w->busy[i] < c->max_conns) {
+        w->busy[i]++;
+        f->has_slot = 1;
+        f->slot_upstream = i;
+        return 1;
+    }
+    if (w->num_waiting[i] >= c->queue) {
+        overloaded(f, "max_conns busy and the wait queue full");
+        return 0;
+    }
+    h2o_linklist_insert(&w->waiting[i], &f->wait_link);
+    w->num_waiting[i]++;
+    f->timer.cb = on_queue_timeout;
+    h2o_timeout_link(w->ctx.loop, &w->queue_timeout, &f->timer);
+    return 0;
 }
 
 static void start_attempt(struct fwd *f)
 {
+    if (!f->has_slot && !take_slot(f))
+        return;
     edge_upstream_t *u = &f->gen->upstreams[f->upstream];
     /* Host is per upstream (each region's gateway has its own name): rebuild for another upstream; on_req
      * built the first one and checked the size */
@@ -530,9 +653,50 @@ static void start_attempt(struct fwd *f)
     h2o_socketpool_connect(&f->connect_req, &u->pool, f->w->ctx.loop, &f->w->getaddr_receiver, on_pool_connect, f);
 }
 
+/* Ends an HTTP/2 connection whose client resets streams far faster than it lets them finish: GOAWAY
+ * (ENHANCE_YOUR_CALM) with the last stream it opened; h2o then ignores new streams on it and closes it once
+ * the ones in progress are done (what its own enqueue_goaway does, which 2.2.5 keeps static). */
+static void h2_calm_down(h2o_req_t *req)
+{
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
+    if (conn->state >= H2O_HTTP2_CONN_STATE_HALF_CLOSED)
+        return;
+    char client[64];
+    edge__client_addr(req, client, sizeof(client));
+    edge_worker_t *w = edge__worker_of(req->conn->ctx);
+    cm_log_limited(&w->srv->log_calm, stderr, "nearjs-edge",
+                   "%s: HTTP/2 client reset over %d more streams than it let finish: GOAWAY "
+                   "ENHANCE_YOUR_CALM",
+                   client, H2_RESET_ALLOWANCE);
+    h2o_http2_encode_goaway_frame(&conn->_write.buf, conn->pull_stream_ids.max_open, H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM,
+                                  h2o_iovec_init(H2O_STRLIT("too many streams reset")));
+    h2o_http2_conn_request_write(conn);
+    conn->state = H2O_HTTP2_CONN_STATE_HALF_CLOSED;
+}
+
+/* Counts a finished HTTP/2 request as answered or cancelled on its connection (the rapid-reset budget). */
+static void h2_account(struct fwd *f)
+{
+    h2o_req_t *req = f->req;
+    if (req->version < 0x200)
+        return;
+    edge_conn_t *c = edge__conn_of(req);
+    if (c == NULL)
+        return;
+    if (f->done) {
+        c->streams_answered++;
+        return;
+    }
+    c->streams_cancelled++;
+    if (c->streams_cancelled > c->streams_answered + H2_RESET_ALLOWANCE)
+        h2_calm_down(req);
+}
+
 static void fwd_dispose(void *p)
 {
     struct fwd *f = p;
+    h2_account(f);
+    unwait(f);
     if (f->connect_req != NULL)
         h2o_socketpool_cancel_connect(f->connect_req);
     drop_conn(f);
@@ -540,6 +704,12 @@ static void fwd_dispose(void *p)
     cm_buf_dispose(&f->body);
     edge__gen_unref(f->gen);
     f->w->inflight--;
+}
+
+static void on_deferred_start(h2o_timeout_entry_t *entry)
+{
+    struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
+    start_attempt(f);
 }
 
 /* Appends n bytes at *p (the caller sized the buffer). */
@@ -617,9 +787,12 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
     }
     put(&p, client, client_len);
     put(&p, https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n", https ? 28 : 27);
-    put(&p, H2O_STRLIT("x-forwarded-host: "));
-    put(&p, req->authority.base, req->authority.len);
-    put(&p, "\r\n", 2);
+    /* an HTTP/1.0 request may come without Host: h2o then names the host config, an internal name */
+    if (edge__request_has_host(req)) {
+        put(&p, H2O_STRLIT("x-forwarded-host: "));
+        put(&p, req->authority.base, req->authority.len);
+        put(&p, "\r\n", 2);
+    }
     if (with_length) {
         put(&p, H2O_STRLIT("content-length: "));
         put(&p, length, length_len);
@@ -646,18 +819,38 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     f->w = w;
     f->gen = edge__gen_ref(w->gen);
     w->inflight++;
+    w->served_since_trim++;
+    w->last_request_ms = h2o_now(w->ctx.loop);
     f->t_start_ns = cm_mono_ns();
     f->is_head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
     f->idempotent = f->is_head || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
     cm_buf_init(&f->body, f->gen->conf.max_response_bytes);
     f->upstream = edge__gen_pick(f->gen, 0);
+    const char *invalid = edge__request_invalid(req);
+    if (invalid != NULL) {
+        f->done = 1;
+        add_hsts(f);
+        h2o_iovec_t body = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("bad request: ")),
+                                      h2o_iovec_init(invalid, strlen(invalid)), h2o_iovec_init(H2O_STRLIT("\n")));
+        /* what follows on an HTTP/1 connection cannot be trusted to be framed as we read it: close it */
+        h2o_send_error_generic(req, 400, "Bad Request", body.base,
+                               H2O_SEND_ERROR_KEEP_HEADERS | H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
+        fwd_finish_log(f, 400, 0, 0);
+        return 0;
+    }
     if (build_head(f, &f->gen->upstreams[f->upstream]) != 0) {
         f->done = 1;
-        h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n", 0);
+        add_hsts(f);
+        h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n",
+                               H2O_SEND_ERROR_KEEP_HEADERS);
         fwd_finish_log(f, 431, 0, 0);
         return 0;
     }
-    start_attempt(f);
+    /* Upstream work starts once this loop iteration has read all it could: a stream the client resets in the
+     * same read (HTTP/2 rapid reset: HEADERS then RST_STREAM) is disposed of first and never costs an upstream
+     * connection or request (fwd_dispose unlinks the timer). */
+    f->timer.cb = on_deferred_start;
+    h2o_timeout_link(w->ctx.loop, &w->ctx.zero_timeout, &f->timer);
     return 0;
 }
 

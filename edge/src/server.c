@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +24,9 @@
 
 #define TICK_MS 100
 #define TEARDOWN_MS 2000
+/* malloc_trim once a burst is over: this many requests since the last trim, and none for a second */
+#define TRIM_AFTER_REQUESTS 1000
+#define TRIM_QUIET_MS 1000
 
 static int timeouts_busy(h2o_timeout_t **all, size_t n)
 {
@@ -120,21 +124,50 @@ static void wait_parked(edge_server_t *srv, unsigned n)
     pthread_mutex_unlock(&srv->park_mutex);
 }
 
-/* What a client connection holds: its worker (for the count the teardown waits on) and a reference on
- * the generation it was accepted under. h2o keeps the listener's SSL_CTX as a bare pointer until the
- * ClientHello arrives (SSL_new happens then), so without that reference a reload could free the
- * context under a connection still waiting to start its handshake. */
-struct conn_hold {
-    edge_worker_t *w;
-    edge_gen_t *gen;
-};
-
 static void on_conn_close(void *data)
 {
-    struct conn_hold *hold = data;
+    edge_conn_t *hold = data;
     hold->w->num_conns--;
     edge__gen_unref(hold->gen);
     free(hold);
+}
+
+edge_conn_t *edge__conn_of(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    return sock != NULL && sock->on_close.cb == on_conn_close ? sock->on_close.data : NULL;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, accept_resume, entry);
+    if (w->stopped)
+        return;
+    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
+        if (w->listeners[i] != NULL)
+            h2o_socket_read_start(w->listeners[i], on_accept);
+    }
+}
+
+/* Out of descriptors (or kernel memory): the pending connection stays queued and its listener stays readable,
+ * so accepting again at once would spin (1.2 cores with 42 idle connections under ulimit -n 64). Stop
+ * accepting on every listener of this worker for 100 ms, as nginx does, and say so once a second at most. */
+static void pause_accepting(edge_worker_t *w, int err)
+{
+    cm_log_limited(&w->srv->log_accept, stderr, "nearjs-edge",
+                   "worker %u: accept() failed: %s; new connections wait 100 ms (raise the descriptor limit: "
+                   "LimitNOFILE= in the unit, ulimit -n)",
+                   w->id, strerror(err));
+    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
+        if (w->listeners[i] != NULL)
+            h2o_socket_read_stop(w->listeners[i]);
+    }
+    if (!h2o_timeout_is_linked(&w->accept_resume)) {
+        w->accept_resume.cb = on_accept_resume;
+        h2o_timeout_link(w->ctx.loop, &w->ctx.hundred_ms_timeout, &w->accept_resume);
+    }
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -146,14 +179,18 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     /* a burst's queued connections, a few per wakeup; NULL (EAGAIN) once the socket's queue is empty */
     for (int i = 0; i < 16; i++) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if (sock == NULL) {
+            /* h2o returns NULL right after accept4 failed: errno is still its */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(w, errno);
             return;
-        struct conn_hold *hold = malloc(sizeof(*hold));
+        }
+        edge_conn_t *hold = malloc(sizeof(*hold));
         if (hold == NULL) {
             h2o_socket_close(sock);
             continue;
         }
-        *hold = (struct conn_hold){w, edge__gen_ref(w->gen)};
+        *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
         /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = hold;
@@ -183,6 +220,13 @@ static void on_tick(h2o_timeout_entry_t *entry)
     edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, tick, entry);
     worker_refresh(w);
     edge__upconn_expire(w, w->gen->conf.idle_timeout_ms);
+    /* glibc keeps a burst's freed memory (the edge stayed at 366-428 MB after one, 14 MB once trimmed): give
+     * it back once the burst is over, at most once per 1000 requests, never mid-burst */
+    if (w->served_since_trim >= TRIM_AFTER_REQUESTS && w->inflight == 0 &&
+        h2o_now(w->ctx.loop) - w->last_request_ms >= TRIM_QUIET_MS) {
+        w->served_since_trim = 0;
+        malloc_trim(0);
+    }
     if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
         w->stopped = 1;
         for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
@@ -192,6 +236,8 @@ static void on_tick(h2o_timeout_entry_t *entry)
                 w->listeners[i] = NULL;
             }
         }
+        if (h2o_timeout_is_linked(&w->accept_resume))
+            h2o_timeout_unlink(&w->accept_resume);
         h2o_context_request_shutdown(&w->ctx);
         edge__upconn_close_idle(w);
     }
@@ -216,7 +262,8 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
                             &w->ctx.proxy.io_timeout,
                             &w->io_timeout,
                             &w->connect_timeout,
-                            &w->first_byte_timeout};
+                            &w->first_byte_timeout,
+                            &w->queue_timeout};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         all[i]->timeout = 0;
     if (h2o_timeout_is_linked(&w->tick))
@@ -237,10 +284,11 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_timeout_dispose(loop, &w->connect_timeout);
     h2o_timeout_dispose(loop, &w->first_byte_timeout);
     h2o_timeout_dispose(loop, &w->tick_timeout);
+    h2o_timeout_dispose(loop, &w->queue_timeout);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
     h2o_multithread_queue_t *queue = w->ctx.queue;
     h2o_context_dispose(&w->ctx);
-    h2o_evloop_destroy(loop);
+    edge__evloop_destroy(loop);
     free(queue); /* 2.2.5's evloop h2o_multithread_destroy_queue closes the queue's pipe, never frees it */
     edge__gen_unref(w->gen);
     w->gen = NULL;
@@ -260,8 +308,11 @@ static void *worker_main(void *arg)
     /* the client's own I/O timeout only backs up ours (connect, first byte) and bounds body stalls */
     h2o_timeout_init(loop, &w->io_timeout, c->first_byte_timeout_ms + c->connect_timeout_ms);
     h2o_timeout_init(loop, &w->tick_timeout, TICK_MS);
-    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++)
+    h2o_timeout_init(loop, &w->queue_timeout, c->queue_timeout_ms);
+    for (size_t i = 0; i < EDGE_MAX_UPSTREAMS; i++) {
         h2o_linklist_init_anchor(&w->idle[i]);
+        h2o_linklist_init_anchor(&w->waiting[i]);
+    }
     w->client_ctx = (h2o_http1client_ctx_t){loop, &w->getaddr_receiver, &w->io_timeout, NULL, NULL};
     for (size_t i = 0; i < srv->num_listen_fds; i++) {
         const edge_listener_conf_t *l = &c->listeners[i];

@@ -21,6 +21,7 @@
 #include "common/tls.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -32,6 +33,8 @@
 #include <unistd.h>
 
 #define SHUTDOWN_WAIT_MS 1000
+/* malloc_trim once a burst is over: this many requests since the last trim, and none for a second */
+#define TRIM_AFTER_REQUESTS 1000
 
 typedef struct handler {
     h2o_handler_t super;
@@ -40,6 +43,8 @@ typedef struct handler {
 
 typedef struct tls_conn {
     nl__server_t *srv;
+    h2o_socket_t *sock;
+    h2o_timeout_entry_t timeout; /* the handshake's, on ctx.handshake_timeout (10 s, as h2o's own accept) */
     SSL *ssl;
     struct timeval connected_at;
     int done;
@@ -113,10 +118,31 @@ void nl__server_send(h2o_req_t *req, int status, const char *name, const char *v
     h2o_send(req, &buf, 1, 1);
 }
 
+/* glibc keeps a burst's freed memory (300 MB after one, 9 MB once trimmed): give it back once it is over */
+static void on_trim_check(h2o_timeout_entry_t *entry)
+{
+    nl__server_t *srv = H2O_STRUCT_FROM_MEMBER(nl__server_t, trim, entry);
+    if (h2o_now(srv->loop) - srv->last_request_ms < 1000) {
+        h2o_timeout_link(srv->loop, &srv->ctx.one_sec_timeout, &srv->trim);
+        return;
+    }
+    if (srv->served_since_trim >= TRIM_AFTER_REQUESTS) {
+        srv->served_since_trim = 0;
+        malloc_trim(0);
+    }
+}
+
 static int handle(h2o_handler_t *self, h2o_req_t *req)
 {
     handler_t *h = (handler_t *)self;
-    return h->srv->on_req(h->srv, req);
+    nl__server_t *srv = h->srv;
+    srv->served_since_trim++;
+    srv->last_request_ms = h2o_now(srv->loop);
+    if (srv->served_since_trim >= TRIM_AFTER_REQUESTS && !h2o_timeout_is_linked(&srv->trim)) {
+        srv->trim.cb = on_trim_check;
+        h2o_timeout_link(srv->loop, &srv->ctx.one_sec_timeout, &srv->trim);
+    }
+    return srv->on_req(srv, req);
 }
 
 /* h2o refuses a body over conf.max_request_entity_size itself, before any handler runs (lib/http1.c and
@@ -164,7 +190,21 @@ static void too_large_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **
 
 static void tls_conn_free(void *data)
 {
-    free(data);
+    tls_conn_t *tc = data;
+    if (h2o_timeout_is_linked(&tc->timeout)) {
+        h2o_timeout_unlink(&tc->timeout);
+        tc->srv->handshaking--;
+    }
+    free(tc);
+}
+
+/* A client that opens a connection and never finishes its handshake (sends nothing, or half a ClientHello)
+ * would otherwise hold a descriptor for ever: 300 of them exhausted a 256-descriptor limit. */
+static void on_handshake_timeout(h2o_timeout_entry_t *entry)
+{
+    tls_conn_t *tc = H2O_STRUCT_FROM_MEMBER(tls_conn_t, timeout, entry);
+    tc->srv->handshaking--;
+    h2o_socket_close(tc->sock); /* frees tc through tls_conn_free */
 }
 
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
@@ -183,6 +223,10 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
 {
     tls_conn_t *tc = sock->on_close.data;
     sock->data = NULL;
+    if (h2o_timeout_is_linked(&tc->timeout)) {
+        h2o_timeout_unlink(&tc->timeout);
+        tc->srv->handshaking--;
+    }
     if (err != NULL) {
         h2o_socket_close(sock);
         return;
@@ -200,6 +244,29 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     h2o_http1_accept(&tc->srv->accept, sock, tc->connected_at);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    nl__server_t *srv = H2O_STRUCT_FROM_MEMBER(nl__server_t, accept_resume, entry);
+    if (!srv->stop && srv->listener != NULL)
+        h2o_socket_read_start(srv->listener, on_accept);
+}
+
+/* Out of descriptors: the connection stays queued and the listener readable, so accepting again at once
+ * would spin at 100% CPU. Accepting waits 100 ms (as nginx does), said once a second at most. */
+static void pause_accepting(nl__server_t *srv, int err)
+{
+    cm_log_limited(&srv->log_accept, stderr, "nearjs-local",
+                   "%s: accept() failed: %s; new connections wait 100 ms (raise the descriptor limit: ulimit -n)",
+                   srv->args->verb_name, strerror(err));
+    h2o_socket_read_stop(srv->listener);
+    if (!h2o_timeout_is_linked(&srv->accept_resume)) {
+        srv->accept_resume.cb = on_accept_resume;
+        h2o_timeout_link(srv->loop, &srv->ctx.hundred_ms_timeout, &srv->accept_resume);
+    }
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     nl__server_t *srv = listener->data;
@@ -208,8 +275,12 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     /* several may be waiting: take a bounded batch per wake-up */
     for (int i = 0; i < 64; i++) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if (sock == NULL) {
+            /* h2o returns NULL right after accept4 failed: errno is still its */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(srv, errno);
             return;
+        }
         if (srv->ssl == NULL) {
             h2o_accept(&srv->accept, sock);
             continue;
@@ -220,9 +291,13 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             continue;
         }
         tc->srv = srv;
+        tc->sock = sock;
         tc->connected_at = *h2o_get_timestamp(&srv->ctx, NULL, NULL);
         sock->on_close.cb = tls_conn_free;
         sock->on_close.data = tc;
+        tc->timeout.cb = on_handshake_timeout;
+        h2o_timeout_link(srv->loop, &srv->ctx.handshake_timeout, &tc->timeout);
+        srv->handshaking++;
         h2o_socket_ssl_handshake(sock, srv->ssl, NULL, on_handshake);
     }
 }
@@ -284,7 +359,8 @@ static int listen_on(const nl__serve_args_t *args, unsigned *bound)
 
 static int connections_left(nl__server_t *srv)
 {
-    return !h2o_linklist_is_empty(&srv->ctx.http1._conns) || !h2o_linklist_is_empty(&srv->ctx.http2._conns);
+    return srv->handshaking != 0 || !h2o_linklist_is_empty(&srv->ctx.http1._conns) ||
+           !h2o_linklist_is_empty(&srv->ctx.http2._conns);
 }
 
 int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__server_on_too_large on_too_large,
@@ -379,6 +455,10 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
     exit_code = NL_EXIT_OK;
 
 done:
+    if (h2o_timeout_is_linked(&srv->accept_resume))
+        h2o_timeout_unlink(&srv->accept_resume);
+    if (h2o_timeout_is_linked(&srv->trim))
+        h2o_timeout_unlink(&srv->trim);
     if (srv->listener != NULL) {
         h2o_socket_read_stop(srv->listener);
         h2o_socket_close(srv->listener);
@@ -390,6 +470,7 @@ done:
     h2o_context_request_shutdown(&srv->ctx);
     srv->ctx.http1.req_timeout.timeout = 0;
     srv->ctx.http2.idle_timeout.timeout = 0;
+    srv->ctx.handshake_timeout.timeout = 0;
     uint64_t until = cm_mono_ns() + (uint64_t)SHUTDOWN_WAIT_MS * 1000000;
     while (connections_left(srv) && cm_mono_ns() < until)
         h2o_evloop_run(srv->loop, 10);

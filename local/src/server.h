@@ -10,6 +10,7 @@
 #include <h2o.h>
 
 #include "local/pool.h"
+#include "common/log.h"
 #include "serve_args.h"
 
 typedef struct nl__server nl__server_t;
@@ -35,7 +36,14 @@ struct nl__server {
     nl__server_on_too_large on_too_large; /* NULL: h2o's own text/plain 413 */
     void *verb;                           /* the verb's own state */
     int stop;
-    unsigned port; /* the port actually bound */
+    unsigned port;                     /* the port actually bound */
+    size_t handshaking;                /* TLS connections accepted whose handshake has not ended */
+    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
+    cm_ratelimit_t log_accept;
+    /* malloc_trim after a burst: requests since the last trim, time of the last one, the check's timer */
+    size_t served_since_trim;
+    uint64_t last_request_ms;
+    h2o_timeout_entry_t trim;
 };
 
 /* Runs a server for args until SIGINT/SIGTERM/SIGHUP; on_too_large may be NULL. Returns the exit code

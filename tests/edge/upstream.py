@@ -6,6 +6,7 @@ Otherwise it answers 200 with the request (method, path, headers, sni, body) as 
 trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but then a close without warning
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
 a body shorter than its length, an empty reason phrase). The JSON's "peer" is the client port: one per upstream connection.
+/sleep/MS answers late. /conns answers {"accepted": N, "requests": M}: TCP connections accepted and request lines read so far.
 Prints "ready PORT" once listening."""
 import argparse, json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,8 @@ ap.add_argument("--delay", type=float, default=0.0)
 args = ap.parse_args()
 
 sni_by_sock = {}
+accepted = [0]  # TCP connections accepted so far (GET /conns answers it: the attack suite counts with it)
+requests = [0]  # request lines read so far, well-formed or not (also in /conns)
 
 
 class H(BaseHTTPRequestHandler):
@@ -27,6 +30,10 @@ class H(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def parse_request(self):
+        requests[0] += 1
+        return super().parse_request()
 
     def _answer(self):
         n = int(self.headers.get("content-length") or 0)
@@ -36,12 +43,17 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/slow":
             import time
             time.sleep(5)
+        if self.path.startswith("/sleep/"):  # /sleep/MS: the ordinary answer, MS milliseconds late
+            import time
+            time.sleep(int(self.path[len("/sleep/"):]) / 1000)
         if sni != args.domain or host != args.domain:
             out, status = json.dumps({"message": "Forbidden"}).encode(), 403
         elif self.path.startswith("/frame/"):
             return self._frame(self.path[len("/frame/"):])
         elif self.path == "/healthz":
             out, status = b"ok\n", 200
+        elif self.path == "/conns":
+            out, status = json.dumps({"accepted": accepted[0], "requests": requests[0]}).encode(), 200
         else:
             out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
                               "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -108,10 +120,12 @@ ctx.sni_callback = on_sni
 
 class S(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a burst of connections is counted, not dropped at a backlog of 5
     allow_reuse_address = True
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        accepted[0] += 1
         try:
             tls = ctx.wrap_socket(sock, server_side=True)
         except Exception:
