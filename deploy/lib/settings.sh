@@ -14,7 +14,9 @@ settings_load() {
     [ -r "$conf" ] || die "settings file '$conf' not readable (set NEARJS_CONF or restore deploy/nearjs.conf)"
     # shellcheck source=/dev/null
     . "$conf"
-    IFS=', ' read -r -a REGION_LIST <<<"$REGIONS"
+    local r
+    REGION_LIST=()
+    for r in ${REGIONS//,/ }; do REGION_LIST+=("$r"); done
 }
 
 bad() { die "setting $1='${2:0:80}': $3"; }
