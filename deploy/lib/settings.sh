@@ -112,7 +112,7 @@ settings_zone() {
     out=$(aws_ route53 list-hosted-zones) || die "cannot list hosted zones (see above)"
     read -r ZONE_ID ZONE_NAME < <(jq -r --arg d "$DOMAIN" '
         [.HostedZones[] | select(.Config.PrivateZone | not) | {id: (.Id | ltrimstr("/hostedzone/")), name: (.Name | rtrimstr("."))}
-         | select($d == .name or ($d | endswith("." + .name)))] | sort_by(.name | length) | last // empty
+         | select(.name as $z | $d == $z or ($d | endswith("." + $z)))] | sort_by(.name | length) | last // empty
         | "\(.id) \(.name)"' <<<"$out")
     [ -n "${ZONE_ID:-}" ] || bad DOMAIN "$DOMAIN" "no public Route53 hosted zone holds it (create one, or set HOSTED_ZONE_ID)"
 }
