@@ -1,0 +1,100 @@
+# deploy/lib/core.sh: logging, the aws CLI wrapper and change accounting that every step uses.
+# Sourced by deploy/nearjs-deploy.sh. Invariants:
+# - stdout of a helper is data (JSON), never log text; every log line goes to stderr, which the
+#   pipeline prefixes with "[region] ".
+# - every AWS call goes through aws_ (one place for --endpoint-url, --region, the call log and the plan
+#   guard); a call whose operation is not a read (get-/list-/describe-/head-/wait) is a write, and a
+#   write in plan mode (DRY_RUN=1) is refused here whatever the step does.
+# - change() is how steps write: it logs, records create/update/delete for the summary, and in plan
+#   mode only says what it would do.
+# Globals: REGION (the region being worked on), RUN_DIR (this run's scratch folder), DRY_RUN,
+# AWS_CLI, AWS_ENDPOINT_URL, NEARJS_CALL_LOG (optional: one line per call "read|write region service op").
+
+log() { printf '%s\n' "$*" >&2; }
+
+die() { # message: for errors outside a region (settings): one line, exit 2
+    printf 'deploy: %s\n' "$*" >&2
+    exit 2
+}
+
+plan() { [ "${DRY_RUN:-0}" = 1 ]; }
+
+aws_is_read() { # service op
+    case "$2" in
+    get-* | list-* | describe-* | head-* | wait) return 0 ;;
+    esac
+    return 1
+}
+
+# aws_ SERVICE OP ARGS...: runs the CLI for REGION; prints its JSON answer. On failure: the CLI's
+# error goes to stderr and to $RUN_DIR/error.$REGION (the summary quotes it), and the CLI's status
+# is returned.
+aws_() {
+    local kind=write rc=0 errf
+    aws_is_read "$@" && kind=read
+    if [ "$kind" = write ] && plan; then
+        log "internal error: write call '$1 $2' in plan mode refused"
+        return 70
+    fi
+    if [ -n "${NEARJS_CALL_LOG:-}" ]; then
+        printf '%s %s %s %s\n' "$kind" "${REGION:-global}" "$1" "$2" >>"$NEARJS_CALL_LOG"
+    fi
+    local ep=()
+    [ -n "${AWS_ENDPOINT_URL:-}" ] && ep=(--endpoint-url "$AWS_ENDPOINT_URL")
+    errf="$RUN_DIR/aws-err.$BASHPID"
+    AWS_PAGER="" "$AWS_CLI" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" 2>"$errf" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        AWS_ERROR=$(grep -v '^[[:space:]]*$' "$errf" | tail -n 3 | tr '\n' ' ')
+        printf '%s %s: %s\n' "$1" "$2" "$AWS_ERROR" >"$RUN_DIR/error.${REGION:-global}"
+        [ "${AWS_QUIET:-0}" = 1 ] || log "aws $1 $2 failed: $AWS_ERROR"
+    fi
+    rm -f "$errf"
+    return "$rc"
+}
+
+# aws_find PATTERN SERVICE OP ARGS...: a read that may find nothing. Prints the JSON answer when found,
+# nothing when the call failed with an error matching PATTERN (an extended regex, e.g.
+# 'ResourceNotFoundException|\(404\)'); any other failure returns non-zero.
+aws_find() {
+    local pattern=$1 out rc=0
+    shift
+    out=$(AWS_QUIET=1 aws_ "$@") || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        [ -n "$out" ] || out='{}' # found, even when the answer is empty (head-bucket)
+        printf '%s\n' "$out"
+        return 0
+    fi
+    if grep -Eq -- "$pattern" "$RUN_DIR/error.${REGION:-global}"; then
+        rm -f "$RUN_DIR/error.${REGION:-global}"
+        return 0
+    fi
+    log "aws $1 $2 failed: $(cat "$RUN_DIR/error.${REGION:-global}")"
+    return "$rc"
+}
+
+# note VERB WHAT: records one outcome for the region's summary. VERB: create, update, delete, keep.
+note() { printf '%s %s\n' "$1" "$2" >>"$RUN_DIR/notes.${REGION:-global}"; }
+
+# change VERB WHAT SERVICE OP ARGS...: a write. Logs "VERB WHAT" (plan: "would VERB WHAT") and
+# notes it; prints the call's JSON answer (plan: nothing).
+change() {
+    local verb=$1 what=$2
+    shift 2
+    note "$verb" "$what"
+    if plan; then
+        log "would $verb $what"
+        return 0
+    fi
+    log "$verb $what"
+    aws_ "$@"
+}
+
+keep() { note keep "$1"; }
+
+# The stack tag, in the three spellings the services want.
+tag_kv() { printf 'nearjs:stack=%s' "$STACK"; }                      # lambda, apigatewayv2
+tag_list() { printf 'Key=nearjs:stack,Value=%s' "$STACK"; }          # iam, acm, route53
+tag_s3() { printf 'TagSet=[{Key=nearjs:stack,Value=%s}]' "$STACK"; } # s3api put-bucket-tagging
+
+# A placeholder for an id that a plan would create: steps that see it know the thing does not exist yet.
+PLANNED="(planned)"

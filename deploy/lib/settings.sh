@@ -1,0 +1,131 @@
+# deploy/lib/settings.sh: loads deploy/nearjs.conf (or $NEARJS_CONF), checks every value, and derives
+# the names of everything deploy makes. Nothing here writes to AWS: settings_check only reads
+# (sts get-caller-identity, the hosted zone), so a wrong setting is named before anything is touched.
+# After settings_load + settings_check: REGION_LIST (array), ACCOUNT, ZONE_ID, ZONE_NAME (no dot).
+
+# Regions AWS offers to every account (opt-in ones included). Another one: KNOWN_REGIONS_EXTRA=a,b.
+KNOWN_REGIONS="us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-south-1 ap-south-2
+ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ap-northeast-1
+ap-northeast-2 ap-northeast-3 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3
+eu-north-1 eu-south-1 eu-south-2 il-central-1 me-south-1 me-central-1 mx-central-1 sa-east-1"
+
+settings_load() {
+    local conf=${NEARJS_CONF:-$DEPLOY_DIR/nearjs.conf}
+    [ -r "$conf" ] || die "settings file '$conf' not readable (set NEARJS_CONF or restore deploy/nearjs.conf)"
+    # shellcheck source=/dev/null
+    . "$conf"
+    IFS=', ' read -r -a REGION_LIST <<<"$REGIONS"
+}
+
+bad() { die "setting $1='${2:0:80}': $3"; }
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "${#1}" -le 9 ]; }
+
+# settings_check VERB: the checks VERB needs, then the account and the zone (read calls).
+settings_check() {
+    local verb=$1 r
+    [[ $STACK =~ ^[a-z][a-z0-9-]{0,19}$ ]] || bad STACK "$STACK" "want 1-20 of [a-z0-9-], starting with a letter"
+    [ ${#REGION_LIST[@]} -gt 0 ] || bad REGIONS "$REGIONS" "name at least one region, e.g. REGIONS=us-east-1,eu-west-1"
+    for r in "${REGION_LIST[@]}"; do
+        case " $(echo $KNOWN_REGIONS ${KNOWN_REGIONS_EXTRA//,/ }) " in
+        *" $r "*) ;;
+        *) bad REGIONS "$REGIONS" "unknown region '$r' (known: $(echo $KNOWN_REGIONS); add one with KNOWN_REGIONS_EXTRA)" ;;
+        esac
+    done
+    [ "$(printf '%s\n' "${REGION_LIST[@]}" | sort | uniq -d)" = "" ] || bad REGIONS "$REGIONS" "a region is named twice"
+    command -v "$AWS_CLI" >/dev/null || bad AWS_CLI "$AWS_CLI" "not found (apt-get install awscli, or set AWS_CLI)"
+    command -v jq >/dev/null || die "jq not found (apt-get install jq)"
+    case "$verb" in
+    publish | content-status | rollback) ;;
+    *) settings_check_stack "$verb" ;;
+    esac
+    settings_account
+    case "$verb" in
+    publish | content-status | rollback) ;;
+    *) settings_zone ;;
+    esac
+}
+
+settings_check_stack() {
+    local verb=$1
+    case "$MODE" in
+    direct) ;;
+    edge) [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)" ;;
+    *) bad MODE "$MODE" "want direct or edge" ;;
+    esac
+    [[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
+        bad DOMAIN "$DOMAIN" "want a lower-case DNS name such as example.com (fast.\$DOMAIN is served)"
+    is_uint "$MEMORY" && [ "$MEMORY" -ge 128 ] && [ "$MEMORY" -le 10240 ] || bad MEMORY "$MEMORY" "want 128-10240 (MB)"
+    is_uint "$TIMEOUT" && [ "$TIMEOUT" -ge 1 ] && [ "$TIMEOUT" -le 900 ] || bad TIMEOUT "$TIMEOUT" "want 1-900 (seconds)"
+    case "$ARCH" in x86_64 | arm64) ;; *) bad ARCH "$ARCH" "want x86_64 or arm64" ;; esac
+    is_uint "$THROTTLE_RATE" && [ "$THROTTLE_RATE" -ge 1 ] || bad THROTTLE_RATE "$THROTTLE_RATE" "want a whole number >= 1 (requests/s)"
+    is_uint "$THROTTLE_BURST" && [ "$THROTTLE_BURST" -ge 1 ] || bad THROTTLE_BURST "$THROTTLE_BURST" "want a whole number >= 1"
+    is_uint "$CERT_WAIT" || bad CERT_WAIT "$CERT_WAIT" "want seconds"
+    [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] || bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz"
+    [[ -z $CONTENT_PREFIX || $CONTENT_PREFIX =~ ^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]] ||
+        bad CONTENT_PREFIX "$CONTENT_PREFIX" "want a key prefix such as content/v1 (no leading or trailing /)"
+    if [ "$verb" = deploy ] || [ "$verb" = plan ]; then
+        [ -r "$ZIP" ] && [ -s "$ZIP" ] || bad ZIP "$ZIP" "not readable (run make package first)"
+        settings_check_cert
+    fi
+}
+
+settings_check_cert() {
+    [ -z "$CERT_FILE$KEY_FILE$CHAIN_FILE" ] && return 0
+    [ -n "$CERT_FILE" ] && [ -n "$KEY_FILE" ] || bad CERT_FILE "$CERT_FILE" "give CERT_FILE and KEY_FILE together (or neither: ACM requests one)"
+    local f name r
+    for f in CERT_FILE KEY_FILE CHAIN_FILE; do
+        [ -z "${!f}" ] || [ -r "${!f}" ] || bad "$f" "${!f}" "not readable"
+    done
+    openssl x509 -in "$CERT_FILE" -noout 2>/dev/null || bad CERT_FILE "$CERT_FILE" "not a PEM certificate"
+    openssl pkey -in "$KEY_FILE" -noout 2>/dev/null || bad KEY_FILE "$KEY_FILE" "not a PEM private key (unencrypted)"
+    [ "$(openssl x509 -in "$CERT_FILE" -noout -pubkey | openssl sha256)" = "$(openssl pkey -in "$KEY_FILE" -pubout | openssl sha256)" ] ||
+        bad KEY_FILE "$KEY_FILE" "does not match CERT_FILE '$CERT_FILE'"
+    for r in "${REGION_LIST[@]}"; do
+        for name in $(cert_names "$r"); do
+            openssl x509 -in "$CERT_FILE" -noout -checkhost "$name" 2>/dev/null | grep -q 'does match' ||
+                bad CERT_FILE "$CERT_FILE" "does not cover $name (a certificate for *.$DOMAIN does)"
+        done
+    done
+}
+
+settings_account() {
+    local out
+    out=$(aws_ sts get-caller-identity) || die "cannot reach AWS with these credentials (sts get-caller-identity failed; see above)"
+    ACCOUNT=$(jq -r .Account <<<"$out")
+}
+
+# The hosted zone: HOSTED_ZONE_ID, or the public zone whose name is the longest suffix of DOMAIN.
+settings_zone() {
+    local out
+    if [ -n "$HOSTED_ZONE_ID" ]; then
+        out=$(AWS_QUIET=1 aws_ route53 get-hosted-zone --id "$HOSTED_ZONE_ID") ||
+            bad HOSTED_ZONE_ID "$HOSTED_ZONE_ID" "no such hosted zone ($(cat "$RUN_DIR/error.global"))"
+        ZONE_NAME=$(jq -r '.HostedZone.Name | rtrimstr(".")' <<<"$out")
+        case "$DOMAIN" in "$ZONE_NAME" | *".$ZONE_NAME") ;; *) bad HOSTED_ZONE_ID "$HOSTED_ZONE_ID" "zone $ZONE_NAME does not hold $DOMAIN" ;; esac
+        ZONE_ID=${HOSTED_ZONE_ID#/hostedzone/}
+        return 0
+    fi
+    out=$(aws_ route53 list-hosted-zones) || die "cannot list hosted zones (see above)"
+    read -r ZONE_ID ZONE_NAME < <(jq -r --arg d "$DOMAIN" '
+        [.HostedZones[] | select(.Config.PrivateZone | not) | {id: (.Id | ltrimstr("/hostedzone/")), name: (.Name | rtrimstr("."))}
+         | select($d == .name or ($d | endswith("." + .name)))] | sort_by(.name | length) | last // empty
+        | "\(.id) \(.name)"' <<<"$out")
+    [ -n "${ZONE_ID:-}" ] || bad DOMAIN "$DOMAIN" "no public Route53 hosted zone holds it (create one, or set HOSTED_ZONE_ID)"
+}
+
+# Names of everything per region; one place, so find, create and destroy agree.
+fn_name() { printf '%s' "$STACK"; }
+role_name() { printf '%s-fn-%s' "$STACK" "$1"; }
+artifact_bucket() { printf '%s-artifacts-%s-%s' "$STACK" "$ACCOUNT" "$1"; }
+content_bucket() { printf '%s-content-%s-%s' "$STACK" "$ACCOUNT" "$1"; }
+content_store() { printf 's3://%s%s' "$(content_bucket "$1")" "${CONTENT_PREFIX:+/$CONTENT_PREFIX}"; }
+api_name() { printf '%s' "$STACK"; }
+regional_name() { printf '%s-fast.%s' "$1" "$DOMAIN"; }
+public_name() { printf 'fast.%s' "$DOMAIN"; }
+# The custom domains (and certificate names) of a region: its own name, and fast.$DOMAIN in direct mode.
+cert_names() {
+    regional_name "$1"
+    if [ "$MODE" = direct ]; then printf ' %s' "$(public_name)"; fi
+    echo
+}

@@ -1,0 +1,6 @@
+# deploy/modes/direct.sh: MODE=direct. fast.$DOMAIN is a latency record per region, aliasing that
+# region's API Gateway custom domain fast.$DOMAIN (regional endpoints allow one name in many regions),
+# health-checked on <region>-fast.$DOMAIN$HEALTH_PATH.
+MODE_STEPS=(artifact role content function api cert domains regional_dns latency_dns)
+MODE_AFTER_DEPLOY=()
+MODE_AFTER_DESTROY=(dns_destroy_shared)

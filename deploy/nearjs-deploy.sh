@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# nearjs-deploy: the function, its gateway, its content and its DNS in every region, with the aws CLI.
+# Usage: deploy/nearjs-deploy.sh VERB        (the Makefile's deploy, plan, rollback, destroy, publish,
+#                                             content-status targets call this; settings: deploy/nearjs.conf)
+#   deploy          find-or-create then update every resource of every region in REGIONS, in parallel
+#   plan            the same, read calls only: per region what would be created, updated or left alone
+#   rollback        move the `live` alias back to the previous version (or VERSION=n) in each region
+#   destroy         delete what deploy made (tagged nearjs:stack=$STACK); content buckets only with DESTROY_CONTENT=1
+#   publish         SRC=dir: upload what changed to every region's content bucket, delete what is gone
+#   content-status  compare the content buckets across regions (ETags); exit 1 when they differ
+# Exit: 0 done; 1 some region failed (summary names the step and the error; a re-run converges);
+#       2 bad settings or usage (nothing was touched).
+set -uo pipefail
+
+DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VERB=${1:-}
+FLEET_STEPS=()
+for f in "$DEPLOY_DIR"/lib/*.sh; do
+    # shellcheck source=/dev/null
+    . "$f"
+done
+
+case "$VERB" in
+deploy | plan | rollback | destroy | publish | content-status) ;;
+-h | --help | help)
+    sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+*) die "unknown verb '${VERB:0:40}' (want deploy, plan, rollback, destroy, publish or content-status; --help)" ;;
+esac
+[ "$VERB" = plan ] && DRY_RUN=1
+export DRY_RUN=${DRY_RUN:-0}
+
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nearjs-deploy.XXXXXX")
+trap 'rm -rf "$RUN_DIR"' EXIT
+
+settings_load
+# shellcheck source=/dev/null
+[ -r "$DEPLOY_DIR/modes/$MODE.sh" ] && . "$DEPLOY_DIR/modes/$MODE.sh"
+settings_check "$VERB"
+
+case "$VERB" in
+deploy | plan)
+    prepare_artifact
+    each_region region_deploy || exit 1
+    for f in "${MODE_AFTER_DEPLOY[@]}"; do "$f" || exit 1; done
+    ;;
+destroy)
+    each_region region_destroy || exit 1
+    for f in "${MODE_AFTER_DESTROY[@]}"; do "$f" || exit 1; done
+    ;;
+rollback) each_region region_rollback || exit 1 ;;
+publish) publish_prepare && each_region region_publish || exit 1 ;;
+content-status) content_status || exit 1 ;;
+esac
+exit 0
