@@ -4,7 +4,7 @@ ASAN_BUILD ?= $(BUILD)/asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-asan run test bench install clean format check-format
+.PHONY: all setup build build-asan run test bench install clean format check-format package edge-package
 
 all: build
 
@@ -38,6 +38,16 @@ install: build
 
 bench: build
 	@bench/run.sh $(BUILD)
+
+# The function's Lambda zip (build/function.zip) and the edge's tarball: see deploy/README.md.
+# PACKAGE_LIBS=system|bundle (rely on the runtime's libcurl, or carry it), RUNTIME, PACKAGE_CONTENT=dir.
+package: build
+	@scripts/ensure-packages.sh package patchelf zip >/dev/null
+	@deploy/package.sh --build $(BUILD)
+
+edge-package: build
+	@scripts/ensure-packages.sh edge-package patchelf >/dev/null
+	@deploy/edge-package.sh --build $(BUILD)
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

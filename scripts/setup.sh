@@ -9,7 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libh2o-evloop-dev
             libssl-dev zlib1g-dev libyaml-dev)
-test_pkgs=(python3 python3-venv bats curl iproute2 procps valgrind openssl jq awscli clang-format)
+test_pkgs=(python3 python3-venv bats curl iproute2 procps valgrind openssl jq awscli clang-format patchelf zip unzip)
 bench_pkgs=(hyperfine nodejs npm autoconf automake libtool g++)
 
 want=("${build_pkgs[@]}")
