@@ -6,7 +6,7 @@
 #
 # Steps: fetch the edge artifact from the region's artifact bucket (sha256 checked), the certificate and
 # key of the public name from SSM Parameter Store (SecureString, sha256 checked), unpack the artifact into
-# /opt/nearjs-edge/<sha>, write /etc/nearjs-edge/edge.yaml (this region's gateway first, then the other
+# /opt/nearjs-edge, write /etc/nearjs-edge/edge.yaml (this region's gateway first, then the other
 # deployed regions nearest first: UPSTREAM_REGIONS is already in that order), check it with
 # `nearjs-edge --test-config`, install the systemd unit and start it. Any failure stops here with one line
 # naming the step; nothing is started half-configured.
@@ -43,8 +43,8 @@ OPT=$ROOT/opt/nearjs-edge
 LOGDIR=$ROOT/var/log/nearjs-edge
 export AWS_PAGER=""
 umask 022
-mkdir -p "$ETC" "$OPT" "$LOGDIR" "$ROOT/usr/local/bin" "$ROOT/etc/systemd/system"
-WORK=$(mktemp -d "$OPT/.userdata.XXXXXX")
+mkdir -p "$ETC" "$LOGDIR" "$ROOT/opt" "$ROOT/usr/local/bin" "$ROOT/etc/systemd/system" "$ROOT/var/tmp"
+WORK=$(mktemp -d "$ROOT/var/tmp/nearjs-edge-userdata.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
@@ -72,26 +72,31 @@ ssm_value "$KEY_PARAM" "$WORK/key.pem"
 umask 022
 for f in cert:CERT_SHA256 key:KEY_SHA256; do
     got=$(sha256 "$WORK/${f%%:*}.pem")
-    want=${!f#*:}
+    var=${f#*:}
+    want=${!var}
     if [ "$got" != "$want" ]; then
         echo "nearjs-edge user data: SSM ${f%%:*} has sha256 $got, want $want (changed since deploy: re-run make deploy)" >&2
         exit 1
     fi
 done
 
-STEP="unpack the artifact"
-DEST=$OPT/$ARTIFACT_SHA256
-rm -rf "$DEST"
-mkdir -p "$DEST"
-tar -xzf "$WORK/edge.tar.gz" -C "$DEST" --no-same-owner
-BIN=$(find "$DEST" -type f -name nearjs-edge -perm -u+x | head -n 1)
-UNIT=$(find "$DEST" -type f -name nearjs-edge.service | head -n 1)
-if [ -z "$BIN" ] || [ -z "$UNIT" ]; then
-    echo "nearjs-edge user data: $ARTIFACT_KEY holds no executable nearjs-edge or no nearjs-edge.service (make edge-package builds it)" >&2
+STEP="unpack the artifact into $OPT"
+# make edge-package's layout: one top folder nearjs-edge-<version>-<arch>/ with bin/, lib/ and the unit,
+# whose ExecStart is /opt/nearjs-edge/bin/nearjs-edge. It becomes $OPT, replacing an older one.
+mkdir -p "$WORK/unpack"
+tar -xzf "$WORK/edge.tar.gz" -C "$WORK/unpack" --no-same-owner
+TOP=$(find "$WORK/unpack" -mindepth 1 -maxdepth 1 -type d -name 'nearjs-edge-*' | head -n 1)
+if [ -z "$TOP" ] || [ ! -x "$TOP/bin/nearjs-edge" ] || [ ! -f "$TOP/nearjs-edge.service" ]; then
+    echo "nearjs-edge user data: $ARTIFACT_KEY is not a make edge-package tarball (no nearjs-edge-*/bin/nearjs-edge and nearjs-edge.service)" >&2
     exit 1
 fi
-ln -sfn "$DEST" "$OPT/current"
-ln -sfn "${BIN/#$DEST/$OPT/current}" "$ROOT/usr/local/bin/nearjs-edge"
+rm -rf "$OPT.old"
+[ ! -e "$OPT" ] || mv "$OPT" "$OPT.old"
+mv "$TOP" "$OPT"
+rm -rf "$OPT.old"
+BIN=$OPT/bin/nearjs-edge
+UNIT=$OPT/nearjs-edge.service
+ln -sfn "$OPT/bin/nearjs-edge" "$ROOT/usr/local/bin/nearjs-edge"
 
 STEP="user $EDGE_USER"
 if [ -n "$EDGE_USER" ] && ! getent passwd "$EDGE_USER" >/dev/null; then
@@ -137,7 +142,7 @@ fi
 install -m 0644 "$WORK/edge.yaml" "$ETC/edge.yaml"
 
 STEP="install the systemd unit"
-sed -e "s#/usr/local/bin/nearjs-edge#$ROOT/usr/local/bin/nearjs-edge#g" \
+sed -e "s#/opt/nearjs-edge/#$OPT/#g" \
     -e "s#/etc/nearjs-edge/#$ETC/#g" -e "s#/var/log/nearjs-edge#$LOGDIR#g" \
     "$UNIT" >"$ROOT/etc/systemd/system/nearjs-edge.service"
 if [ -n "$SYSTEMCTL" ]; then
