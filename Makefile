@@ -57,3 +57,8 @@ check-format: setup
 
 clean:
 	rm -rf $(BUILD)
+
+# Deployment (deploy/README.md): settings in deploy/nearjs.conf, overridden by NAME=value here.
+.PHONY: deploy plan rollback destroy publish content-status
+deploy plan rollback destroy publish content-status:
+	@deploy/nearjs-deploy.sh $@

@@ -7,7 +7,7 @@ prepare_artifact() {
     local hex
     hex=$(sha256sum "$ZIP" | cut -d' ' -f1)
     ZIP_KEY="fn/$hex.zip"
-    ZIP_SHA_B64=$(printf '%s' "$hex" | xxd -r -p | base64 -w0)
+    ZIP_SHA_B64=$(openssl dgst -sha256 -binary "$ZIP" | base64 -w0)
 }
 
 # bucket_ensure BUCKET WHAT: find-or-create a private bucket tagged with the stack; refuses one that

@@ -42,13 +42,66 @@ aws_() {
     local ep=()
     [ -n "${AWS_ENDPOINT_URL:-}" ] && ep=(--endpoint-url "$AWS_ENDPOINT_URL")
     errf="$RUN_DIR/aws-err.$BASHPID"
-    AWS_PAGER="" "$AWS_CLI" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" 2>"$errf" || rc=$?
+    if [ -n "${AWSD_IN:-}" ]; then
+        aws_via_server "$errf" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" || rc=$?
+    else
+        AWS_PAGER="" "$AWS_CLI" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" 2>"$errf" || rc=$?
+    fi
     if [ "$rc" -ne 0 ]; then
         AWS_ERROR=$(grep -v '^[[:space:]]*$' "$errf" | tail -n 3 | tr '\n' ' ')
         printf '%s %s: %s\n' "$1" "$2" "$AWS_ERROR" >"$RUN_DIR/error.${REGION:-global}"
         [ "${AWS_QUIET:-0}" = 1 ] || log "aws $1 $2 failed: $AWS_ERROR"
     fi
     rm -f "$errf"
+    return "$rc"
+}
+
+# The CLI as a server (AWS_CLI_SERVER=auto|1|0; auto: when AWS_CLI is a Python script whose interpreter
+# has awscli.clidriver, i.e. the aws CLI v1 and Debian's v2): deploy/lib/aws-driver.py runs each
+# command with the CLI's own driver in one long-lived process, saving ~1 s of start-up per call.
+# aws_server_start starts one for the calling shell (each region's subshell has its own: its calls
+# are sequential); its fds 7 (requests) and 8 (answers) are inherited by command substitutions.
+aws_server_python() {
+    local path py
+    path=$(command -v "$AWS_CLI") || return 1
+    read -r py <"$path" || return 1
+    case "$py" in '#!'*python*) py=${py#\#!} ;; *) return 1 ;; esac
+    py=${py%% *}
+    "$py" -c 'import awscli.clidriver' 2>/dev/null || return 1
+    printf '%s' "$py"
+}
+
+aws_server_start() {
+    local py
+    case "${AWS_CLI_SERVER:-auto}" in
+    0 | no | off) return 0 ;;
+    esac
+    if ! py=$(aws_server_python); then
+        case "${AWS_CLI_SERVER:-auto}" in
+        auto) return 0 ;;
+        *) die "AWS_CLI_SERVER=1 but $AWS_CLI is not a Python aws CLI with awscli.clidriver" ;;
+        esac
+    fi
+    AWSD_IN="$RUN_DIR/awsd.$BASHPID.in"
+    mkfifo "$AWSD_IN" "$AWSD_IN.out"
+    AWS_PAGER="" "$py" "$DEPLOY_DIR/lib/aws-driver.py" <"$AWSD_IN" >"$AWSD_IN.out" &
+    exec 7>"$AWSD_IN" 8<"$AWSD_IN.out"
+}
+
+aws_via_server() { # errfile args...
+    local errf=$1 outf rc
+    shift
+    outf="$errf.out"
+    if ! jq -cn '$ARGS.positional' --args -- "$outf" "$errf" "$@" >&7; then
+        echo "aws-driver: cannot encode the command" >"$errf"
+        return 255
+    fi
+    if ! read -r rc <&8; then
+        echo "aws-driver: the CLI server process ended" >"$errf"
+        return 255
+    fi
+    cat "$outf"
+    rm -f "$outf"
     return "$rc"
 }
 

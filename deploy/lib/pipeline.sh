@@ -24,6 +24,7 @@ region_main() {
     set -eEuo pipefail
     trap 'region_failed $?' ERR
     : >"$RUN_DIR/notes.$REGION"
+    aws_server_start
     "$2"
     trap - ERR
     echo done >"$RUN_DIR/status.$REGION"

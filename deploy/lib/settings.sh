@@ -27,7 +27,7 @@ settings_check() {
     [[ $STACK =~ ^[a-z][a-z0-9-]{0,19}$ ]] || bad STACK "$STACK" "want 1-20 of [a-z0-9-], starting with a letter"
     [ ${#REGION_LIST[@]} -gt 0 ] || bad REGIONS "$REGIONS" "name at least one region, e.g. REGIONS=us-east-1,eu-west-1"
     for r in "${REGION_LIST[@]}"; do
-        case " $(echo $KNOWN_REGIONS ${KNOWN_REGIONS_EXTRA//,/ }) " in
+        case " $(echo $KNOWN_REGIONS ${KNOWN_REGIONS_EXTRA:+${KNOWN_REGIONS_EXTRA//,/ }}) " in
         *" $r "*) ;;
         *) bad REGIONS "$REGIONS" "unknown region '$r' (known: $(echo $KNOWN_REGIONS); add one with KNOWN_REGIONS_EXTRA)" ;;
         esac
@@ -39,6 +39,7 @@ settings_check() {
     publish | content-status | rollback) ;;
     *) settings_check_stack "$verb" ;;
     esac
+    aws_server_start
     settings_account
     case "$verb" in
     publish | content-status | rollback) ;;

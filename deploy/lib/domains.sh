@@ -1,0 +1,79 @@
+# deploy/lib/domains.sh: step `domains`. The region's API Gateway custom domains (cert_names:
+# <region>-fast.$DOMAIN, and fast.$DOMAIN in direct mode), REGIONAL, TLS 1.2, on CERT_ARN, each with one
+# API mapping (empty key) to the API's $default stage. A domain on another certificate, or a mapping
+# to another API, is deleted and made again (moto has no UpdateDomainName or UpdateApiMapping).
+# Sets DOMAIN_TARGET[name] and DOMAIN_ZONE[name]: the regional target name (d-....execute-api....) and
+# its hosted zone id, which the DNS aliases point at. An answer without them is an error: real API
+# Gateway always gives them (moto only through tests/deploy/moto_launcher.py).
+
+step_domains() {
+    local all name d out fresh
+    declare -gA DOMAIN_TARGET=() DOMAIN_ZONE=()
+    all=$(aws_ apigatewayv2 get-domain-names)
+    for name in $(cert_names "$REGION"); do
+        d=$(jq -c --arg n "$name" '[.Items[] | select(.DomainName == $n)] | first // empty' <<<"$all")
+        if [ -n "$d" ] && [ "$(jq -r '.Tags["nearjs:stack"] // empty' <<<"$d")" != "$STACK" ]; then
+            log "custom domain $name exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change DOMAIN"
+            return 1
+        fi
+        if [ -n "$d" ] && [ "$(jq -r '.DomainNameConfigurations[0].CertificateArn' <<<"$d")" != "$CERT_ARN" ]; then
+            domain_delete "$name" "certificate changed: made again"
+            d=""
+        fi
+        fresh=0
+        if [ -z "$d" ]; then
+            fresh=1
+            d=$(change create "custom domain $name" apigatewayv2 create-domain-name --domain-name "$name" \
+                --domain-name-configurations "CertificateArn=$CERT_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" \
+                --tags "$(tag_kv)")
+        else
+            keep "custom domain $name"
+        fi
+        if [ -z "$d" ]; then # plan
+            DOMAIN_TARGET[$name]=$PLANNED DOMAIN_ZONE[$name]=$PLANNED
+        else
+            DOMAIN_TARGET[$name]=$(jq -r '.DomainNameConfigurations[0].ApiGatewayDomainName // empty' <<<"$d")
+            DOMAIN_ZONE[$name]=$(jq -r '.DomainNameConfigurations[0].HostedZoneId // empty' <<<"$d")
+            if [ -z "${DOMAIN_TARGET[$name]}" ] || [ -z "${DOMAIN_ZONE[$name]}" ]; then
+                log "apigatewayv2 get-domain-name $name: the answer has no ApiGatewayDomainName or HostedZoneId, so DNS cannot point at it (moto without tests/deploy/moto_launcher.py?)"
+                echo "apigatewayv2 get-domain-name $name: no ApiGatewayDomainName/HostedZoneId in the answer" >"$RUN_DIR/error.$REGION"
+                return 1
+            fi
+        fi
+        domain_mapping "$name" "$fresh"
+    done
+}
+
+domain_mapping() { # name fresh (1: just made, so no mappings yet)
+    local name=$1 maps="" bad
+    [ "$2" = 1 ] || [ "$API_ID" = "$PLANNED" ] || maps=$(aws_ apigatewayv2 get-api-mappings --domain-name "$name")
+    [ -n "$maps" ] || maps='{"Items":[]}'
+    if jq -e --arg a "$API_ID" 'any(.Items[]; .ApiId == $a and .Stage == "$default" and ((.ApiMappingKey // "") == ""))' \
+        <<<"$maps" >/dev/null; then
+        keep "mapping $name -> $API_ID"
+        return 0
+    fi
+    for bad in $(jq -r '.Items[] | select((.ApiMappingKey // "") == "") | .ApiMappingId' <<<"$maps"); do
+        change delete "mapping $name ($bad, stale)" apigatewayv2 delete-api-mapping --domain-name "$name" --api-mapping-id "$bad" >/dev/null
+    done
+    change create "mapping $name -> $API_ID \$default" apigatewayv2 create-api-mapping --domain-name "$name" \
+        --api-id "$API_ID" --stage '$default' >/dev/null
+}
+
+domain_delete() { # name why
+    local id
+    for id in $(aws_ apigatewayv2 get-api-mappings --domain-name "$1" | jq -r '.Items[].ApiMappingId'); do
+        change delete "mapping $1 ($id)" apigatewayv2 delete-api-mapping --domain-name "$1" --api-mapping-id "$id" >/dev/null
+    done
+    change delete "custom domain $1 ($2)" apigatewayv2 delete-domain-name --domain-name "$1" >/dev/null
+}
+
+destroy_domains() {
+    local all name
+    all=$(aws_ apigatewayv2 get-domain-names)
+    for name in $(cert_names "$REGION"); do
+        jq -e --arg n "$name" --arg s "$STACK" 'any(.Items[]; .DomainName == $n and .Tags["nearjs:stack"] == $s)' \
+            <<<"$all" >/dev/null || continue
+        domain_delete "$name" "destroy"
+    done
+}
