@@ -40,10 +40,10 @@ fleet_state() {
 }
 
 fleet_tags() { # resource-type extra-tags...: a --tag-specifications value
-    local t="{Key=nearjs:stack,Value=$STACK},{Key=nearjs:region,Value=$REGION},{Key=Name,Value=$(fleet_name "$REGION")}" x
+    local rt=$1 t="{Key=nearjs:stack,Value=$STACK},{Key=nearjs:region,Value=$REGION},{Key=Name,Value=$(fleet_name "$REGION")}" x
     shift
     for x in "$@"; do t+=",{Key=${x%%=*},Value=${x#*=}}"; done
-    printf 'ResourceType=%s,Tags=[%s]' "$1" "$t"
+    printf 'ResourceType=%s,Tags=[%s]' "$rt" "$t"
 }
 
 # fleet_launch: one new instance of BUILD; prints its id ($PLANNED in a plan). IAM is eventually
