@@ -16,8 +16,8 @@ FLEET_STEPS+=(fleet_artifact fleet_params fleet_sg fleet_role fleet_instances fl
 fleet_name() { printf '%s-edge-%s' "$STACK" "$1"; }                  # SG, role, profile, Name tag
 fleet_param() { printf '/%s/edge/%s' "$STACK" "$1"; }                # cert | key
 fleet_proxy_name() { printf 'proxy-%s-fast.%s' "$1" "$DOMAIN"; }     # weighted set of a region
-fleet_record_id() { printf 'edge-%s' "$1"; }                         # weighted SetIdentifier: instance id
-fleet_latency_id() { printf 'edge-%s' "$1"; }                        # latency SetIdentifier: region
+fleet_record_id() { printf '%s-edge-%s' "$STACK" "$1"; }            # weighted SetIdentifier: instance id
+fleet_latency_id() { printf '%s-edge-%s' "$STACK" "$1"; }           # latency SetIdentifier: region
 fleet_hc_ref() { printf '%s/%s/%s' "$STACK" "$1" "$2"; }             # health check CallerReference
 fleet_arch() { # instance type -> x86_64 | arm64 (Graviton families have a g after the generation)
     if [[ $1 =~ ^[a-z]+[0-9]+[a-z]*g[a-z]*\. ]]; then echo arm64; else echo x86_64; fi

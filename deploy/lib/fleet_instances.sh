@@ -1,7 +1,7 @@
 # deploy/lib/fleet_instances.sh: step fleet_instances. EDGE_COUNT instances of the current build per
 # region, each wired as the seed's DNS model wants: an Elastic IP, an HTTPS health check on it (SNI
 # fast.$DOMAIN, /healthz, port 443) and a weighted A record proxy-<region>-fast.$DOMAIN (SetIdentifier
-# edge-<instance id>, weight 1) carrying that health check.
+# <stack>-edge-<instance id>, weight 1) carrying that health check.
 #
 # Rolling replace: the build is the sha256 of the user data and instance type (fleet_userdata.sh). An
 # instance of another build is replaced one at a time: launch the new one, give it its address, wait
@@ -267,7 +267,7 @@ fleet_sweep() {
         [ -n "$r" ] || continue
         change delete "record $(fleet_proxy_name "$REGION") $(jq -r .SetIdentifier <<<"$r") (no instance)" \
             route53 change-resource-record-sets --hosted-zone-id "$ZONE_ID" --change-batch "$(fleet_rrset_change DELETE "$r")" >/dev/null
-    done < <(jq -c --argjson ids "$ids" '.[] | select((.SetIdentifier | ltrimstr("edge-")) as $i | $ids | any(.[]; . == $i) | not)' <<<"$FLEET_RECS")
+    done < <(jq -c --argjson ids "$ids" --arg p "$(fleet_record_id "")" '.[] | select((.SetIdentifier | ltrimstr($p)) as $i | $ids | any(.[]; . == $i) | not)' <<<"$FLEET_RECS")
 }
 
 destroy_fleet_instances() {

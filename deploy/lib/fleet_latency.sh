@@ -18,10 +18,14 @@ fleet_norm() {
     jq -c 'if .AliasTarget then .AliasTarget.DNSName |= rtrimstr(".") else . end | {Name, Type, SetIdentifier, Region, AliasTarget}'
 }
 
+fleet_latency_set() { # this region's members of the latency set fast.$DOMAIN, as listed
+    aws_ route53 list-resource-record-sets --hosted-zone-id "$ZONE_ID" |
+        jq -c --arg n "$(public_name)." --arg r "$REGION" '[.ResourceRecordSets[] | select(.Name == $n and .Type == "A" and .Region == $r)]'
+}
+
 step_fleet_latency() {
     local recs have want other
-    recs=$(aws_ route53 list-resource-record-sets --hosted-zone-id "$ZONE_ID" |
-        jq -c --arg n "$(public_name)." --arg r "$REGION" '[.ResourceRecordSets[] | select(.Name == $n and .Type == "A" and .Region == $r)]')
+    recs=$(fleet_latency_set)
     want=$(fleet_latency_record)
     have=$(jq -c --arg s "$(fleet_latency_id "$REGION")" '.[] | select(.SetIdentifier == $s)' <<<"$recs" | fleet_norm)
     if [ "$have" = "$want" ]; then
@@ -31,7 +35,11 @@ step_fleet_latency() {
             route53 change-resource-record-sets --hosted-zone-id "$ZONE_ID" \
             --change-batch "$(fleet_rrset_change UPSERT "$want")" >/dev/null
     fi
-    ! declare -F destroy_latency_dns >/dev/null || destroy_latency_dns
+    if declare -F destroy_latency_dns >/dev/null; then
+        rm -f "$RUN_DIR/zone.$REGION" # dns.sh's cache of the zone predates the records made here
+        destroy_latency_dns
+        plan || recs=$(fleet_latency_set)
+    fi
     while read -r other; do
         [ -n "$other" ] || continue
         change delete "latency record $(public_name) $REGION $(jq -r .SetIdentifier <<<"$other") (not edge mode)" \

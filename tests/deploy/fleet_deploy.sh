@@ -104,7 +104,7 @@ old=$(jq -r '.regions[].instances[].id' snap1.json | sort)
 new=$(jq -r '.regions[].instances[].id' snap.json | sort)
 check "every old instance gone" "$(comm -12 <(echo "$old") <(echo "$new") | wc -l)" 0
 for r in us-east-1 eu-west-1; do
-    check "$r: probe saw every step" "$(grep -c "^$r " "$FLEET_PROBE_LOG")" 8
+    check "$r: probe saw every step (5 per replaced instance)" "$(grep -c "^$r " "$FLEET_PROBE_LOG")" 10
     check "$r: never fewer than EDGE_COUNT-1 running" \
         "$(awk -v r="$r" '$1 == r { sub("running=", "", $2); if (m == "" || $2 < m) m = $2 } END { print m }' "$FLEET_PROBE_LOG")" 2
     check "$r: never fewer than EDGE_COUNT-1 serving (running and in DNS)" \

@@ -3,7 +3,7 @@
 replace (REGION WHAT), it reads moto's state as it is at that moment and appends one line to
 $FLEET_PROBE_LOG: "REGION running=N serving=M WHAT", where running counts the region's edge instances
 (pending/running, tagged with the stack) and serving those of them that are in DNS: a weighted record
-proxy-REGION-fast.DOMAIN whose SetIdentifier is edge-<instance id> and whose address is the instance's.
+proxy-REGION-fast.DOMAIN whose SetIdentifier is <stack>-edge-<instance id> and whose address is the instance's.
 Always exits 0 (a probe must not change what it watches); a failure is logged as 'probe-error'."""
 import os
 import sys
@@ -26,7 +26,7 @@ try:
             if r["Name"] == name]
     serving = 0
     for r in recs:
-        iid = r.get("SetIdentifier", "")[len("edge-"):]
+        iid = r.get("SetIdentifier", "")[len(os.environ["FLEET_STACK"] + "-edge-"):]
         if iid in ips and [v["Value"] for v in r.get("ResourceRecords", [])] == [ips[iid]]:
             serving += 1
     line = "%s running=%d serving=%d %s\n" % (region, len(ips), serving, what)

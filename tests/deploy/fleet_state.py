@@ -137,7 +137,7 @@ def check_fleet(snap, count, itype, ud_dir, cert_file, key_file):
                                                                    "nearjs:instance": i["id"], "Name": "%s-edge-%s" % (stack, r)})
             hc = [h for h in snap["health_checks"] if h["ref"] == "%s/%s/%s" % (stack, r, i["id"])]
             check(n + ": one health check", len(hc), 1)
-            rec = [x for x in recs if x.get("SetIdentifier") == "edge-" + i["id"]]
+            rec = [x for x in recs if x.get("SetIdentifier") == stack + "-edge-" + i["id"]]
             check(n + ": one weighted record", len(rec), 1)
             if hc and rec and addr:
                 c = hc[0]["config"]
@@ -148,7 +148,7 @@ def check_fleet(snap, count, itype, ud_dir, cert_file, key_file):
                 zone = zone or domain
                 check(n + ": health check name", c.get("FullyQualifiedDomainName"), "fast." + domain)
                 check(n + ": weighted record", rec[0], {"Name": "proxy-%s-fast.%s." % (r, domain), "Type": "A",
-                                                        "SetIdentifier": "edge-" + i["id"], "Weight": 1, "TTL": 60,
+                                                        "SetIdentifier": stack + "-edge-" + i["id"], "Weight": 1, "TTL": 60,
                                                         "ResourceRecords": [{"Value": addr[0]["ip"]}], "HealthCheckId": hc[0]["id"]})
         check("%s: one build" % r, len(builds), 1)
         check("%s: addresses: only the instances'" % r, len(s["addresses"]), count)
@@ -167,7 +167,7 @@ def check_fleet(snap, count, itype, ud_dir, cert_file, key_file):
         check("%s: one latency record of fast" % r, len(lat), 1)
         if lat:
             check("%s: latency alias to its weighted set, EvaluateTargetHealth" % r, lat[0],
-                  {"Name": "fast.%s." % zone, "Type": "A", "SetIdentifier": "edge-" + r, "Region": r,
+                  {"Name": "fast.%s." % zone, "Type": "A", "SetIdentifier": stack + "-edge-" + r, "Region": r,
                    "AliasTarget": {"HostedZoneId": os.environ["FLEET_ZONE_ID"], "DNSName": "proxy-%s-fast.%s" % (r, zone),
                                    "EvaluateTargetHealth": True}})
     n = len(snap["regions"])
