@@ -36,11 +36,11 @@ fleet_settings_check() {
     is_uint "$EDGE_DRAIN_WAIT" || bad EDGE_DRAIN_WAIT "$EDGE_DRAIN_WAIT" "want seconds"
     is_uint "$EDGE_TTL" && [ "$EDGE_TTL" -ge 1 ] || bad EDGE_TTL "$EDGE_TTL" "want seconds >= 1"
     EDGE_ARCH=$(fleet_arch "$EDGE_INSTANCE_TYPE")
+    case "${1:-}" in deploy | plan) ;; *) return 0 ;; esac
     if [ -z "$EDGE_ARTIFACT" ]; then
         EDGE_ARTIFACT=$(ls -t build/nearjs-edge-*-"$EDGE_ARCH".tar.gz 2>/dev/null | head -n 1)
         [ -n "$EDGE_ARTIFACT" ] || bad EDGE_ARTIFACT "" "no build/nearjs-edge-*-$EDGE_ARCH.tar.gz (run make edge-package, or set EDGE_ARTIFACT)"
     fi
-    case "$VERB" in deploy | plan) ;; *) return 0 ;; esac
     [ -r "$EDGE_ARTIFACT" ] && [ -s "$EDGE_ARTIFACT" ] || bad EDGE_ARTIFACT "$EDGE_ARTIFACT" "not readable (run make edge-package)"
     [[ $(basename "$EDGE_ARTIFACT") == *"-$EDGE_ARCH.tar.gz" ]] ||
         bad EDGE_ARTIFACT "$EDGE_ARTIFACT" "EDGE_INSTANCE_TYPE $EDGE_INSTANCE_TYPE is $EDGE_ARCH: want a nearjs-edge-*-$EDGE_ARCH.tar.gz"

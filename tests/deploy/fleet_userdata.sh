@@ -34,6 +34,18 @@ RUN_DIR=$T/run
 mkdir -p "$RUN_DIR"
 REGION=us-east-1
 
+# --- the fallback order: great-circle distance on deploy/regions.tsv
+order() { regions_by_distance "$@" | cut -d' ' -f1 | paste -sd' '; }
+check "order from eu-west-1" "$(order eu-west-1 us-east-1 eu-central-1 eu-west-2 eu-west-1)" "eu-west-1 eu-west-2 eu-central-1 us-east-1"
+check "order from us-west-2" "$(order us-west-2 ap-northeast-1 us-east-1 eu-west-1 sa-east-1)" "us-west-2 us-east-1 eu-west-1 ap-northeast-1 sa-east-1"
+check "order from ap-southeast-2" "$(order ap-southeast-2 ap-southeast-1 ap-southeast-4 us-west-1)" "ap-southeast-2 ap-southeast-4 ap-southeast-1 us-west-1"
+check "Dublin-London distance (km)" "$(regions_by_distance eu-west-1 eu-west-2 | tail -n 1)" "eu-west-2 463"
+check "unknown region: exit 1, named" "$(regions_by_distance us-east-1 mars-1 2>&1 >/dev/null | grep -c 'no coordinates for region mars-1'; regions_by_distance us-east-1 mars-1 >/dev/null 2>&1; echo $?)" "1
+1"
+missing=""
+for r in $KNOWN_REGIONS; do region_known "$r" || missing+=" $r"; done
+check "every region settings.sh knows has coordinates" "$missing" ""
+
 # --- the standard tier's limit: refused before anything is touched, the sizes named
 head -c 5000 /dev/zero | tr '\0' A >big.pem
 out=$( (CERT_FILE=$T/big.pem CHAIN_FILE= fleet_pem_check) 2>&1)
@@ -42,6 +54,24 @@ check "message names the setting, the size and the limit" \
     "$(grep -c "setting CERT_FILE='$T/big.pem': 5000 bytes, over the 4096 that an SSM standard-tier parameter holds" <<<"$out")" 1
 head -c 4096 /dev/zero | tr '\0' A >edge4096.pem
 check "exactly 4096 bytes accepted" "$( (CERT_FILE=$T/edge4096.pem CHAIN_FILE= fleet_pem_check) >/dev/null 2>&1; echo $?)" 0
+
+# --- bad edge settings: one line naming the setting, exit 2, before any AWS call
+touch zip.zip
+bad_setting() { # want-substring NAME=value...
+    local want=$1 out rc
+    shift
+    out=$(env STACK=nearjs DOMAIN=example.test REGIONS=us-east-1 MODE=edge ZIP=$T/zip.zip AWS_CLI=$AWSBIN/aws \
+        CERT_FILE=$T/edge.pem KEY_FILE=$T/edge.key EDGE_ARTIFACT=$ARTIFACT NEARJS_CALL_LOG=$T/calls "$@" \
+        "$ROOT_DIR/deploy/nearjs-deploy.sh" plan 2>&1)
+    rc=$?
+    check "settings $*: exit 2, says '$want'" "$rc $(grep -c -F -- "$want" <<<"$out")" "2 1"
+}
+bad_setting "MODE=edge needs CERT_FILE and KEY_FILE" CERT_FILE= KEY_FILE=
+bad_setting "setting EDGE_COUNT='0': want 1-20 instances per region" EDGE_COUNT=0
+bad_setting "EDGE_INSTANCE_TYPE t4g.micro is arm64: want a nearjs-edge-*-arm64.tar.gz" EDGE_INSTANCE_TYPE=t4g.micro
+bad_setting "5000 bytes, over the 4096 that an SSM standard-tier parameter holds" CERT_FILE=$T/big.pem
+bad_setting "setting EDGE_ADMIN_PORT='443': want a port other than 80 and 443" EDGE_ADMIN_PORT=443
+check "no AWS call made by a refused setting" "$(cat calls 2>/dev/null | wc -l)" 0
 
 # --- deploy's steps put the artifact and the parameters into moto
 awsj us-east-1 s3api create-bucket --bucket "$(artifact_bucket us-east-1)" >/dev/null
