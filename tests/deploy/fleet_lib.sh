@@ -21,7 +21,7 @@ fleet_moto_begin() {
         -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
     PIDS+=($!)
     MOTO_URL=http://127.0.0.1:$port
-    export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_PAGER= AWS_MAX_ATTEMPTS=1
+    export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_PAGER='' AWS_MAX_ATTEMPTS=1
     export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
     for _ in $(seq 100); do
         curl -s -o /dev/null "$MOTO_URL/moto-api/" && return 0

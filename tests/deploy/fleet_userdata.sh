@@ -48,12 +48,12 @@ check "every region settings.sh knows has coordinates" "$missing" ""
 
 # --- the standard tier's limit: refused before anything is touched, the sizes named
 head -c 5000 /dev/zero | tr '\0' A >big.pem
-out=$( (CERT_FILE=$T/big.pem CHAIN_FILE= fleet_pem_check) 2>&1)
-check "5000-byte certificate refused (exit 2)" "$( (CERT_FILE=$T/big.pem CHAIN_FILE= fleet_pem_check) >/dev/null 2>&1; echo $?)" 2
+out=$( (CERT_FILE=$T/big.pem CHAIN_FILE='' fleet_pem_check) 2>&1)
+check "5000-byte certificate refused (exit 2)" "$( (CERT_FILE=$T/big.pem CHAIN_FILE='' fleet_pem_check) >/dev/null 2>&1; echo $?)" 2
 check "message names the setting, the size and the limit" \
     "$(grep -c "setting CERT_FILE='$T/big.pem': 5000 bytes, over the 4096 that an SSM standard-tier parameter holds" <<<"$out")" 1
 head -c 4096 /dev/zero | tr '\0' A >edge4096.pem
-check "exactly 4096 bytes accepted" "$( (CERT_FILE=$T/edge4096.pem CHAIN_FILE= fleet_pem_check) >/dev/null 2>&1; echo $?)" 0
+check "exactly 4096 bytes accepted" "$( (CERT_FILE=$T/edge4096.pem CHAIN_FILE='' fleet_pem_check) >/dev/null 2>&1; echo $?)" 0
 
 # --- bad edge settings: one line naming the setting, exit 2, before any AWS call
 touch zip.zip
