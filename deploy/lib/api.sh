@@ -76,7 +76,8 @@ api_permission() {
     local sid="$STACK-apigateway" src pol have one
     src="arn:aws:execute-api:$REGION:$ACCOUNT:$API_ID/*/*"
     pol=""
-    [ "$FN_LIVE_VERSION" = "$PLANNED" ] || pol=$(aws_find ResourceNotFoundException lambda get-policy --function-name "$FN" --qualifier live)
+    # One policy serves the function and all its versions and aliases: a planned new version still has it.
+    [ "$FN_NEW" = 1 ] && plan || pol=$(aws_find ResourceNotFoundException lambda get-policy --function-name "$FN" --qualifier live)
     [ -n "$pol" ] || pol='{}'
     have=$(jq -r --arg sid "$sid" '.Policy // "{}" | fromjson | [.Statement // [] | .[] | select(.Sid == $sid)
         | .Condition.ArnLike["AWS:SourceArn"]] | map(tostring) | join(" ")' <<<"$pol")

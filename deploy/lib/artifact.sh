@@ -17,8 +17,7 @@ bucket_ensure() {
     tags=$(aws_find 'NoSuchBucket|NoSuchTagSet|\(404\)' s3api get-bucket-tagging --bucket "$b")
     if [ -z "$tags" ]; then
         if aws_find 'NoSuchBucket|\(404\)|Not Found' s3api head-bucket --bucket "$b" | grep -q .; then
-            log "$what bucket $b exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-            return 1
+            refuse "$what bucket $b exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
         fi
         [ "$REGION" = us-east-1 ] || loc=(--create-bucket-configuration "LocationConstraint=$REGION")
         change create "$what bucket $b" s3api create-bucket --bucket "$b" "${loc[@]}" >/dev/null
@@ -29,8 +28,7 @@ bucket_ensure() {
         return 0
     fi
     if [ "$(jq -r '.TagSet[] | select(.Key == "nearjs:stack") | .Value' <<<"$tags")" != "$STACK" ]; then
-        log "$what bucket $b exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-        return 1
+        refuse "$what bucket $b exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
     fi
     keep "$what bucket $b"
 }

@@ -92,11 +92,10 @@ cert_request() {
             sleep 5
             status=$(aws_ acm describe-certificate --certificate-arn "$arn" | jq -r .Certificate.Status)
         done
-        [ "$status" = ISSUED ] || { log "certificate $arn is $status after $CERT_WAIT s (validation records in zone $ZONE_ID?)"; return 1; }
+        [ "$status" = ISSUED ] || refuse "certificate $arn is $status after $CERT_WAIT s (validation records in zone $ZONE_ID?)"
         ;;
     *)
-        log "certificate $arn is $status: delete it and re-run"
-        return 1
+        refuse "certificate $arn is $status: delete it and re-run"
         ;;
     esac
 }

@@ -37,7 +37,7 @@ aws_() {
         return 70
     fi
     if [ -n "${NEARJS_CALL_LOG:-}" ]; then
-        printf '%s %s %s %s\n' "$kind" "${REGION:-global}" "$1" "$2" >>"$NEARJS_CALL_LOG"
+        printf '%s %s %s %s %s\n' "$kind" "${REGION:-global}" "$1" "$2" "$EPOCHREALTIME" >>"$NEARJS_CALL_LOG"
     fi
     local ep=()
     [ -n "${AWS_ENDPOINT_URL:-}" ] && ep=(--endpoint-url "$AWS_ENDPOINT_URL")
@@ -143,6 +143,14 @@ change() {
 }
 
 keep() { note keep "$1"; }
+
+# refuse MESSAGE: a step's own error (e.g. a resource of our name that is not ours): logged, quoted by
+# the summary; returns 1, which ends the region.
+refuse() {
+    log "$*"
+    printf '%s\n' "$*" >"$RUN_DIR/error.${REGION:-global}"
+    return 1
+}
 
 # The stack tag, in the three spellings the services want.
 tag_kv() { printf 'nearjs:stack=%s' "$STACK"; }                      # lambda, apigatewayv2

@@ -13,8 +13,7 @@ step_domains() {
     for name in $(cert_names "$REGION"); do
         d=$(jq -c --arg n "$name" '[.Items[] | select(.DomainName == $n)] | first // empty' <<<"$all")
         if [ -n "$d" ] && [ "$(jq -r '.Tags["nearjs:stack"] // empty' <<<"$d")" != "$STACK" ]; then
-            log "custom domain $name exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change DOMAIN"
-            return 1
+            refuse "custom domain $name exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change DOMAIN"
         fi
         if [ -n "$d" ] && [ "$(jq -r '.DomainNameConfigurations[0].CertificateArn' <<<"$d")" != "$CERT_ARN" ]; then
             domain_delete "$name" "certificate changed: made again"
@@ -35,9 +34,7 @@ step_domains() {
             DOMAIN_TARGET[$name]=$(jq -r '.DomainNameConfigurations[0].ApiGatewayDomainName // empty' <<<"$d")
             DOMAIN_ZONE[$name]=$(jq -r '.DomainNameConfigurations[0].HostedZoneId // empty' <<<"$d")
             if [ -z "${DOMAIN_TARGET[$name]}" ] || [ -z "${DOMAIN_ZONE[$name]}" ]; then
-                log "apigatewayv2 get-domain-name $name: the answer has no ApiGatewayDomainName or HostedZoneId, so DNS cannot point at it (moto without tests/deploy/moto_launcher.py?)"
-                echo "apigatewayv2 get-domain-name $name: no ApiGatewayDomainName/HostedZoneId in the answer" >"$RUN_DIR/error.$REGION"
-                return 1
+                refuse "apigatewayv2 get-domain-name $name: no ApiGatewayDomainName/HostedZoneId in the answer, so DNS cannot point at it (moto without tests/deploy/moto_launcher.py?)"
             fi
         fi
         domain_mapping "$name" "$fresh"

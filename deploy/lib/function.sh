@@ -4,7 +4,7 @@
 # handler, role, memory, timeout, environment), waiting for function-updated after each change. A
 # version is published only when $LATEST differs from the version `live` points at, so a no-op re-run
 # publishes nothing and a re-run after a failure between update and publish still publishes.
-# Sets FN, FN_ALIAS_ARN, FN_LIVE_VERSION.
+# Sets FN, FN_ALIAS_ARN, FN_LIVE_VERSION, FN_NEW (1: created by this run, or by this plan).
 
 fn_want() {
     jq -cn --arg role "$ROLE_ARN" --arg store "$(content_store "$REGION")" --argjson mem "$MEMORY" \
@@ -19,11 +19,14 @@ fn_have() {
             Arch: ((.Architectures // ["x86_64"])[0]), CodeSha256}'
 }
 
-fn_differs() { # have want field...: 0 when any field differs
-    local have=$1 want=$2 f
-    shift 2
-    for f in "$@"; do
-        [ "$(jq -c ".$f" <<<"$have")" = "$(jq -c ".$f" <<<"$want")" ] || return 0
+fn_diff() { # have want: the names of the fields that differ, space-separated (one jq for all)
+    jq -rn --argjson h "$1" --argjson w "$2" '[$w | keys[] | select($h[.] != $w[.])] | join(" ")'
+}
+
+has_any() { # "list" name...: 0 when the space-separated list holds any of the names
+    local n
+    for n in "${@:2}"; do
+        case " $1 " in *" $n "*) return 0 ;; esac
     done
     return 1
 }
@@ -31,13 +34,15 @@ fn_differs() { # have want field...: 0 when any field differs
 fn_wait_updated() { plan || aws_ lambda wait function-updated --function-name "$FN"; }
 
 step_function() {
-    local out want have alias live_ver="" live="" ver env
+    local out want have alias live_ver="" live="" ver env diff
     FN=$(fn_name)
     FN_ALIAS_ARN="arn:aws:lambda:$REGION:$ACCOUNT:function:$FN:live"
     want=$(fn_want)
     env=$(jq -c '{Variables: .Env}' <<<"$want")
     out=$(aws_find ResourceNotFoundException lambda get-function --function-name "$FN")
+    FN_NEW=0
     if [ -z "$out" ]; then
+        FN_NEW=1
         change create "function $FN ($ARCH, ${MEMORY} MB, ${TIMEOUT} s)" lambda create-function --function-name "$FN" \
             --runtime provided.al2023 --handler bootstrap --role "$ROLE_ARN" --architectures "$ARCH" \
             --code "S3Bucket=$(artifact_bucket "$REGION"),S3Key=$ZIP_KEY" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
@@ -45,22 +50,22 @@ step_function() {
         plan || aws_ lambda wait function-active --function-name "$FN"
     else
         if [ "$(jq -r '.Tags["nearjs:stack"] // empty' <<<"$out")" != "$STACK" ]; then
-            log "function $FN exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-            return 1
+            refuse "function $FN exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
         fi
         have=$(jq .Configuration <<<"$out" | fn_have)
-        if fn_differs "$have" "$want" CodeSha256 Arch; then
+        diff=$(fn_diff "$have" "$want")
+        if has_any "$diff" CodeSha256 Arch; then
             change update "function $FN code ($ZIP_KEY)" lambda update-function-code --function-name "$FN" \
                 --s3-bucket "$(artifact_bucket "$REGION")" --s3-key "$ZIP_KEY" --architectures "$ARCH" >/dev/null
             fn_wait_updated
         fi
-        if fn_differs "$have" "$want" Runtime Handler Role MemorySize Timeout Env; then
-            change update "function $FN configuration ($(fn_diff_names "$have" "$want"))" lambda update-function-configuration \
-                --function-name "$FN" --runtime provided.al2023 --handler bootstrap --role "$ROLE_ARN" \
-                --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$env" >/dev/null
+        if has_any "$diff" Runtime Handler Role MemorySize Timeout Env; then
+            change update "function $FN configuration ($(for f in $diff; do has_any "Runtime Handler Role MemorySize Timeout Env" "$f" && printf '%s ' "$f"; done | sed 's/ $//; s/ /, /g'))" \
+                lambda update-function-configuration --function-name "$FN" --runtime provided.al2023 --handler bootstrap \
+                --role "$ROLE_ARN" --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$env" >/dev/null
             fn_wait_updated
         fi
-        fn_differs "$have" "$want" CodeSha256 Arch Runtime Handler Role MemorySize Timeout Env || keep "function $FN"
+        [ -n "$diff" ] || keep "function $FN"
     fi
     alias=$(aws_find ResourceNotFoundException lambda get-alias --function-name "$FN" --name live)
     if [ -n "$alias" ]; then
@@ -68,7 +73,7 @@ step_function() {
         live=$(aws_ lambda get-function-configuration --function-name "$FN" --qualifier "$live_ver" | fn_have)
     fi
     FN_LIVE_VERSION=$live_ver
-    if [ -n "$live" ] && ! fn_differs "$live" "$want" CodeSha256 Arch Runtime Handler Role MemorySize Timeout Env; then
+    if [ -n "$live" ] && [ -z "$(fn_diff "$live" "$want")" ]; then
         keep "function $FN version $live_ver (live)"
         return 0
     fi
@@ -81,14 +86,6 @@ step_function() {
         change update "alias live $live_ver -> $ver" lambda update-alias --function-name "$FN" --name live --function-version "$ver" >/dev/null
     fi
     FN_LIVE_VERSION=$ver
-}
-
-fn_diff_names() { # have want: the names of the configuration fields that differ, comma-separated
-    local f names=()
-    for f in Runtime Handler Role MemorySize Timeout Env; do
-        fn_differs "$1" "$2" "$f" && names+=("$f")
-    done
-    (IFS=,; echo "${names[*]}")
 }
 
 destroy_function() {
@@ -116,8 +113,7 @@ region_rollback() {
         target=$(aws_ lambda list-versions-by-function --function-name "$FN" |
             jq -r --argjson cur "$cur" '[.Versions[].Version | select(. != "$LATEST") | tonumber | select(. < $cur)] | max // empty')
         if [ -z "$target" ]; then
-            log "live is version $cur, the first one: nothing to roll back to"
-            return 1
+            refuse "live is version $cur, the first one: nothing to roll back to"
         fi
     fi
     if [ "$target" = "$cur" ]; then

@@ -31,8 +31,7 @@ step_role() {
     fi
     ROLE_ARN=$(jq -r .Role.Arn <<<"$out")
     if [ "$(jq -r '.Role.Tags // [] | .[] | select(.Key == "nearjs:stack") | .Value' <<<"$out")" != "$STACK" ]; then
-        log "role $name exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-        return 1
+        refuse "role $name exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
     fi
     keep "role $name"
     if ! aws_ iam list-attached-role-policies --role-name "$name" | jq -e --arg p "$POLICY_BASIC" \

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""make deploy's whole life against moto, two regions in MODE=direct, with the aws CLI named by
+NEARJS_TEST_AWS_CLI (v2: Debian's /usr/bin/aws; v1: pyenv's), in order:
+deploy (the exact state: every resource counted, since moto accepts duplicates AWS rejects), deploy again
+(no write call, state identical), plan of a code and memory change (no write call, state byte-identical),
+the code change (new version, live moved), a memory change (new version), nothing (no version),
+rollback (previous, then VERSION=n), destroy (nothing of ours left; a function and a record deploy did
+not make are untouched; content buckets only with DESTROY_CONTENT=1).
+"""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deploylib import ACCOUNT, DOMAIN, REGIONS, DeployTest, make_zip  # noqa: E402
+
+APIGW_ZONE = {"us-east-1": "Z1UJRXOUMOOFQ8", "eu-west-1": "ZLY8HYME6SFDD"}
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+class Lifecycle(DeployTest):
+    settings = {}
+
+    def deploy(self, verb="deploy", want_rc=0, **extra):
+        return self.run_deploy(verb, want_rc, **dict(self.settings, **extra))
+
+    def check_state(self, snap, versions, live, memory=256, zip_sha=None, content_objects=0):
+        """Everything deploy makes, exactly, and nothing more."""
+        ours = [t for t in [{"Key": "nearjs:stack", "Value": "nearjs"}]]
+        certs = {}
+        for r in REGIONS:
+            reg = snap["regions"][r]
+            self.assertEqual(sorted(reg["functions"]), ["nearjs"], r)
+            fn = reg["functions"]["nearjs"]
+            self.assertEqual(fn["Runtime"], "provided.al2023")
+            self.assertEqual(fn["Handler"], "bootstrap")
+            self.assertEqual(fn["Role"], "arn:aws:iam::%s:role/nearjs-fn-%s" % (ACCOUNT, r))
+            self.assertEqual(fn["Architectures"], ["x86_64"])
+            self.assertEqual(fn["Timeout"], 3)
+            self.assertEqual(fn["MemorySize"], memory)
+            self.assertEqual(fn["Environment"], {"NEARJS_STORE": "s3://nearjs-content-%s-%s" % (ACCOUNT, r)})
+            self.assertEqual(fn["Tags"], {"nearjs:stack": "nearjs"})
+            if zip_sha:
+                self.assertEqual(fn["CodeSha256"], zip_sha)
+            self.assertEqual([v[0] for v in fn["Versions"]], ["$LATEST"] + [str(v) for v in versions], r)
+            self.assertEqual(fn["Aliases"], {"live": str(live)}, r)
+            self.assertEqual(len(reg["apis"]), 1, r)
+            api = reg["apis"][0]
+            self.assertEqual(api["Name"], "nearjs")
+            self.assertEqual(api["Tags"], {"nearjs:stack": "nearjs"})
+            alias_arn = "arn:aws:lambda:%s:%s:function:nearjs:live" % (r, ACCOUNT)
+            self.assertEqual(len(api["Integrations"]), 1, r)
+            integ = api["Integrations"][0]
+            self.assertEqual((integ["IntegrationType"], integ["IntegrationUri"], integ["PayloadFormatVersion"]),
+                             ("AWS_PROXY", alias_arn, "2.0"))
+            self.assertEqual(api["Routes"], [["$default", "integrations/" + integ["IntegrationId"]]])
+            self.assertEqual(api["Stages"], [{"StageName": "$default", "AutoDeploy": True, "DefaultRouteSettings": {
+                "ThrottlingBurstLimit": 2000, "ThrottlingRateLimit": 1000.0}}])
+            source = "arn:aws:execute-api:%s:%s:%s/*/*" % (r, ACCOUNT, api["Id"])
+            self.assertEqual(len(fn["Policy"]), 1, fn["Policy"])
+            sid, principal, action, _, cond = fn["Policy"][0]
+            self.assertEqual((sid, action), ("nearjs-apigateway", "lambda:InvokeFunction"))
+            self.assertIn("apigateway.amazonaws.com", str(principal))
+            self.assertEqual(cond["ArnLike"]["AWS:SourceArn"], source)
+            self.assertEqual(len(reg["certificates"]), 1, r)
+            cert = reg["certificates"][0]
+            certs[r] = cert
+            self.assertEqual(cert["Status"], "ISSUED")
+            self.assertEqual(sorted(cert["Names"]), sorted(["%s-fast.%s" % (r, DOMAIN), "fast." + DOMAIN]))
+            self.assertIn(["nearjs:stack", "nearjs"], cert["Tags"])
+            self.assertEqual([d["Name"] for d in reg["domains"]], ["eu-west-1-fast.example.com", "fast.example.com"]
+                             if r == "eu-west-1" else ["fast.example.com", "us-east-1-fast.example.com"])
+            for d in reg["domains"]:
+                self.assertEqual(d["Tags"], {"nearjs:stack": "nearjs"})
+                self.assertEqual(len(d["Config"]), 1)
+                self.assertEqual(d["Config"][0]["CertificateArn"], cert["Arn"])
+                self.assertEqual(d["Config"][0]["EndpointType"], "REGIONAL")
+                self.assertEqual(d["Config"][0]["HostedZoneId"], APIGW_ZONE[r])
+                self.assertEqual(d["Mappings"], [[api["Id"], "$default", ""]])
+        buckets = snap["buckets"]
+        want_buckets = {}
+        for r in REGIONS:
+            want_buckets["nearjs-artifacts-%s-%s" % (ACCOUNT, r)] = r
+            want_buckets["nearjs-content-%s-%s" % (ACCOUNT, r)] = r
+        self.assertEqual(sorted(buckets), sorted(want_buckets))
+        for b, r in want_buckets.items():
+            self.assertEqual(buckets[b]["Region"], r)
+            self.assertEqual(buckets[b]["Tags"], ours)
+        for r in REGIONS:
+            art = buckets["nearjs-artifacts-%s-%s" % (ACCOUNT, r)]["Objects"]
+            self.assertTrue(art and all(k.startswith("fn/") and k.endswith(".zip") for k, _ in art), art)
+            self.assertEqual(len(buckets["nearjs-content-%s-%s" % (ACCOUNT, r)]["Objects"]), content_objects)
+        self.assertEqual(sorted(snap["roles"]), ["nearjs-fn-%s" % r for r in sorted(REGIONS)])
+        for r in REGIONS:
+            role = snap["roles"]["nearjs-fn-%s" % r]
+            self.assertEqual(role["Tags"], ours)
+            self.assertEqual(role["Attached"], [BASIC])
+            self.assertEqual(list(role["Inline"]), ["content-read"])
+            resources = sorted(s["Resource"] for s in role["Inline"]["content-read"]["Statement"])
+            bucket = "arn:aws:s3:::nearjs-content-%s-%s" % (ACCOUNT, r)
+            self.assertEqual(resources, [bucket, bucket + "/*"])
+        checks = {h["Config"]["FullyQualifiedDomainName"]: h for h in snap["health_checks"]}
+        self.assertEqual(sorted(checks), sorted("%s-fast.%s" % (r, DOMAIN) for r in REGIONS))
+        for h in checks.values():
+            c = h["Config"]
+            self.assertEqual((c["Type"], c["Port"], c["ResourcePath"], c["EnableSNI"]), ("HTTPS", 443, "/healthz", True))
+            self.assertEqual(h["Tags"], ours)
+        self.check_records(snap, checks)
+
+    def check_records(self, snap, checks):
+        recs = snap["records"]
+        kinds = sorted((r["Name"], r["Type"], r.get("SetIdentifier", "")) for r in recs)
+        valid = "_d930b28be6c5927595552b219965053e."
+        self.assertEqual(kinds, sorted([
+            ("example.com.", "NS", ""), ("example.com.", "SOA", ""),
+            (valid + "eu-west-1-fast.example.com.", "CNAME", ""), (valid + "fast.example.com.", "CNAME", ""),
+            (valid + "us-east-1-fast.example.com.", "CNAME", ""),
+            ("eu-west-1-fast.example.com.", "A", ""), ("us-east-1-fast.example.com.", "A", ""),
+            ("fast.example.com.", "A", "nearjs-fast-eu-west-1"), ("fast.example.com.", "A", "nearjs-fast-us-east-1")]))
+        domains = {r: {d["Name"]: d["Config"][0]["ApiGatewayDomainName"] for d in snap["regions"][r]["domains"]}
+                   for r in REGIONS}
+        for rec in recs:
+            if rec["Type"] != "A":
+                continue
+            if rec["Name"] == "fast.example.com.":
+                r = rec["Region"]
+                self.assertEqual(rec["SetIdentifier"], "nearjs-fast-" + r)
+                self.assertEqual(rec["HealthCheckId"], checks["%s-fast.%s" % (r, DOMAIN)]["Id"])
+                self.assertEqual(rec["AliasTarget"]["DNSName"].rstrip("."), domains[r]["fast.example.com"])
+                self.assertEqual(rec["AliasTarget"]["HostedZoneId"], APIGW_ZONE[r])
+                self.assertIs(rec["AliasTarget"]["EvaluateTargetHealth"], True)
+            else:
+                r = rec["Name"].split("-fast.")[0]
+                self.assertNotIn("SetIdentifier", rec)
+                self.assertEqual(rec["AliasTarget"]["DNSName"].rstrip("."), domains[r][rec["Name"].rstrip(".")])
+                self.assertEqual(rec["AliasTarget"]["HostedZoneId"], APIGW_ZONE[r])
+
+    def test_1_deploy_twice(self):
+        out, calls = self.deploy()
+        self.assertGreater(len(self.writes(calls)), 40)
+        for r in REGIONS:
+            self.assertIn("%s: done: " % r, out)
+            self.assertIn("[%s] create function nearjs" % r, out)
+        first = self.snapshot()
+        self.check_state(first, versions=[1], live=1)
+        out, calls = self.deploy()
+        self.assertEqual(self.writes(calls), [], out)
+        for r in REGIONS:
+            self.assertRegex(out, r"%s: done: 0 created, 0 updated, 0 deleted, \d+ unchanged" % r)
+        self.assertEqual(self.snapshot(), first)
+
+    def test_2_plan_changes_nothing(self):
+        before = self.snapshot()
+        new_zip = make_zip(os.path.join(self.tmp, "two.zip"), b"#!/bin/sh\necho two\n")
+        out, calls = self.deploy("plan", ZIP=new_zip, MEMORY=512)
+        self.assertEqual(self.writes(calls), [], out)
+        self.assertTrue(calls)
+        for r in REGIONS:
+            self.assertIn("[%s] would update function nearjs code" % r, out)
+            self.assertIn("[%s] would update function nearjs configuration (MemorySize)" % r, out)
+            self.assertIn("[%s] would create function nearjs version" % r, out)
+            self.assertIn("[%s] would create artifact" % r, out)
+            self.assertRegex(out, r"%s: plan: 2 to create, 3 to update, 0 to delete, \d+ unchanged" % r)
+        self.assertEqual(repr(self.snapshot()), repr(before))
+
+    def test_3_code_change(self):
+        Lifecycle.new_zip = make_zip(os.path.join(self.tmp, "two.zip"), b"#!/bin/sh\necho two\n")
+        Lifecycle.settings = {"ZIP": self.new_zip}
+        out, _ = self.deploy()
+        snap = self.snapshot()
+        self.check_state(snap, versions=[1, 2], live=2)
+        for r in REGIONS:
+            v = snap["regions"][r]["functions"]["nearjs"]["Versions"]
+            self.assertNotEqual(v[1][1], v[2][1])  # version 2 has the new code
+            self.assertEqual(v[0][1], v[2][1])
+            self.assertEqual(len(snap["buckets"]["nearjs-artifacts-%s-%s" % (ACCOUNT, r)]["Objects"]), 2)
+
+    def test_4_memory_change(self):
+        Lifecycle.settings = {"ZIP": self.new_zip, "MEMORY": 512}
+        self.deploy()
+        snap = self.snapshot()
+        self.check_state(snap, versions=[1, 2, 3], live=3, memory=512)
+        for r in REGIONS:
+            v = snap["regions"][r]["functions"]["nearjs"]["Versions"]
+            self.assertEqual([x[2] for x in v], [512, 256, 256, 512])
+
+    def test_5_nothing_changed_no_version(self):
+        before = self.snapshot()
+        out, calls = self.deploy()
+        self.assertEqual(self.writes(calls), [], out)
+        self.assertEqual(self.snapshot(), before)
+
+    def test_6_rollback(self):
+        out, calls = self.deploy("rollback")
+        self.assertEqual(len(self.writes(calls)), 2, out)  # one update-alias per region
+        self.check_state(self.snapshot(), versions=[1, 2, 3], live=2, memory=512)
+        self.deploy("rollback", VERSION=1)
+        self.check_state(self.snapshot(), versions=[1, 2, 3], live=1, memory=512)
+        # deploy again: live goes back to the version that matches the settings; no new version
+        out, _ = self.deploy()
+        self.check_state(self.snapshot(), versions=[1, 2, 3], live=3, memory=512)
+
+    def test_7_destroy(self):
+        iam = self.moto.client("iam")
+        role = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = self.moto.client("lambda", "us-east-1")
+        lam.create_function(FunctionName="other", Runtime="provided.al2023", Handler="bootstrap", Role=role,
+                            Code={"ZipFile": open(self.zip, "rb").read()})
+        r53 = self.moto.client("route53")
+        r53.change_resource_record_sets(HostedZoneId=self.zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}}]})
+        out, _ = self.deploy("destroy")
+        snap = self.snapshot()
+        for r in REGIONS:
+            reg = snap["regions"][r]
+            self.assertEqual(sorted(reg["functions"]), ["other"] if r == "us-east-1" else [], r)
+            self.assertEqual((reg["apis"], reg["domains"], reg["certificates"]), ([], [], []), r)
+        self.assertEqual(sorted(snap["buckets"]), ["nearjs-content-%s-%s" % (ACCOUNT, r) for r in sorted(REGIONS)])
+        self.assertEqual(sorted(snap["roles"]), ["other-role"])
+        self.assertEqual(snap["health_checks"], [])
+        self.assertEqual(sorted((r["Name"], r["Type"]) for r in snap["records"]),
+                         [("example.com.", "NS"), ("example.com.", "SOA"), ("www.example.com.", "A")])
+        self.deploy("destroy", DESTROY_CONTENT=1)
+        snap = self.snapshot()
+        self.assertEqual(snap["buckets"], {})
+        self.assertEqual(sorted(snap["regions"]["us-east-1"]["functions"]), ["other"])
+        out, calls = self.deploy("destroy", DESTROY_CONTENT=1)
+        self.assertEqual(self.writes(calls), [], out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
