@@ -41,9 +41,9 @@ name="nearjs-edge-$version-$arch"
 out=${out:-$build/$name.tar.gz}
 ami_list="$here/runtime/al2023-ami.txt"
 
-work="$build/edge-package"
+work=$(mktemp -d "$build/.edge-package.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 stage="$work/$name"
-rm -rf "$work"
 mkdir -p "$stage/bin" "$stage/lib"
 elf_provided_list "$ami_list" >"$work/provided"
 elf_closure "$work/provided" "$bin" >"$work/closure"

@@ -5,6 +5,7 @@
 #                    deploy/runtime/<runtime>.txt); with --libs bundle also libcurl.so.4 and its whole
 #                    closure (then the package relies on glibc alone)
 #   content/         only with --content DIR: a folder store, the function's default NEARJS_STORE
+# and the same files in a folder beside the zip (build/function-package/: template.yaml's CodeUri).
 # The zip is reproducible: the same inputs give the same bytes (fixed times, sorted entries, no extra
 # fields), so a deploy that names it by its hash uploads and publishes nothing when nothing changed.
 # Fails (exit 1), naming the file and symbol, when an ELF needs glibc newer than the runtime's (2.34) or
@@ -61,9 +62,10 @@ provided.al2)
 *) echo "package: RUNTIME='$runtime': want provided.al2023 (provided.al2's glibc 2.26 is too old)" >&2; exit 2 ;;
 esac
 
-work="$build/package"
+# A scratch folder of its own: two packagings (a test, a user's make package) may run at once.
+work=$(mktemp -d "$build/.package.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 stage="$work/stage"
-rm -rf "$work"
 mkdir -p "$stage/lib"
 provided="$work/provided"
 if [ "$libs" = system ]; then
@@ -76,7 +78,7 @@ strip --strip-unneeded -o "$stage/bootstrap" "$bin"
 elf_set_rpath "$stage/bootstrap" '$ORIGIN/lib'
 roots=("$bin")
 if [ "$libs" = bundle ]; then
-    curl=$(ldconfig -p | awk -v m="$(uname -m)" '$1 == "libcurl.so.4" && $0 ~ (m == "x86_64" ? "x86-64" : "AArch64") {print $NF; exit}')
+    curl=$(ldconfig -p | awk -v m="$(uname -m)" '$1 == "libcurl.so.4" && $0 ~ (m == "x86_64" ? "x86-64" : "AArch64") && !found++ {print $NF}')
     [ -n "$curl" ] || { echo "package: PACKAGE_LIBS=bundle: libcurl.so.4 not found here (apt-get install libcurl4)" >&2; exit 1; }
     roots+=("$curl")
     echo "libcurl.so.4 $curl" >"$work/closure"
@@ -103,8 +105,14 @@ chmod 0755 "$stage/bootstrap"
 stage_normalize "$stage"
 mkdir -p "$(dirname "$out")"
 rm -f "$out.tmp"
-(cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -D "$(realpath -m "$OLDPWD/$out.tmp")" -@)
+out_tmp=$(realpath -m "$out.tmp")
+(cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -D "$out_tmp" -@)
 mv "$out.tmp" "$out"
+# The same files unzipped beside it (build/function-package/: template.yaml's CodeUri, which `sam deploy`
+# zips and `nearjs-local start-api -t template.yaml` runs). Not build/function/: CMake's folder of function/.
+dir=${out%.zip}-package
+rm -rf "$dir"
+cp -a "$stage" "$dir"
 
 # What the user sees: the zip, its files, and what it takes from the runtime.
 size=$(stat -c %s "$out")
@@ -112,6 +120,7 @@ echo "package: $out: $size bytes ($(awk -v s="$size" 'BEGIN {printf "%.2f MB", s
 (cd "$stage" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | while read -r f; do
     printf '  %-40s %9d\n' "$f" "$(stat -c %s "$f")"
 done) | awk 'NR <= 40 {print} NR == 41 {print "  ..."}'
+echo "package: the same files unzipped in $dir/ (template.yaml's CodeUri)"
 if [ "$libs" = system ]; then
     echo "package: relies on $runtime for: glibc <= 2.34 (libc.so.6, libm.so.6, ld-linux)," \
         "$(awk '!/^#/ && NF {printf "%s%s (%s)", sep, $1, $2; sep=", "}' "$here/runtime/$runtime.txt");" \

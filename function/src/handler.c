@@ -104,7 +104,10 @@ void fn_handler_stats(const fn_handler_t *h, fn_stats_t *out)
         "X-Content-Type-Options", "nosniff"                                                                            \
     }
 
-/* An answer without content: a short text telling what went wrong (never why inside: that is logged). */
+/*
+ * An answer without content: a short text telling what went wrong (never why inside: that is logged), or
+ * the health check's "ok".
+ */
 static int answer_error(fn_handler_t *h, cm_buf_t *out, int status, const char *text)
 {
     fn_event_kind_t kind = h->req.kind != 0 ? h->req.kind : FN_EVENT_V2;
@@ -161,6 +164,25 @@ static void set_etag_gz(fn_cache_entry_t *e)
 }
 
 /*
+ * Takes the outcome of a conditional get of loader.js (into loader_bytes against loader_version): new bytes
+ * are checked and hashed once per version (a config edit never looks at the loader again); a failure
+ * forgets the version so that the next get fetches the bytes. Returns the get's err, or FN_ENOMEM.
+ */
+static int loader_took(fn_handler_t *h, const fn_store_req_t *r)
+{
+    if (r->err == 0) {
+        h->loader_version = r->now;
+        int err = fn_loader_set(&h->loader, &h->loader_bytes);
+        if (err != 0 && err != FN_ECONTENT)
+            h->loader_version.len = 0;
+        return err == FN_ENOMEM ? err : 0;
+    }
+    if (r->err != FN_ENOTMODIFIED)
+        h->loader_version.len = 0;
+    return r->err;
+}
+
+/*
  * Brings the cache entry of path up to date with the store. Returns 0 with *entry set, or the answer's
  * own result after writing an error answer into out (*entry NULL).
  * Both sources are revalidated in one batch (concurrent GETs with S3: one round trip). The config is
@@ -183,22 +205,15 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
     fn_store_get_all(h->store, gets, 2);
 
     /* The loader first: without it no script can be answered, whatever the config's outcome. */
-    int err = gets[0].err;
-    if (err == 0) {
-        /* Checked and hashed once per version; a config edit does not look at the loader again. */
-        h->loader_version = gets[0].now;
-        err = fn_loader_set(&h->loader, &h->loader_bytes);
-        if (err != 0 && err != FN_ECONTENT)
-            h->loader_version.len = 0;
-        if (err == FN_ENOMEM)
-            return err;
-    } else if (err == FN_ENOTFOUND) {
+    int err = loader_took(h, &gets[0]);
+    if (err == FN_ENOMEM)
+        return err;
+    if (err == FN_ENOTFOUND) {
         say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
         return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
-    } else if (err != FN_ENOTMODIFIED) {
-        h->loader_version.len = 0;
-        return store_failed(h, out, &gets[0]);
     }
+    if (err != 0 && err != FN_ENOTMODIFIED)
+        return store_failed(h, out, &gets[0]);
     if (!h->loader.valid) {
         say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
         return answer_error(h, out, 500, "internal error\n");
@@ -329,6 +344,29 @@ static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
     return fn__answer(out, req->kind, 200, headers, n, e->script_json.base, e->script_json.len, 0);
 }
 
+/*
+ * GET/HEAD /healthz: 200 when the store answers, 503 (with the cause logged) when it does not. Costs one
+ * conditional get of loader.js against the version held: a stat() for a folder, a 304 for S3, so a health
+ * check every few seconds from many checkers costs almost nothing (and keeps the loader warm).
+ */
+static int answer_health(fn_handler_t *h, cm_buf_t *out)
+{
+    if (h->req.method != FN_METHOD_GET && h->req.method != FN_METHOD_HEAD)
+        return answer_error(h, out, 405, "method not allowed\n");
+    fn_store_req_t get = {.key = "loader.js", .have = &h->loader_version, .body = &h->loader_bytes};
+    fn_store_get_all(h->store, &get, 1);
+    int err = loader_took(h, &get);
+    if (err == FN_ENOMEM)
+        return err;
+    if (err == 0 || err == FN_ENOTMODIFIED)
+        return answer_error(h, out, 200, "ok\n");
+    if (err == FN_ENOTFOUND) {
+        say(h, FN_LOG_ERROR, "store %s: loader.js: missing", fn_store_url(h->store));
+        return answer_error(h, out, 503, "service unavailable: content store incomplete\n");
+    }
+    return store_failed(h, out, &get);
+}
+
 int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *out)
 {
     h->stats.requests++;
@@ -337,6 +375,9 @@ int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *
         return err;
     if (err != 0)
         return answer_error(h, out, 400, "bad request: not an HTTP event\n");
+    /* One segment without .js: never an account's path, so no account can shadow it. */
+    if (h->req.path.len == 8 && memcmp(h->req.path.base, "/healthz", 8) == 0)
+        return answer_health(h, out);
     fn_path_t p;
     if (fn_path_parse(h->req.path.base, h->req.path.len, &p) != 0)
         return answer_error(h, out, 400, "bad request: the path must be /<account>/<file>.js\n");

@@ -15,6 +15,9 @@
  * shared objects (~5 ms before main), which a folder store's cold start should not pay. The few
  * functions used are resolved into a table (curl_api_t); <curl/curl.h> gives only types and constants.
  * The library stays loaded for the life of the process (OpenSSL, which it loads, registers exit handlers).
+ * A libcurl carried in the package (deploy's PACKAGE_LIBS=bundle) comes from another distribution and looks
+ * for CA certificates where that one keeps them: when its default bundle is not readable here, the first
+ * readable well-known one is used instead (ca_fallback).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <unistd.h>
 #include "function/errno.h"
 #include "store_internal.h"
 
@@ -111,6 +115,26 @@ static size_t on_header(char *p, size_t size, size_t n, void *data)
         }
     }
     return len;
+}
+
+/* Where distributions keep their CA bundle: Amazon Linux and Fedora, Debian and Ubuntu, Alpine. */
+static const char *const ca_bundles[] = {"/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt",
+                                         "/etc/ssl/cert.pem"};
+
+/*
+ * Returns the CA bundle to give libcurl, or NULL to keep its own default: NULL when that default is
+ * readable (the runtime's own libcurl), unknown (a libcurl older than 7.84, or built without a bundle
+ * path) or no known bundle is readable either (then the TLS error names the problem).
+ */
+static const char *ca_fallback(const curl_api_t *api, CURL *c)
+{
+    const char *dflt = NULL;
+    if (api->easy_getinfo(c, CURLINFO_CAINFO, &dflt) != CURLE_OK || dflt == NULL || access(dflt, R_OK) == 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(ca_bundles) / sizeof(ca_bundles[0]); i++)
+        if (access(ca_bundles[i], R_OK) == 0)
+            return ca_bundles[i];
+    return NULL;
 }
 
 /* Object keys are built from validated ids and fixed names only; this guards the URL anyway. */
@@ -406,8 +430,11 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
     /* Through a pointer, curl's compile-time option type checks do not apply: every value below is
      * passed as the type the option takes (long, char *, callback, or a NULL char *). */
     curl_easy_setopt_fn_t *setopt = st->api.easy_setopt;
+    const char *ca = ca_fallback(&st->api, st->curl[0]);
     for (size_t i = 0; i < FN_STORE_PARALLEL; i++) {
         CURL *c = st->curl[i];
+        if (ca != NULL)
+            setopt(c, CURLOPT_CAINFO, ca);
         setopt(c, CURLOPT_NOSIGNAL, 1L);
         setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 500 ? st->timeout_ms : 500L);

@@ -409,11 +409,78 @@ static void test_bad_events(void)
     fn_handler_free(NULL);
 }
 
+/* GET/HEAD /healthz: 200 while the store answers, 503 when the loader is gone or unreadable, 405 otherwise. */
+static void test_health(void)
+{
+    char dir[] = "/tmp/fn-health-XXXXXX", cmd[700], path[600];
+    if (mkdtemp(dir) == NULL)
+        return;
+    snprintf(cmd, sizeof(cmd), "cp -R '%s/.' '%s/'", FN_DEMO_DIR, dir);
+    CHECK(system(cmd) == 0, "copy demo store");
+    fn_handler_t *h = open_store(dir);
+    if (h == NULL)
+        return;
+    static const struct {
+        const char *kind, *method;
+        int status;
+        const char *body;
+    } cases[] = {
+        {"v2", "GET", 200, "ok\n"}, {"v1", "GET", 200, "ok\n"}, {"url", "GET", 200, "ok\n"},
+        {"v2", "HEAD", 200, NULL},  {"v2", "POST", 405, NULL},  {"v2", "OPTIONS", 405, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        answer_t a = call(h, cases[i].kind, cases[i].method, "/healthz", NULL, NULL);
+        CHECK(a.status == cases[i].status, "row %zu %s %s /healthz: status %d, want %d", i, cases[i].kind,
+              cases[i].method, a.status, cases[i].status);
+        if (cases[i].body != NULL)
+            CHECK(a.body != NULL && strcmp(a.body, cases[i].body) == 0, "row %zu: body '%s'", i, a.body ? a.body : "");
+        if (cases[i].status == 200)
+            CHECK(header_is(&a, "Cache-Control", "no-store") && header_is(&a, "Retry-After", NULL),
+                  "row %zu: no-store, no Retry-After", i);
+        json_decref(a.root);
+    }
+    /* Near neighbours are account paths (400), not health checks. */
+    const char *near[] = {"/healthz/", "/Healthz", "/healthz.js", "/healthz?x"};
+    for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+        answer_t a = call(h, "v2", "GET", near[i], NULL, NULL);
+        CHECK(a.status == 400, "%s: status %d, want 400", near[i], a.status);
+        json_decref(a.root);
+    }
+    /* The loader gone: 503 with Retry-After and the cause logged; back: 200. */
+    snprintf(path, sizeof(path), "%s/loader.js", dir);
+    snprintf(cmd, sizeof(cmd), "%s.away", path);
+    CHECK(rename(path, cmd) == 0, "move loader away");
+    logged[0] = '\0';
+    answer_t a = call(h, "v2", "GET", "/healthz", NULL, NULL);
+    CHECK(a.status == 503 && header_is(&a, "Retry-After", "1") && strstr(logged, "loader.js") != NULL,
+          "loader missing: status %d, log '%s'", a.status, logged);
+    json_decref(a.root);
+    /* A loader that cannot be read (a symlink loop): the store fails, 503. */
+    CHECK(symlink(path, path) == 0, "loop symlink");
+    a = call(h, "v2", "GET", "/healthz", NULL, NULL);
+    CHECK(a.status == 503 && strstr(logged, "loader.js") != NULL, "loader unreadable: status %d, log '%s'", a.status,
+          logged);
+    json_decref(a.root);
+    unlink(path);
+    CHECK(rename(cmd, path) == 0, "loader back");
+    a = call(h, "v2", "GET", "/healthz", NULL, NULL);
+    CHECK(a.status == 200, "loader back: status %d", a.status);
+    json_decref(a.root);
+    /* A script still renders after health checks took the loader (they share its version). */
+    a = call(h, "v2", "GET", "/acme/main.js", NULL, NULL);
+    CHECK(a.status == 200 && a.body != NULL && strstr(a.body, "nearjs demo loader") != NULL, "script after health");
+    json_decref(a.root);
+    fn_handler_free(h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "remove %s", dir);
+}
+
 int main(void)
 {
     test_bad_events();
     test_rules();
     test_conditional();
     test_live();
+    test_health();
     return check_done("fn_handler");
 }

@@ -259,6 +259,22 @@ class FunctionTest(unittest.TestCase):
         finally:
             os.unlink(link)
 
+    # --- health check ----------------------------------------------------------------------------------------
+    def test_healthz(self):
+        a = self.get(path="/healthz")
+        self.assertEqual((a.status, a.body, a.headers["Cache-Control"]), (200, b"ok\n", "no-store"))
+        self.assertEqual(self.get(path="/healthz", method="HEAD").status, 200)
+        self.assertEqual(self.get(path="/healthz", method="POST").status, 405)
+        # A store without its loader cannot serve a script: unhealthy, and the log says why.
+        bare = os.path.join(self.tmp, "no-loader")
+        shutil.copytree(os.path.join(DEMO, "accounts"), os.path.join(bare, "accounts"))
+        env = os.path.join(self.tmp, "no-loader.json")
+        self.write_env(env, "file://" + bare)
+        rc, out, err = self.run_raw(event("v2", "GET", "/healthz"), env=env)
+        a = Answer(json.loads(out), err)
+        self.assertEqual((a.status, a.headers["Retry-After"]), (503, "1"))
+        self.assertIn("loader.js: missing", a.stderr)
+
     # --- store URL and init ---------------------------------------------------------------------------------
     def test_bad_store_url_fails_init(self):
         for url in ("s3://Bad_Bucket/prefix", "ftp://x/", "relative/path", "file://relative", "file:///nonexistent-xyz"):

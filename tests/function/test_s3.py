@@ -333,6 +333,35 @@ class S3StoreTest(unittest.TestCase):
                              (BUCKET, WARM_PREFIX))
         self.assertEqual(self.fetch()[0], 200, "the store back: served again")
 
+    def test_warm_healthz_is_one_conditional_get(self):
+        # A health check every 10 s from 15 checkers must cost almost nothing: one 304 on loader.js each.
+        self.warm_instance()
+        self.relay.delay = 0.0
+        self.assertEqual(self.fetch("/healthz")[0], 200)
+        for _ in range(3):
+            before = len(self.warm_gets())
+            status, hdrs, body, _ = self.fetch("/healthz")
+            self.assertEqual((status, body, hdrs["Cache-Control"]), (200, b"ok\n", "no-store"))
+            self.assertEqual(self.warm_gets_after(before, 1), [("loader.js", "304")])
+        self.relay.hang = True
+        try:
+            status, hdrs, _, wall = self.fetch("/healthz")
+        finally:
+            self.relay.hang = False
+        self.assertEqual((status, hdrs["Retry-After"]), (503, "1"), "a hung store: unhealthy")
+        self.assertLess(wall, 1.6, "within one GET timeout (%.2f s)" % wall)
+        self.assertEqual(self.fetch("/healthz")[0], 200, "the store back: healthy again")
+
+    def test_healthz_cold(self):
+        self.assertEqual(self.invoke(event("/healthz"))[0]["statusCode"], 200)
+        a, err = self.invoke(event("/healthz"), env=self.env_file("s3://%s/empty-prefix" % BUCKET, self.endpoint))
+        self.assertEqual(a["statusCode"], 503, "no loader.js under the prefix")
+        self.assertIn("loader.js", err)
+        dead = self.env_file("s3://%s/%s" % (BUCKET, PREFIX), "http://127.0.0.1:%d" % free_port())
+        a, err = self.invoke(event("/healthz"), env=dead)
+        self.assertEqual(a["statusCode"], 503, "store unreachable")
+        self.assertRegex(err, r"ERROR.*store s3://%s/%s: GET loader\.js: " % (BUCKET, PREFIX))
+
     def test_get_gzip_304(self):
         a, _ = self.invoke(event())
         self.assertEqual(a["statusCode"], 200)
