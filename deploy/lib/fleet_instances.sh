@@ -66,7 +66,7 @@ fleet_launch() {
             return 1
         }
         log "instance profile $FLEET_PROFILE not usable yet (IAM is eventually consistent): retrying in 5 s"
-        sleep 5
+        sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
     done
     i=$(jq -r '.Instances[0].InstanceId' <<<"$out")
     aws_ ec2 wait instance-running --instance-ids "$i"
@@ -104,15 +104,18 @@ fleet_health_wait() {
         log "not waiting for /healthz of $id at $ip (EDGE_HEALTH_WAIT=0)"
         return 0
     fi
+    # NEARJS_FLEET_HEALTH_PORT and _CA: tests only (an edge on a loopback port with a throwaway CA).
+    local port=${NEARJS_FLEET_HEALTH_PORT:-443} ca=()
+    [ -z "${NEARJS_FLEET_HEALTH_CA:-}" ] || ca=(--cacert "$NEARJS_FLEET_HEALTH_CA")
     end=$((SECONDS + EDGE_HEALTH_WAIT))
     while [ $SECONDS -lt $end ]; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --resolve "$(public_name):443:$ip" \
-            "https://$(public_name)/healthz" || true)
+        code=$(curl -s "${ca[@]}" -o /dev/null -w '%{http_code}' --max-time 5 --resolve "$(public_name):$port:$ip" \
+            "https://$(public_name):$port/healthz" || true)
         if [ "$code" = 200 ]; then
             log "$id answers /healthz at $ip"
             return 0
         fi
-        sleep 5
+        sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
     done
     log "$id did not answer /healthz with 200 at $ip within ${EDGE_HEALTH_WAIT}s (last: ${code:-none}); its boot log: aws ec2 get-console-output --region $REGION --instance-id $id"
     return 1

@@ -2,7 +2,8 @@
 # Switching a region between MODE=edge and MODE=direct, both ways, against moto (us-east-1,
 # EDGE_COUNT=1): edge -> direct leaves no instance, address, health check, weighted or edge latency
 # record, parameter, group, role or profile of the fleet, and fast.$DOMAIN is direct mode's record;
-# direct -> edge leaves no direct latency record nor its health check; destroy then leaves nothing.
+# direct -> edge leaves no direct latency record nor its health check; a new build whose instance never
+# answers /healthz leaves the old one serving and fails the region; destroy then leaves nothing.
 # Usage: fleet_switch.sh BUILD_DIR
 set -u
 BUILD=$(realpath "$1")
@@ -57,6 +58,25 @@ check "edge again: only the instance's health check" \
     "$(jq -c '[.health_checks[] | .config.FullyQualifiedDomainName + " " + .config.IPAddress]' snap.json)" \
     "$(jq -c '[.regions[].instances[] | "fast.example.test " + .ip]' snap.json)"
 
+# A new build whose instance never answers /healthz (moto's address is a fake 127.x): the new one is
+# terminated, the old one keeps serving untouched, the region fails naming the step.
+serving() { jq -c '{i: [.regions[].instances[].id], a: [.regions[].addresses[]], h: .health_checks, r: .records}' snap.json; }
+before=$(serving)
+mkdir -p repack
+tar -xzf "$EDGE_ARTIFACT" -C repack
+echo "build 2" >"$(echo repack/nearjs-edge-*)/BUILD-NOTE"
+tar -C repack -czf "$T/nearjs-edge-1.0.1-$arch.tar.gz" .
+EDGE_ARTIFACT=$T/nearjs-edge-1.0.1-$arch.tar.gz EDGE_HEALTH_WAIT=1 NEARJS_FLEET_HEALTH_PAUSE=0.2 MODE=edge \
+    "${DEPLOY[@]}" deploy >unhealthy.out 2>&1
+check "unhealthy new build: deploy exits 1" "$?" 1
+check "unhealthy new build: the summary names the step" "$(grep -c '^us-east-1: failed at step fleet_instances' unhealthy.out)" 1
+check "unhealthy new build: says which instance did not answer" "$(grep -c 'did not answer /healthz with 200 at 127\.' unhealthy.out)" 1
+snapshot
+check "unhealthy new build: the old instance, its address, health check and records untouched" "$(serving)" "$before"
+check "unhealthy new build: the new instance terminated" \
+    "$(awsj us-east-1 ec2 describe-instances --filters Name=tag:nearjs:stack,Values=nearjs Name=instance-state-name,Values=terminated,shutting-down |
+        jq '[.Reservations[].Instances[] | select(.Tags | any(.Key == "nearjs:build"))] | length')" 1
+
 MODE=edge "${DEPLOY[@]}" destroy >destroy.out 2>&1
 check "destroy exits 0" "$?" 0
 snapshot
@@ -65,7 +85,7 @@ check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
 check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in edge1.out direct.out edge2.out destroy.out; do echo "--- $f"; tail -30 "$f"; done
+    for f in edge1.out direct.out edge2.out unhealthy.out destroy.out; do echo "--- $f"; tail -30 "$f"; done
     exit 1
 fi
 echo "all fleet switch tests passed"

@@ -137,9 +137,17 @@ for _ in $(seq 60); do [ "$("${C[@]}" -s -o /dev/null -w '%{http_code}' "https:/
 check "/healthz on the public listener (what Route53 polls): 200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "https://fast.example.test:$L/healthz")" 200
 check "plain HTTP redirects to https" "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: fast.example.test' "http://127.0.0.1:$P/x")" 301
 check "access log in the root's log folder" "$(grep -c '"status":200' "$R/var/log/nearjs-edge/access.log" 2>/dev/null | awk '{print ($1 > 0) ? "yes" : "no"}')" yes
+# deploy's health wait (fleet_health_wait, the rolling replace's gate) against this very edge
+export NEARJS_FLEET_HEALTH_PORT=$L NEARJS_FLEET_HEALTH_CA=$T/ca.pem NEARJS_FLEET_HEALTH_PAUSE=0.2
+out=$(EDGE_HEALTH_WAIT=10 fleet_health_wait i-test 127.0.0.1 2>&1)
+check "health wait: the installed edge answers /healthz" "$? $out" "0 i-test answers /healthz at 127.0.0.1"
 kill -TERM "$EDGE_PID"
 wait "$EDGE_PID" 2>/dev/null
 check "edge exits 0 on SIGTERM" "$?" 0
+out=$(EDGE_HEALTH_WAIT=1 fleet_health_wait i-test 127.0.0.1 2>&1)
+check "health wait: gives up on a dead edge, says how to see why" \
+    "$? $(grep -c 'i-test did not answer /healthz with 200 at 127.0.0.1 within 1s (last: 000); its boot log: aws ec2 get-console-output' <<<"$out")" "1 1"
+unset NEARJS_FLEET_HEALTH_PORT NEARJS_FLEET_HEALTH_CA NEARJS_FLEET_HEALTH_PAUSE
 
 # --- a tampered artifact stops the script before it installs anything
 sed "s/^ARTIFACT_SHA256='.*'/ARTIFACT_SHA256='$(printf '0%.0s' $(seq 64))'/" ud.sh >bad.sh
