@@ -15,7 +15,11 @@ set -uo pipefail
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERB=${1:-}
 FLEET_STEPS=()
-for f in "$DEPLOY_DIR"/lib/*.sh; do
+# The framework, the steps, and any edge fleet plug-in (lib/fleet*.sh, issue 12); other lib/ files
+# (elf.sh: the packagers') are not deploy's.
+for f in "$DEPLOY_DIR"/lib/{core,settings,pipeline,artifact,iam,content,function,api,cert,domains,dns}.sh \
+    "$DEPLOY_DIR"/lib/fleet*.sh; do
+    [ -e "$f" ] || continue
     # shellcheck source=/dev/null
     . "$f"
 done
@@ -39,18 +43,34 @@ settings_load
 [ -r "$DEPLOY_DIR/modes/$MODE.sh" ] && . "$DEPLOY_DIR/modes/$MODE.sh"
 settings_check "$VERB"
 
+# Each verb's each_region is a command of its own, never inside && or ||: bash ignores `set -e` in
+# everything called from such a list, subshells included, and the regions' error handling rests on it.
+rc=0
 case "$VERB" in
 deploy | plan)
     prepare_artifact
-    each_region region_deploy || exit 1
-    for f in "${MODE_AFTER_DEPLOY[@]}"; do "$f" || exit 1; done
+    each_region region_deploy
+    rc=$?
+    if [ "$rc" -eq 0 ]; then for f in "${MODE_AFTER_DEPLOY[@]}"; do "$f" || rc=1; done; fi
     ;;
 destroy)
-    each_region region_destroy || exit 1
-    for f in "${MODE_AFTER_DESTROY[@]}"; do "$f" || exit 1; done
+    each_region region_destroy
+    rc=$?
+    if [ "$rc" -eq 0 ]; then for f in "${MODE_AFTER_DESTROY[@]}"; do "$f" || rc=1; done; fi
     ;;
-rollback) each_region region_rollback || exit 1 ;;
-publish) publish_prepare && each_region region_publish || exit 1 ;;
-content-status) content_status || exit 1 ;;
+rollback)
+    each_region region_rollback
+    rc=$?
+    ;;
+publish)
+    publish_prepare
+    each_region region_publish
+    rc=$?
+    ;;
+content-status)
+    content_status
+    rc=$?
+    ;;
 esac
+[ "$rc" -eq 0 ] || exit 1
 exit 0

@@ -3,7 +3,8 @@
 # (PACKAGE_LIBS=system and bundle) and of the edge tarball, next to aws-lambda-cpp's packager (its README's
 # numbers, quoted in issue 11); then the packaged bootstrap's cold start under `nearjs-local invoke` (spawn,
 # init, one GET /acme/main.js from the demo folder store, exit) against build/bin/bootstrap's, by hyperfine
-# in one run. Bounded (~30 s). Writes bench/results/deploy.txt.
+# in one run; then `make deploy`'s wall time for two regions against moto (deploy_time.sh). Bounded
+# (~2 min). Writes bench/results/deploy.txt.
 # Usage: bench/deploy/run.sh BUILD_DIR   (knobs: RUNS=40)
 set -euo pipefail
 BUILD=${1:?usage: bench/deploy/run.sh BUILD_DIR}
@@ -58,4 +59,6 @@ ratio=$(awk -v a="$(mean packaged)" -v b="$(mean build/bin)" 'BEGIN {printf "%.2
     echo "| packaged (the zip unzipped: bootstrap stripped, DT_RPATH \$ORIGIN/lib, lib/libjansson.so.4) | $(ms packaged) |"
     echo "| build/bin/bootstrap | $(ms build/bin) |"
     echo "| ratio packaged / build/bin | $ratio |"
+    echo
+    "$HERE/deploy_time.sh" "$T/system.zip"
 } | tee "$RESULTS/deploy.txt"

@@ -69,16 +69,15 @@ region_publish() {
     done
 }
 
-# content-status: every region's listing at once, then each key whose ETag is not the same everywhere.
+# content-status: every region's listing, then each key whose ETag is not the same everywhere.
 content_status() {
-    local r pids=() rc=0
+    local r rc=0
+    # One list call per region, one after the other through this shell's CLI server.
     for r in "${REGION_LIST[@]}"; do
-        (REGION=$r && content_list "$(content_bucket "$r")" >"$RUN_DIR/list.$r") 2>&1 | sed -u "s/^/[$r] /" &
-        pids+=($!)
-    done
-    wait "${pids[@]}"
-    for r in "${REGION_LIST[@]}"; do
-        [ ! -e "$RUN_DIR/error.$r" ] || { echo "$r: cannot list $(content_bucket "$r"): $(cat "$RUN_DIR/error.$r")"; rc=2; }
+        if ! (REGION=$r && content_list "$(content_bucket "$r")" >"$RUN_DIR/list.$r"); then
+            echo "$r: cannot list $(content_bucket "$r"): $(cat "$RUN_DIR/error.$r")"
+            rc=2
+        fi
     done
     [ "$rc" -eq 0 ] || return "$rc"
     for r in "${REGION_LIST[@]}"; do sed "s/^/$r /" "$RUN_DIR/list.$r"; done | awk -v regions="${REGION_LIST[*]}" '

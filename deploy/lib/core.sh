@@ -92,15 +92,13 @@ aws_via_server() { # errfile args...
     local errf=$1 outf rc
     shift
     outf="$errf.out"
-    if ! jq -cn '$ARGS.positional' --args -- "$outf" "$errf" "$@" >&7; then
-        echo "aws-driver: cannot encode the command" >"$errf"
-        return 255
-    fi
-    if ! read -r rc <&8; then
+    # The request: its field count, then the fields, each ended by a NUL (no field holds one).
+    printf '%s\0' "$(($# + 2))" "$outf" "$errf" "$@" >&7
+    if ! read -r rc <&8 || ! [[ $rc =~ ^[0-9]+$ ]]; then
         echo "aws-driver: the CLI server process ended" >"$errf"
         return 255
     fi
-    cat "$outf"
+    cat "$outf" 2>/dev/null
     rm -f "$outf"
     return "$rc"
 }

@@ -28,18 +28,22 @@ zone_find() {
         '[.[] | select(.Name == $n and .Type == $t and (.SetIdentifier // "") == $s)] | first // empty'
 }
 
-# zone_upsert WHAT RECORD_JSON: UPSERT unless the zone already has it exactly.
+# zone_upsert WHAT RECORD_JSON: UPSERT unless the zone already has it exactly (one jq decides).
 zone_upsert() {
-    local what=$1 want have verb=create
-    want=$(jq -c "$ZONE_NORM zone_norm" <<<"$2")
-    have=$(zone_find "$(jq -r .Name <<<"$want")" "$(jq -r .Type <<<"$want")" "$(jq -r '.SetIdentifier // ""' <<<"$want")")
-    if [ -n "$have" ] && [ "$(jq -S . <<<"$have")" = "$(jq -S . <<<"$want")" ]; then
+    local what=$1 verdict
+    zone_records >/dev/null
+    verdict=$(jq -rn --argjson want "$2" --slurpfile zone "$RUN_DIR/zone.$REGION" "$ZONE_NORM"'
+        ($want | zone_norm) as $w
+        | [$zone[0][] | select(.Name == $w.Name and .Type == $w.Type and (.SetIdentifier // "") == ($w.SetIdentifier // ""))]
+        | if length > 0 and (.[0] == $w) then "keep"
+          else (if length > 0 then "update" else "create" end) + " "
+               + ({Changes: [{Action: "UPSERT", ResourceRecordSet: $w}]} | tojson) end')
+    if [ "$verdict" = keep ]; then
         keep "$what"
         return 0
     fi
-    [ -z "$have" ] || verb=update
-    change "$verb" "$what" route53 change-resource-record-sets --hosted-zone-id "$ZONE_ID" --change-batch \
-        "$(jq -c '{Changes: [{Action: "UPSERT", ResourceRecordSet: .}]}' <<<"$want")" >/dev/null
+    change "${verdict%% *}" "$what" route53 change-resource-record-sets --hosted-zone-id "$ZONE_ID" \
+        --change-batch "${verdict#* }" >/dev/null
     rm -f "$RUN_DIR/zone.$REGION"
 }
 

@@ -7,15 +7,19 @@
 # Gateway always gives them (moto only through tests/deploy/moto_launcher.py).
 
 step_domains() {
-    local all name d out fresh
+    local all name d out fresh tag cert target zone
     declare -gA DOMAIN_TARGET=() DOMAIN_ZONE=()
     all=$(aws_ apigatewayv2 get-domain-names)
     for name in $(cert_names "$REGION"); do
         d=$(jq -c --arg n "$name" '[.Items[] | select(.DomainName == $n)] | first // empty' <<<"$all")
-        if [ -n "$d" ] && [ "$(jq -r '.Tags["nearjs:stack"] // empty' <<<"$d")" != "$STACK" ]; then
+        tag="" cert="" target="" zone=""
+        [ -z "$d" ] || IFS=$'\t' read -r tag cert target zone < <(jq -r '[.Tags["nearjs:stack"] // "-",
+            (.DomainNameConfigurations[0] | .CertificateArn // "-", .ApiGatewayDomainName // "-", .HostedZoneId // "-")]
+            | @tsv' <<<"$d")
+        if [ -n "$d" ] && [ "$tag" != "$STACK" ]; then
             refuse "custom domain $name exists in $REGION but is not tagged nearjs:stack=$STACK: not ours; remove it or change DOMAIN"
         fi
-        if [ -n "$d" ] && [ "$(jq -r '.DomainNameConfigurations[0].CertificateArn' <<<"$d")" != "$CERT_ARN" ]; then
+        if [ -n "$d" ] && [ "$cert" != "$CERT_ARN" ]; then
             domain_delete "$name" "certificate changed: made again"
             d=""
         fi
@@ -25,18 +29,17 @@ step_domains() {
             d=$(change create "custom domain $name" apigatewayv2 create-domain-name --domain-name "$name" \
                 --domain-name-configurations "CertificateArn=$CERT_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" \
                 --tags "$(tag_kv)")
+            target=$PLANNED zone=$PLANNED
+            [ -z "$d" ] || IFS=$'\t' read -r target zone < <(jq -r '.DomainNameConfigurations[0]
+                | [.ApiGatewayDomainName // "-", .HostedZoneId // "-"] | @tsv' <<<"$d")
         else
             keep "custom domain $name"
         fi
-        if [ -z "$d" ]; then # plan
-            DOMAIN_TARGET[$name]=$PLANNED DOMAIN_ZONE[$name]=$PLANNED
-        else
-            DOMAIN_TARGET[$name]=$(jq -r '.DomainNameConfigurations[0].ApiGatewayDomainName // empty' <<<"$d")
-            DOMAIN_ZONE[$name]=$(jq -r '.DomainNameConfigurations[0].HostedZoneId // empty' <<<"$d")
-            if [ -z "${DOMAIN_TARGET[$name]}" ] || [ -z "${DOMAIN_ZONE[$name]}" ]; then
-                refuse "apigatewayv2 get-domain-name $name: no ApiGatewayDomainName/HostedZoneId in the answer, so DNS cannot point at it (moto without tests/deploy/moto_launcher.py?)"
-            fi
+        if [ "$target" = - ] || [ "$zone" = - ]; then
+            refuse "apigatewayv2 get-domain-name $name: no ApiGatewayDomainName/HostedZoneId in the answer, so DNS cannot point at it (moto without tests/deploy/moto_launcher.py?)"
         fi
+        DOMAIN_TARGET[$name]=$target
+        DOMAIN_ZONE[$name]=$zone
         domain_mapping "$name" "$fresh"
     done
 }

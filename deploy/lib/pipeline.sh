@@ -27,7 +27,7 @@ region_main() {
     aws_server_start
     "$2"
     trap - ERR
-    echo done >"$RUN_DIR/status.$REGION"
+    echo "done" >"$RUN_DIR/status.$REGION"
 }
 
 # run_steps STEP...: each step_NAME in order, CUR_STEP naming it for the summary.
@@ -69,7 +69,7 @@ summary() {
         st=$(cat "$RUN_DIR/status.$r" 2>/dev/null || echo "failed: no status (killed?)")
         counts=$(awk '{n[$1]++} END {printf "%d created, %d updated, %d deleted, %d unchanged",
                  n["create"], n["update"], n["delete"], n["keep"]}' "$RUN_DIR/notes.$r" 2>/dev/null)
-        if [ "$st" = done ]; then
+        if [ "$st" = "done" ]; then
             if [ "$VERB" = publish ]; then
                 awk '{n[$1]++} END {printf "put %d, unchanged %d, deleted %d\n", n["put"], n["keep"], n["delete"]}' \
                     "$RUN_DIR/notes.$r" | sed "s/^/$r: published: /"

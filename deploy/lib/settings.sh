@@ -14,7 +14,9 @@ settings_load() {
     [ -r "$conf" ] || die "settings file '$conf' not readable (set NEARJS_CONF or restore deploy/nearjs.conf)"
     # shellcheck source=/dev/null
     . "$conf"
-    IFS=', ' read -r -a REGION_LIST <<<"$REGIONS"
+    local r
+    REGION_LIST=()
+    for r in ${REGIONS//,/ }; do REGION_LIST+=("$r"); done
 }
 
 bad() { die "setting $1='${2:0:80}': $3"; }
@@ -113,7 +115,7 @@ settings_zone() {
     out=$(aws_ route53 list-hosted-zones) || die "cannot list hosted zones (see above)"
     read -r ZONE_ID ZONE_NAME < <(jq -r --arg d "$DOMAIN" '
         [.HostedZones[] | select(.Config.PrivateZone | not) | {id: (.Id | ltrimstr("/hostedzone/")), name: (.Name | rtrimstr("."))}
-         | select($d == .name or ($d | endswith("." + .name)))] | sort_by(.name | length) | last // empty
+         | select(.name as $z | $d == $z or ($d | endswith("." + $z)))] | sort_by(.name | length) | last // empty
         | "\(.id) \(.name)"' <<<"$out")
     [ -n "${ZONE_ID:-}" ] || bad DOMAIN "$DOMAIN" "no public Route53 hosted zone holds it (create one, or set HOSTED_ZONE_ID)"
 }

@@ -48,10 +48,15 @@ def aws_clis():
 
 
 def cli_for(want):
-    """The CLI named (v1 or v2), or exits 77 (skipped) when this machine has none."""
+    """The CLI named (v1 or v2); the other one, saying so, when this machine lacks it; exits 77 (skipped)
+    when it has none."""
     clis = aws_clis()
+    if want not in clis and clis:
+        other = sorted(clis)[0]
+        print("note: no aws CLI %s on this machine: using %s (%s)" % (want, other, clis[other]))
+        want = other
     if want not in clis:
-        print("skipped: no aws CLI %s on this machine (have: %s)" % (want, ", ".join(clis) or "none"))
+        print("skipped: no aws CLI on this machine (apt-get install awscli)")
         sys.exit(77)
     return want, clis[want]
 

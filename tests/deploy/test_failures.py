@@ -30,7 +30,7 @@ class Failures(DeployTest):
                         "-addext", "subjectAltName=DNS:other.test"], check=True, capture_output=True)
         cases = [
             ({"REGIONS": "us-east-1,eu-west-9"}, "setting REGIONS='us-east-1,eu-west-9': unknown region 'eu-west-9'"),
-            ({"REGIONS": ""}, "setting REGIONS='': name at least one region"),
+            ({"REGIONS": ","}, "setting REGIONS=',': name at least one region"),
             ({"DOMAIN": "nozone.test"}, "setting DOMAIN='nozone.test': no public Route53 hosted zone holds it"),
             ({"HOSTED_ZONE_ID": "ZNOSUCH"}, "setting HOSTED_ZONE_ID='ZNOSUCH': no such hosted zone"),
             ({"CERT_FILE": "/nonexistent/c.pem", "KEY_FILE": key}, "setting CERT_FILE='/nonexistent/c.pem': not readable"),

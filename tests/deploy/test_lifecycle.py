@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """make deploy's whole life against moto, two regions in MODE=direct, with the aws CLI named by
-NEARJS_TEST_AWS_CLI (v2: Debian's /usr/bin/aws; v1: pyenv's), in order:
-deploy (the exact state: every resource counted, since moto accepts duplicates AWS rejects), deploy again
-(no write call, state identical), plan of a code and memory change (no write call, state byte-identical),
-the code change (new version, live moved), a memory change (new version), nothing (no version),
-rollback (previous, then VERSION=n), destroy (nothing of ours left; a function and a record deploy did
-not make are untouched; content buckets only with DESTROY_CONTENT=1).
+NEARJS_TEST_AWS_CLI (v2: Debian's /usr/bin/aws; v1: pyenv's). Two classes, each its own ctest test:
+Lifecycle: deploy (the exact state: every resource counted, since moto accepts duplicates AWS rejects),
+deploy again (no write call, state identical), plan of a code and memory change (no write call, state
+byte-identical), the code change (new version, live moved), a memory change (new version), nothing (no
+version, no write).
+RollbackDestroy: rollback (previous, not past the first, VERSION=n; a deploy then moves live back
+without a new version), destroy (nothing of ours left; a function and a record deploy did not make are
+untouched; content buckets only with DESTROY_CONTENT=1; a second destroy writes nothing).
 """
 import os
 import sys
@@ -18,7 +20,7 @@ APIGW_ZONE = {"us-east-1": "Z1UJRXOUMOOFQ8", "eu-west-1": "ZLY8HYME6SFDD"}
 BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
-class Lifecycle(DeployTest):
+class Checks(DeployTest):
     settings = {}
 
     def deploy(self, verb="deploy", want_rc=0, **extra):
@@ -135,6 +137,11 @@ class Lifecycle(DeployTest):
                 self.assertEqual(rec["AliasTarget"]["DNSName"].rstrip("."), domains[r][rec["Name"].rstrip(".")])
                 self.assertEqual(rec["AliasTarget"]["HostedZoneId"], APIGW_ZONE[r])
 
+
+
+class Lifecycle(Checks):
+    settings = {}
+
     def test_1_deploy_twice(self):
         out, calls = self.deploy()
         self.assertGreater(len(self.writes(calls)), 40)
@@ -190,17 +197,38 @@ class Lifecycle(DeployTest):
         self.assertEqual(self.writes(calls), [], out)
         self.assertEqual(self.snapshot(), before)
 
-    def test_6_rollback(self):
-        out, calls = self.deploy("rollback")
-        self.assertEqual(len(self.writes(calls)), 2, out)  # one update-alias per region
-        self.check_state(self.snapshot(), versions=[1, 2, 3], live=2, memory=512)
-        self.deploy("rollback", VERSION=1)
-        self.check_state(self.snapshot(), versions=[1, 2, 3], live=1, memory=512)
-        # deploy again: live goes back to the version that matches the settings; no new version
-        out, _ = self.deploy()
-        self.check_state(self.snapshot(), versions=[1, 2, 3], live=3, memory=512)
 
-    def test_7_destroy(self):
+
+class RollbackDestroy(Checks):
+    """Two versions, rollback to the previous one (and no further), VERSION=n, a deploy that moves live
+    back without publishing, then destroy."""
+
+    def test_1_two_versions(self):
+        self.deploy()
+        RollbackDestroy.new_zip = make_zip(os.path.join(self.tmp, "two.zip"), b"#!/bin/sh\necho two\n")
+        RollbackDestroy.settings = {"ZIP": self.new_zip}
+        self.deploy()
+        self.check_state(self.snapshot(), versions=[1, 2], live=2)
+
+    def test_2_rollback(self):
+        out, calls = self.deploy("rollback")
+        self.assertEqual(sorted(" ".join(c.split()[1:4]) for c in self.writes(calls)),
+                         sorted("%s lambda update-alias" % r for r in REGIONS))
+        self.check_state(self.snapshot(), versions=[1, 2], live=1)
+        out, calls = self.deploy("rollback", want_rc=1)
+        self.assertEqual(self.writes(calls), [])
+        for r in REGIONS:
+            self.assertIn("%s: failed at step rollback: live is version 1, the first one: nothing to roll back to" % r, out)
+        self.deploy("rollback", VERSION=2)
+        self.check_state(self.snapshot(), versions=[1, 2], live=2)
+        self.deploy("rollback", VERSION=1)
+        # deploy: live goes to the version that matches the settings, and no version is published
+        out, calls = self.deploy()
+        self.assertEqual(sorted(" ".join(c.split()[2:4]) for c in self.writes(calls)), ["lambda publish-version"] * 2 +
+                         ["lambda update-alias"] * 2)
+        self.check_state(self.snapshot(), versions=[1, 2], live=2)
+
+    def test_3_destroy(self):
         iam = self.moto.client("iam")
         role = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = self.moto.client("lambda", "us-east-1")

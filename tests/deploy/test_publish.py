@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""make publish and make content-status against moto, two regions, after a real deploy made the buckets:
+"""make publish and make content-status against moto, two regions, after a real deploy made the buckets
+(that deploy imports a *.example.com certificate from files, CERT_FILE/KEY_FILE: one IMPORTED
+certificate per region on both custom domains, and a re-run imports nothing):
 - publish of function/demo: one line per region (put, unchanged, deleted); a re-run puts nothing;
 - an edit, a new file and a removed one: exactly those are put and deleted;
 - the function (build/bin/bootstrap under build/bin/nearjs-local invoke, NEARJS_STORE=s3://<that region's
@@ -50,8 +52,24 @@ class Publish(DeployTest):
         answer = json.loads(p.stdout)
         return answer["statusCode"], answer.get("body", "")
 
+    def test_0_deploy_with_imported_certificate(self):
+        key, cert = os.path.join(self.tmp, "k.pem"), os.path.join(self.tmp, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=*.example.com",
+                        "-addext", "subjectAltName=DNS:*.example.com"], check=True, capture_output=True)
+        out, _ = self.run_deploy("deploy", CERT_FILE=cert, KEY_FILE=key)
+        snap = self.snapshot()
+        for r in REGIONS:
+            certs = snap["regions"][r]["certificates"]
+            self.assertEqual([(c["Type"], c["Status"]) for c in certs], [("IMPORTED", "ISSUED")], r)
+            self.assertIn(["nearjs:stack", "nearjs"], certs[0]["Tags"])
+            self.assertEqual([d["Config"][0]["CertificateArn"] for d in snap["regions"][r]["domains"]], [certs[0]["Arn"]] * 2)
+        self.assertFalse([x for x in snap["records"] if x["Type"] == "CNAME"])  # no DNS validation for an import
+        out, calls = self.run_deploy("deploy", CERT_FILE=cert, KEY_FILE=key)
+        self.assertEqual(self.writes(calls), [], out)
+        self.assertEqual(self.snapshot(), snap)
+
     def test_1_publish(self):
-        self.run_deploy("deploy")
         out, calls = self.run_deploy("publish", SRC=self.src)
         files = sum(len(f) for _, _, f in os.walk(self.src))
         for r in REGIONS:
