@@ -62,8 +62,7 @@ fleet_launch() {
             --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled \
             --tag-specifications "$(fleet_tags instance nearjs:role=edge "nearjs:build=$FLEET_BUILD")") && break
         grep -q 'Invalid IAM Instance Profile' "$RUN_DIR/error.$REGION" 2>/dev/null && [ "$i" -lt 8 ] || {
-            log "aws ec2 run-instances failed: $(cat "$RUN_DIR/error.$REGION" 2>/dev/null)"
-            return 1
+            refuse "aws ec2 run-instances failed: $(cat "$RUN_DIR/error.$REGION" 2>/dev/null)"
         }
         log "instance profile $FLEET_PROFILE not usable yet (IAM is eventually consistent): retrying in 5 s"
         sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
@@ -117,8 +116,7 @@ fleet_health_wait() {
         fi
         sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
     done
-    log "$id did not answer /healthz with 200 at $ip within ${EDGE_HEALTH_WAIT}s (last: ${code:-none}); its boot log: aws ec2 get-console-output --region $REGION --instance-id $id"
-    return 1
+    refuse "$id did not answer /healthz with 200 at $ip within ${EDGE_HEALTH_WAIT}s (last: ${code:-none}); it was terminated, the old instances still serve; its boot log: aws ec2 get-console-output --region $REGION --instance-id $id"
 }
 
 fleet_hc_config() { # ip
@@ -280,6 +278,6 @@ destroy_fleet_instances() {
     EDGE_DRAIN_WAIT=0 # the whole region goes: nothing to drain to
     for id in $ids; do fleet_retire "$id"; done
     [ -z "$ids" ] || plan || aws_ ec2 wait instance-terminated --instance-ids $ids
-    FLEET_INST='[]'
+    fleet_state # what the retirements left (AWS refuses to delete a health check or record twice)
     fleet_sweep
 }

@@ -27,8 +27,7 @@ step_fleet_role() {
         have=""
     else
         if [ "$(jq -r '.Role.Tags // [] | .[] | select(.Key == "nearjs:stack") | .Value' <<<"$out")" != "$STACK" ]; then
-            log "role $name exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-            return 1
+            refuse "role $name exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
         fi
         keep "role $name"
         have=$(aws_find NoSuchEntity iam get-role-policy --role-name "$name" --policy-name edge-read |

@@ -17,8 +17,7 @@ fleet_vpc() {
     out=$(aws_ ec2 describe-vpcs --filters Name=is-default,Values=true)
     read -r FLEET_VPC_ID FLEET_VPC_CIDR < <(jq -r '.Vpcs[0] // empty | "\(.VpcId) \(.CidrBlock)"' <<<"$out")
     if [ -z "${FLEET_VPC_ID:-}" ]; then
-        log "no default VPC in $REGION: the edge fleet goes into it (aws ec2 create-default-vpc --region $REGION)"
-        return 1
+        refuse "no default VPC in $REGION: the edge fleet goes into it (aws ec2 create-default-vpc --region $REGION)"
     fi
 }
 
@@ -42,8 +41,7 @@ step_fleet_sg() {
     else
         FLEET_SG_ID=$(jq -r .GroupId <<<"$out")
         if [ "$(jq -r '.Tags // [] | .[] | select(.Key == "nearjs:stack") | .Value' <<<"$out")" != "$STACK" ]; then
-            log "security group $name ($FLEET_SG_ID) exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
-            return 1
+            refuse "security group $name ($FLEET_SG_ID) exists but is not tagged nearjs:stack=$STACK: not ours; remove it or change STACK"
         fi
         keep "security group $name"
         have=$(jq -r '.IpPermissions[] | . as $p | (.IpRanges // [])[] |

@@ -62,6 +62,9 @@ check "edge again: only the instance's health check" \
 # terminated, the old one keeps serving untouched, the region fails naming the step.
 serving() { jq -c '{i: [.regions[].instances[].id], a: [.regions[].addresses[]], h: .health_checks, r: .records}' snap.json; }
 before=$(serving)
+terminated() { awsj us-east-1 ec2 describe-instances --filters Name=tag:nearjs:stack,Values=nearjs \
+    Name=instance-state-name,Values=terminated,shutting-down | jq '[.Reservations[].Instances[]] | length'; }
+gone_before=$(terminated)
 mkdir -p repack
 tar -xzf "$EDGE_ARTIFACT" -C repack
 echo "build 2" >"$(echo repack/nearjs-edge-*)/BUILD-NOTE"
@@ -69,16 +72,16 @@ tar -C repack -czf "$T/nearjs-edge-1.0.1-$arch.tar.gz" .
 EDGE_ARTIFACT=$T/nearjs-edge-1.0.1-$arch.tar.gz EDGE_HEALTH_WAIT=1 NEARJS_FLEET_HEALTH_PAUSE=0.2 MODE=edge \
     "${DEPLOY[@]}" deploy >unhealthy.out 2>&1
 check "unhealthy new build: deploy exits 1" "$?" 1
-check "unhealthy new build: the summary names the step" "$(grep -c '^us-east-1: failed at step fleet_instances' unhealthy.out)" 1
-check "unhealthy new build: says which instance did not answer" "$(grep -c 'did not answer /healthz with 200 at 127\.' unhealthy.out)" 1
+check "unhealthy new build: the summary names the step and the instance" \
+    "$(grep -c '^us-east-1: failed at step fleet_instances: i-[0-9a-f]* did not answer /healthz' unhealthy.out)" 1
+check "unhealthy new build: says which instance did not answer" "$(grep -c '^\[us-east-1\] i-[0-9a-f]* did not answer /healthz with 200 at 127\.' unhealthy.out)" 1
 snapshot
 check "unhealthy new build: the old instance, its address, health check and records untouched" "$(serving)" "$before"
-check "unhealthy new build: the new instance terminated" \
-    "$(awsj us-east-1 ec2 describe-instances --filters Name=tag:nearjs:stack,Values=nearjs Name=instance-state-name,Values=terminated,shutting-down |
-        jq '[.Reservations[].Instances[] | select(.Tags | any(.Key == "nearjs:build"))] | length')" 1
+check "unhealthy new build: the new instance terminated" "$(($(terminated) - gone_before))" 1
 
 MODE=edge "${DEPLOY[@]}" destroy >destroy.out 2>&1
 check "destroy exits 0" "$?" 0
+check "destroy: no health check or record deleted twice" "$(grep -c '(no instance)' destroy.out)" 0
 snapshot
 check "destroy: nothing of the fleet" "$(fleet_counts)" "[0,0,0,0,0,0]"
 check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
