@@ -116,7 +116,7 @@ fleet_health_wait() {
         fi
         sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
     done
-    refuse "$id did not answer /healthz with 200 at $ip within ${EDGE_HEALTH_WAIT}s (last: ${code:-none}); it was terminated, the old instances still serve; its boot log: aws ec2 get-console-output --region $REGION --instance-id $id"
+    refuse "$id did not answer /healthz with 200 at $ip within ${EDGE_HEALTH_WAIT}s (last: ${code:-none}); the new instance goes, the old ones stay; its boot log: aws ec2 get-console-output --region $REGION --instance-id $id"
 }
 
 fleet_hc_config() { # ip

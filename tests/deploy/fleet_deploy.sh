@@ -118,6 +118,7 @@ check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
 # --- 5. destroy: nothing of ours left
 "${DEPLOY[@]}" destroy >destroy.out 2>&1
 check "destroy exits 0" "$?" 0
+check "destroy: no health check or record deleted twice" "$(grep -c '(no instance)' destroy.out)" 0
 snapshot snap.json
 check "destroy: no instances, addresses, groups, parameters, roles" \
     "$(jq -c '[.regions[] | (.instances, .addresses, .security_groups, (.params | to_entries)) | length] + [(.roles | length), (.profiles | length)]' snap.json)" \

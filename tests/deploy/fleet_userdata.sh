@@ -146,7 +146,7 @@ wait "$EDGE_PID" 2>/dev/null
 check "edge exits 0 on SIGTERM" "$?" 0
 out=$(EDGE_HEALTH_WAIT=1 fleet_health_wait i-test 127.0.0.1 2>&1)
 check "health wait: gives up on a dead edge, says how to see why" \
-    "$? $(grep -c 'i-test did not answer /healthz with 200 at 127.0.0.1 within 1s (last: 000); its boot log: aws ec2 get-console-output' <<<"$out")" "1 1"
+    "$? $(grep -c 'i-test did not answer /healthz with 200 at 127.0.0.1 within 1s (last: 000); the new instance goes, the old ones stay; its boot log: aws ec2 get-console-output' <<<"$out")" "1 1"
 unset NEARJS_FLEET_HEALTH_PORT NEARJS_FLEET_HEALTH_CA NEARJS_FLEET_HEALTH_PAUSE
 
 # --- a tampered artifact stops the script before it installs anything
