@@ -53,7 +53,10 @@ settings_check_stack() {
     local verb=$1
     case "$MODE" in
     direct) ;;
-    edge) [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)" ;;
+    edge)
+        [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)"
+        ! declare -F fleet_settings_check >/dev/null || fleet_settings_check "$verb"
+        ;;
     *) bad MODE "$MODE" "want direct or edge" ;;
     esac
     [[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||

@@ -1,6 +1,7 @@
 # deploy/modes/direct.sh: MODE=direct. fast.$DOMAIN is a latency record per region, aliasing that
 # region's API Gateway custom domain fast.$DOMAIN (regional endpoints allow one name in many regions),
 # health-checked on <region>-fast.$DOMAIN$HEALTH_PATH.
-MODE_STEPS=(artifact role content function api cert domains regional_dns latency_dns)
+# fleet_gone (deploy/lib/fleet_latency.sh): an edge fleet left from MODE=edge goes, after latency_dns.
+MODE_STEPS=(artifact role content function api cert domains regional_dns latency_dns ${FLEET_STEPS[@]+fleet_gone})
 MODE_AFTER_DEPLOY=()
 MODE_AFTER_DESTROY=(dns_destroy_shared)

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# make deploy MODE=edge against moto, two regions (us-east-1, eu-west-1), EDGE_COUNT=2:
+#  1. first deploy: the exact fleet (fleet_state.py check: instances with the AMI of the SSM parameter,
+#     type, profile, tags and byte-exact user data; Elastic IPs and associations; security group rules;
+#     parameters byte-exact; role policy; health checks; every weighted and latency record);
+#  2. the same deploy again: the summary says 0 created/updated/deleted and the snapshot is identical;
+#  3. make plan with EDGE_COUNT=3: says what it would launch, changes nothing;
+#  4. a new edge build: each region's instances replaced one at a time; the probe (fleet_probe.py, the
+#     deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer than EDGE_COUNT-1
+#     running and in DNS, never two launches before a termination; the exact fleet again, all new;
+#  5. destroy: nothing of ours left (instances, addresses, health checks, records, parameters, groups,
+#     roles, profiles).
+# moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait) and EDGE_DRAIN_WAIT=0.
+# Usage: fleet_deploy.sh BUILD_DIR
+set -u
+BUILD=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT_DIR=$(cd "$HERE/../.." && pwd)
+. "$ROOT_DIR/tests/edge/lib.sh"
+. "$HERE/fleet_lib.sh"
+edge_test_begin fleet-deploy
+fleet_moto_begin
+
+make_ca fleet-deploy-ca
+mkcert edge '*.example.test'
+cat edge.pem ca.pem >certchain.pem
+arch=$(uname -m | sed 's/aarch64/arm64/')
+"$ROOT_DIR/deploy/package.sh" --build "$BUILD" --out function.zip >package.out 2>&1 ||
+    { echo "FAIL package:"; cat package.out; exit 1; }
+"$ROOT_DIR/deploy/edge-package.sh" --build "$BUILD" --out "$T/nearjs-edge-1.0.0-$arch.tar.gz" >edge-package.out 2>&1 ||
+    { echo "FAIL edge-package:"; cat edge-package.out; exit 1; }
+ZONE_ID=$(awsj us-east-1 route53 create-hosted-zone --name example.test --caller-reference fleet-test | jq -r '.HostedZone.Id | ltrimstr("/hostedzone/")')
+
+export STACK=nearjs DOMAIN=example.test REGIONS=us-east-1,eu-west-1 MODE=edge AWS_CLI=$AWSBIN/aws
+export ZIP=$T/function.zip CERT_FILE=$T/edge.pem KEY_FILE=$T/edge.key CHAIN_FILE=$T/ca.pem CERT_WAIT=5
+export EDGE_ARTIFACT=$T/nearjs-edge-1.0.0-$arch.tar.gz EDGE_COUNT=2 EDGE_HEALTH_WAIT=0 EDGE_DRAIN_WAIT=0
+export FLEET_PROBE_LOG=$T/probe.log FLEET_STACK=nearjs FLEET_DOMAIN=example.test FLEET_ZONE_ID=$ZONE_ID
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$PY" "$HERE/fleet_probe.py" >probe.sh
+chmod +x probe.sh
+export NEARJS_FLEET_STEP_HOOK=$T/probe.sh
+DEPLOY=("$ROOT_DIR/deploy/nearjs-deploy.sh")
+
+# expect_userdata: what deploy must have given each region's instances (deploy's own renderer).
+expect_userdata() {
+    (
+        DEPLOY_DIR=$ROOT_DIR/deploy
+        for f in "$DEPLOY_DIR"/lib/*.sh; do . "$f"; done
+        ACCOUNT=123456789012 HEALTH_PATH=/healthz REGION_LIST=(us-east-1 eu-west-1)
+        fleet_pem_check
+        fleet_artifact_prepare
+        for r in "${REGION_LIST[@]}"; do fleet_userdata "$r" >"$T/ud.$r"; done
+        echo "$FLEET_ARTIFACT_KEY"
+    )
+}
+snapshot() { "$PY" "$HERE/fleet_state.py" snapshot nearjs example.test "$ZONE_ID" us-east-1 eu-west-1 >"$1"; }
+fleet_check() { # label
+    local out
+    out=$("$PY" "$HERE/fleet_state.py" check snap.json 2 t3.micro "$T" certchain.pem edge.key)
+    check "$1: the exact fleet ($(grep -c '^ok' <<<"$out") facts)" "$(grep '^FAIL' <<<"$out")" ""
+}
+
+# --- 1. first deploy
+"${DEPLOY[@]}" deploy >deploy1.out 2>&1
+check "first deploy exits 0" "$?" 0
+FLEET_ARTIFACT_KEY=$(expect_userdata)
+export FLEET_ARTIFACT_KEY
+snapshot snap.json
+fleet_check "first deploy"
+cp snap.json snap1.json
+
+# --- 2. again: nothing created, updated or deleted; the same state
+: >"$FLEET_PROBE_LOG"
+"${DEPLOY[@]}" deploy >deploy2.out 2>&1
+check "second deploy exits 0" "$?" 0
+for r in us-east-1 eu-west-1; do
+    check "second deploy, $r: nothing to do" "$(grep -c "^$r: done: 0 created, 0 updated, 0 deleted" deploy2.out)" 1
+done
+snapshot snap.json
+check "second deploy: state identical" "$(cmp -s snap1.json snap.json && echo same)" same
+check "second deploy: no fleet step ran" "$(wc -l <"$FLEET_PROBE_LOG")" 0
+
+# --- 3. plan with one more instance per region: said, not done
+EDGE_COUNT=3 "${DEPLOY[@]}" plan >plan.out 2>&1
+check "plan exits 0" "$?" 0
+for r in us-east-1 eu-west-1; do
+    check "plan, $r: would launch one instance" "$(grep -c "^\[$r\] would create edge instance" plan.out)" 1
+done
+snapshot snap.json
+check "plan: state identical" "$(cmp -s snap1.json snap.json && echo same)" same
+
+# --- 4. a new build: replaced one at a time
+mkdir -p repack
+tar -xzf "$EDGE_ARTIFACT" -C repack
+echo "build 2" >"$(echo repack/nearjs-edge-*)/BUILD-NOTE"
+tar -C repack -czf "$T/nearjs-edge-1.0.1-$arch.tar.gz" .
+export EDGE_ARTIFACT=$T/nearjs-edge-1.0.1-$arch.tar.gz
+: >"$FLEET_PROBE_LOG"
+"${DEPLOY[@]}" deploy >deploy3.out 2>&1
+check "new-build deploy exits 0" "$?" 0
+FLEET_ARTIFACT_KEY=$(expect_userdata)
+snapshot snap.json
+fleet_check "after the new build"
+old=$(jq -r '.regions[].instances[].id' snap1.json | sort)
+new=$(jq -r '.regions[].instances[].id' snap.json | sort)
+check "every old instance gone" "$(comm -12 <(echo "$old") <(echo "$new") | wc -l)" 0
+for r in us-east-1 eu-west-1; do
+    check "$r: probe saw every step (5 per replaced instance)" "$(grep -c "^$r " "$FLEET_PROBE_LOG")" 10
+    check "$r: never fewer than EDGE_COUNT-1 running" \
+        "$(awk -v r="$r" '$1 == r { sub("running=", "", $2); if (m == "" || $2 < m) m = $2 } END { print m }' "$FLEET_PROBE_LOG")" 2
+    check "$r: never fewer than EDGE_COUNT-1 serving (running and in DNS)" \
+        "$(awk -v r="$r" '$1 == r { sub("serving=", "", $3); if (m == "" || $3 < m) m = $3 } END { print (m >= 1) ? "yes" : m }' "$FLEET_PROBE_LOG")" yes
+    check "$r: one at a time (launch, address, in DNS, out of DNS, terminate; twice)" \
+        "$(awk -v r="$r" '$1 == r { print $4 }' "$FLEET_PROBE_LOG" | paste -sd' ')" \
+        "launched address in out terminated launched address in out terminated"
+done
+check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
+
+# --- 5. destroy: nothing of ours left
+"${DEPLOY[@]}" destroy >destroy.out 2>&1
+check "destroy exits 0" "$?" 0
+check "destroy: no health check or record deleted twice" "$(grep -c '(no instance)' destroy.out)" 0
+snapshot snap.json
+check "destroy: no instances, addresses, groups, parameters, roles" \
+    "$(jq -c '[.regions[] | (.instances, .addresses, .security_groups, (.params | to_entries)) | length] + [(.roles | length), (.profiles | length)]' snap.json)" \
+    "[0,0,0,0,0,0,0,0,0,0]"
+check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
+check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
+
+if [ "$FAILS" -ne 0 ]; then
+    for f in deploy1.out deploy2.out plan.out deploy3.out destroy.out; do echo "--- $f"; tail -40 "$f"; done
+    echo "--- probe.log"
+    cat "$FLEET_PROBE_LOG"
+    exit 1
+fi
+echo "all fleet deploy tests passed"

@@ -1,0 +1,40 @@
+# Sourced by the tests/deploy fleet_* scripts (on top of tests/edge/lib.sh): a moto server of the test's
+# own on a free loopback port, the aws CLI beside the Python that has moto, and the client environment
+# MOTO.md asks for. moto is the true outer boundary here (AWS's control plane); everything on this side
+# of it is the real deploy code and the real aws CLI.
+
+# fleet_moto_begin: sets PY, AWSBIN, MOTO_URL; exports the client variables. Exit 77 (ctest: skipped)
+# when no Python with moto and the aws CLI is on this machine.
+fleet_moto_begin() {
+    PY=$("$ROOT_DIR/scripts/find-aws-python.sh" --no-install) || {
+        echo "SKIP: no python3 with moto and the aws CLI (scripts/find-aws-python.sh installs them)"
+        exit 77
+    }
+    AWSBIN=$(dirname "$PY")
+    local port
+    port=$(free_port)
+    # deploy's launcher adds what moto's API Gateway domain names lack; plain moto otherwise.
+    local launch=(-m moto.server)
+    [ -r "$ROOT_DIR/tests/deploy/moto_launcher.py" ] && launch=("$ROOT_DIR/tests/deploy/moto_launcher.py")
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=0 MOTO_ENABLE_AMI_VALIDATION=true \
+        MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true "$PY" "${launch[@]}" \
+        -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
+    PIDS+=($!)
+    MOTO_URL=http://127.0.0.1:$port
+    export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_PAGER='' AWS_MAX_ATTEMPTS=1
+    export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "$MOTO_URL/moto-api/" && return 0
+        sleep 0.1
+    done
+    echo "FAIL moto did not start:"
+    cat moto.log
+    exit 1
+}
+
+# awsj REGION ARGS...: the aws CLI against moto, JSON out.
+awsj() {
+    local r=$1
+    shift
+    "$AWSBIN/aws" --region "$r" --output json "$@"
+}
