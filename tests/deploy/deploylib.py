@@ -134,7 +134,7 @@ class DeployTest(unittest.TestCase):
     def env(self, **extra):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ENDPOINT_URL=self.moto.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                   AWS_MAX_ATTEMPTS="1", AWS_PAGER="", AWS_CLI=self.cli, DOMAIN=DOMAIN, ZIP=self.zip,
+                   AWS_MAX_ATTEMPTS="1", AWS_PAGER="", AWS_CLI=self.cli, DOMAIN=DOMAIN, ZIP=self.zip, MODE="direct",
                    REGIONS=",".join(REGIONS), NEARJS_CONF=os.path.join(ROOT, "deploy", "nearjs.conf"),
                    AWS_CONFIG_FILE=os.path.join(self.tmp, "no-config"),
                    AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "no-credentials"))
