@@ -5,7 +5,7 @@
  * The descriptor is found right after the public struct and closed only after checking that it really is
  * an epoll instance, so a libh2o with another layout leaks as before instead of closing a stranger's fd.
  */
-#include "edge.h"
+#include "evloop.h"
 
 #include <stdio.h>
 #include <string.h>

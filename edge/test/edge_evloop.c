@@ -1,7 +1,7 @@
 /* edge__evloop_destroy returns the loop's epoll descriptor, which libh2o 2.2.5's h2o_evloop_destroy leaks
  * (one per generation, so one per SIGHUP). First the library's own destroy is shown to leak, so that this
  * test notices the day a libh2o update fixes it (and edge__evloop_fd must then stop finding a stale fd). */
-#include "edge.h"
+#include "evloop.h"
 #include "check.h"
 
 #include <dirent.h>
