@@ -24,7 +24,13 @@
 #include "worker.h"
 
 /* The server's host configurations, one per kind of listener (server.c). */
-enum edge_hostconf_index { EDGE_HOST_TLS, EDGE_HOST_PLAIN_DENY, EDGE_HOST_PLAIN_REDIRECT, EDGE_HOST_ADMIN, EDGE_NUM_HOSTCONFS };
+enum edge_hostconf_index {
+    EDGE_HOST_TLS,
+    EDGE_HOST_PLAIN_DENY,
+    EDGE_HOST_PLAIN_REDIRECT,
+    EDGE_HOST_ADMIN,
+    EDGE_NUM_HOSTCONFS
+};
 
 typedef struct edge_server {
     pthread_mutex_t gen_mutex;
