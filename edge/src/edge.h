@@ -18,6 +18,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/accept.h"
+#include "common/h2o_compat.h"
 #include "common/log.h"
 #include "common/tls.h"
 
@@ -214,7 +216,7 @@ struct edge_worker {
     size_t num_upconns;                      /* upstream connections whose socket is not yet disposed */
     h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout, queue_timeout;
     h2o_timeout_entry_t tick;
-    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
+    cm_acceptor_t acceptor; /* over listeners; pauses on ctx.hundred_ms_timeout when out of fds */
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
     /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */
@@ -276,7 +278,7 @@ typedef struct edge_logline {
     uint64_t total_us;
 } edge_logline_t;
 void edge__access_log(edge_gen_t *g, const edge_logline_t *l);
-/* Writes the client's numeric address into buf (INET6_ADDRSTRLEN+). */
+/* Writes the client's numeric address into buf (INET6_ADDRSTRLEN+), "-" when unknown. */
 void edge__client_addr(h2o_req_t *req, char *buf, size_t size);
 /* SNI the client sent on this request's connection, or NULL. */
 const char *edge__sni(h2o_req_t *req);
@@ -326,12 +328,6 @@ int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
 
 /* Health checker thread. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);
-
-/* The epoll descriptor of an evloop (evloop.c), or -1 when it cannot be found and checked. */
-int edge__evloop_fd(h2o_loop_t *loop);
-/* h2o_evloop_destroy plus the close of the loop's epoll descriptor that libh2o 2.2.5 forgets (one leaked
- * descriptor per generation otherwise). NULL: no-op. Timeouts must be disposed first, as for h2o's. */
-void edge__evloop_destroy(h2o_loop_t *loop);
 
 /* Server lifecycle (server.c). Returns a process exit code. */
 int edge_server_run(edge_config_t *conf, int (*reload)(edge_config_t *out, char *err, size_t errlen));

@@ -25,7 +25,7 @@ static void gen_free(edge_gen_t *g)
         h2o_socketpool_dispose(&u->pool);
         cm_tls_ctx_free(u->ssl_ctx);
     }
-    edge__evloop_destroy(g->pool_loop);
+    cm_h2o_evloop_destroy(g->pool_loop);
     cm_tls_tickets_free(g->tickets);
     if (g->access_log != NULL && g->access_log_owned)
         fclose(g->access_log);

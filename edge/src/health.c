@@ -169,9 +169,8 @@ static void health_free(struct health *h)
     h2o_timeout_dispose(h->loop, &h->tick_timeout);
     h2o_timeout_dispose(h->loop, &h->io_timeout);
     h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
-    h2o_multithread_destroy_queue(h->queue);
-    edge__evloop_destroy(h->loop);
-    free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
+    cm_h2o_queue_destroy(h->queue);
+    cm_h2o_evloop_destroy(h->loop);
     edge__gen_unref(h->gen);
     free(h);
 }

@@ -121,16 +121,7 @@ static int named_by_connection(h2o_req_t *req, const h2o_iovec_t *name)
 
 void edge__client_addr(h2o_req_t *req, char *buf, size_t size)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    /* inet_ntop, not getnameinfo (h2o_socket_getnumerichost): this runs for every request (X-Forwarded-For),
-     * and getnameinfo's generality showed at ~2% of a keep-alive request's CPU */
-    const void *addr = NULL;
-    if (len != 0 && ss.ss_family == AF_INET)
-        addr = &((struct sockaddr_in *)&ss)->sin_addr;
-    else if (len != 0 && ss.ss_family == AF_INET6)
-        addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (addr == NULL || inet_ntop(ss.ss_family, addr, buf, (socklen_t)size) == NULL)
+    if (cm_conn_peer(req->conn, buf, size) != 0)
         snprintf(buf, size, "-");
 }
 
