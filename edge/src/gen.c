@@ -5,9 +5,9 @@
  * any worker or in-flight request holds a reference, so a reload never pulls state from under a
  * request.
  */
-#include "evloop.h"
 #include "gen.h"
 #include "common/buf.h"
+#include "common/h2o_compat.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -26,7 +26,7 @@ static void gen_free(edge_gen_t *g)
         h2o_socketpool_dispose(&u->pool);
         cm_tls_ctx_free(u->ssl_ctx);
     }
-    edge__evloop_destroy(g->pool_loop);
+    cm_h2o_evloop_destroy(g->pool_loop);
     cm_tls_tickets_free(g->tickets);
     if (g->access_log != NULL && g->access_log_owned)
         fclose(g->access_log);

@@ -8,9 +8,10 @@
  * returns, so that a sanitizer build checks the exit for leaks.
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
-#include "evloop.h"
 #include "server.h"
 #include "upconn.h"
+#include "common/h2o_compat.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -39,57 +40,31 @@ static int timeouts_busy(h2o_timeout_t **all, size_t n)
     return 0;
 }
 
-/* One socket on l's address; reuseport: joined to the address's SO_REUSEPORT group. Returns the fd, or -1
- * with errno set. */
-static int listen_socket(const struct addrinfo *a, int reuseport)
-{
-    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0)
-        return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
-        bind(fd, a->ai_addr, a->ai_addrlen) != 0 || (reuseport && listen(fd, 1024) != 0)) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /* Binds n sockets (one per worker) on l's address. A plain bind goes first and is let go at once: a second
  * nearjs-edge (or anything else) on the address must get "Address already in use", not quietly join the
  * group and take half the connections. Returns 0, or EDGE_E* with err set and nothing left open. */
 static int bind_listener(const edge_listener_conf_t *l, int *fds, unsigned n, char *err, size_t errlen)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    char serv[8];
-    snprintf(serv, sizeof(serv), "%u", l->port);
-    int gai = getaddrinfo(l->host, serv, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
-        return EDGE_EINVAL;
-    }
+    int gai = 0;
     unsigned bound = 0;
-    int probe = listen_socket(res, 0);
+    int probe = cm_listen(l->host, l->port, CM_LISTEN_NUMERIC | CM_LISTEN_BIND_ONLY, 0, &gai);
     if (probe >= 0) {
         close(probe);
         for (; bound < n; bound++) {
-            if ((fds[bound] = listen_socket(res, 1)) < 0)
+            if ((fds[bound] = cm_listen(l->host, l->port, CM_LISTEN_NUMERIC | CM_LISTEN_REUSEPORT, 1024, &gai)) < 0)
                 break;
         }
+    }
+    if (gai != 0) {
+        snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
+        return EDGE_EINVAL;
     }
     if (bound < n) {
         snprintf(err, errlen, "listener %s:%u: cannot listen: %s", l->host, l->port, strerror(errno));
         while (bound > 0)
             close(fds[--bound]);
-        freeaddrinfo(res);
         return EDGE_EIO;
     }
-    freeaddrinfo(res);
     return 0;
 }
 
@@ -128,69 +103,35 @@ static void on_conn_close(void *data)
 
 edge_conn_t *edge__conn_of(h2o_req_t *req)
 {
-    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    h2o_socket_t *sock = cm_conn_socket(req->conn);
     return sock != NULL && sock->on_close.cb == on_conn_close ? sock->on_close.data : NULL;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err);
-
-static void on_accept_resume(h2o_timeout_entry_t *entry)
+/* Out of descriptors (or kernel memory): the worker's acceptor stops accepting on all its listeners for
+ * 100 ms; said once a second at most. */
+static void on_accept_pause(cm_acceptor_t *a, int err)
 {
-    edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, accept_resume, entry);
-    if (w->stopped)
-        return;
-    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
-        if (w->listeners[i] != NULL)
-            h2o_socket_read_start(w->listeners[i], on_accept);
-    }
-}
-
-/* Out of descriptors (or kernel memory): the pending connection stays queued and its listener stays readable,
- * so accepting again at once would spin (1.2 cores with 42 idle connections under ulimit -n 64). Stop
- * accepting on every listener of this worker for 100 ms, as nginx does, and say so once a second at most. */
-static void pause_accepting(edge_worker_t *w, int err)
-{
+    edge_worker_t *w = a->data;
     cm_log_limited(&w->srv->log_accept, stderr, "nearjs-edge",
                    "worker %u: accept() failed: %s; new connections wait 100 ms (raise the descriptor limit: "
                    "LimitNOFILE= in the unit, ulimit -n)",
                    w->id, strerror(err));
-    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
-        if (w->listeners[i] != NULL)
-            h2o_socket_read_stop(w->listeners[i]);
-    }
-    if (!h2o_timeout_is_linked(&w->accept_resume)) {
-        w->accept_resume.cb = on_accept_resume;
-        h2o_timeout_link(w->ctx.loop, &w->ctx.hundred_ms_timeout, &w->accept_resume);
-    }
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+static void on_accept(cm_acceptor_t *a, size_t index, h2o_socket_t *sock)
 {
-    if (err != NULL)
+    edge_worker_t *w = a->data;
+    edge_conn_t *hold = malloc(sizeof(*hold));
+    if (hold == NULL) {
+        h2o_socket_close(sock);
         return;
-    h2o_accept_ctx_t *actx = listener->data;
-    edge_worker_t *w = edge__worker_of(actx->ctx);
-    /* a burst's queued connections, a few per wakeup; NULL (EAGAIN) once the socket's queue is empty */
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL) {
-            /* h2o returns NULL right after accept4 failed: errno is still its */
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                pause_accepting(w, errno);
-            return;
-        }
-        edge_conn_t *hold = malloc(sizeof(*hold));
-        if (hold == NULL) {
-            h2o_socket_close(sock);
-            continue;
-        }
-        *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
-        /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
-        sock->on_close.cb = on_conn_close;
-        sock->on_close.data = hold;
-        w->num_conns++;
-        h2o_accept(actx, sock);
     }
+    *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
+    /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
+    sock->on_close.cb = on_conn_close;
+    sock->on_close.data = hold;
+    w->num_conns++;
+    h2o_accept(&w->accept[index], sock);
 }
 
 static void worker_refresh(edge_worker_t *w)
@@ -223,15 +164,13 @@ static void on_tick(h2o_timeout_entry_t *entry)
     }
     if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
         w->stopped = 1;
+        cm_acceptor_stop(&w->acceptor);
         for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
             if (w->listeners[i] != NULL) {
-                h2o_socket_read_stop(w->listeners[i]);
                 h2o_socket_close(w->listeners[i]);
                 w->listeners[i] = NULL;
             }
         }
-        if (h2o_timeout_is_linked(&w->accept_resume))
-            h2o_timeout_unlink(&w->accept_resume);
         h2o_context_request_shutdown(&w->ctx);
         edge__upconn_close_idle(w);
     }
@@ -280,10 +219,8 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_timeout_dispose(loop, &w->tick_timeout);
     h2o_timeout_dispose(loop, &w->queue_timeout);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
-    h2o_multithread_queue_t *queue = w->ctx.queue;
-    h2o_context_dispose(&w->ctx);
-    edge__evloop_destroy(loop);
-    free(queue); /* 2.2.5's evloop h2o_multithread_destroy_queue closes the queue's pipe, never frees it */
+    cm_h2o_context_dispose(&w->ctx);
+    cm_h2o_evloop_destroy(loop);
     edge__gen_unref(w->gen);
     w->gen = NULL;
     w->torn_down = 1;
@@ -315,9 +252,14 @@ static void *worker_main(void *arg)
         w->accept[i] = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = w->hosts[i], .ssl_ctx = w->gen->listener_ssl[i]};
         int fd = dup(srv->listen_fds[i][w->id]);
         w->listeners[i] = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-        w->listeners[i]->data = &w->accept[i];
-        h2o_socket_read_start(w->listeners[i], on_accept);
     }
+    w->acceptor = (cm_acceptor_t){.listeners = w->listeners,
+                                  .num_listeners = srv->num_listen_fds,
+                                  .pause = &w->ctx.hundred_ms_timeout,
+                                  .on_conn = on_accept,
+                                  .on_pause = on_accept_pause,
+                                  .data = w};
+    cm_acceptor_start(&w->acceptor);
     w->tick.cb = on_tick;
     h2o_timeout_link(loop, &w->tick_timeout, &w->tick);
 

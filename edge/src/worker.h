@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "common/accept.h"
 #include "gen.h"
 
 struct edge_server;
@@ -36,7 +37,7 @@ struct edge_worker {
     size_t num_upconns;                      /* upstream connections whose socket is not yet disposed */
     h2o_timeout_t io_timeout, connect_timeout, first_byte_timeout, tick_timeout, queue_timeout;
     h2o_timeout_entry_t tick;
-    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
+    cm_acceptor_t acceptor; /* over listeners; pauses on ctx.hundred_ms_timeout when out of fds */
     h2o_multithread_receiver_t getaddr_receiver;
     size_t inflight;
     /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */

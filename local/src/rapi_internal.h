@@ -9,6 +9,7 @@
 #define NEARJS_LOCAL_RAPI_INTERNAL_H
 
 #include "local/rapi.h"
+#include "common/accept.h"
 #include "common/buf.h"
 #include "http1.h"
 #include "ids.h"
@@ -61,6 +62,7 @@ struct nl_rapi_worker {
     const nl_rapi_callbacks_t *cb;
     void *user;
     h2o_socket_t *listener;
+    cm_acceptor_t acceptor; /* over listener; no pause (the loop has no h2o context to time one) */
     char address[32];
     char arn[256];
     size_t max_response;
