@@ -5,10 +5,11 @@
  * h2o socket) so that connections stay idle in the worker's loop between requests (upconn.c); new
  * connections come from the upstream's h2o_socketpool and get their TLS handshake here. The answer is
  * buffered whole (capped: Lambda answers are <= 6 MB) and then sent, so a failure before the last
- * byte still becomes a clean 502. Answer bodies: Content-Length, chunked, or until close; none for
- * HEAD, 204 and 304; 1xx interim answers are skipped.
+ * byte still becomes a clean 502. The answer's framing (Content-Length, chunked, or until close; none for
+ * HEAD, 204 and 304; 1xx interim answers skipped) is answer.c's pure parser; here its bytes come from the
+ * socket and its headers go to the client.
  *
- * Retry rule: a failure before the request was written (connect, handshake, connect timeout) may be
+ * Retry rule (retry.h): a failure before the request was written (connect, handshake, connect timeout) may be
  * retried for any method, since the upstream saw nothing; a failure after the request was written
  * only for GET and HEAD (also mid-answer: nothing of a buffered answer has reached the client). Retries happen once, on
  * the next healthy upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one, and

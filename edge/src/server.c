@@ -93,20 +93,6 @@ static enum edge_hostconf_index hostconf_index(const edge_listener_conf_t *l)
     return l->plain_action == EDGE_PLAIN_REDIRECT ? EDGE_HOST_PLAIN_REDIRECT : EDGE_HOST_PLAIN_DENY;
 }
 
-static void on_conn_close(void *data)
-{
-    edge_conn_t *hold = data;
-    hold->w->num_conns--;
-    edge__gen_unref(hold->gen);
-    free(hold);
-}
-
-edge_conn_t *edge__conn_of(h2o_req_t *req)
-{
-    h2o_socket_t *sock = cm_conn_socket(req->conn);
-    return sock != NULL && sock->on_close.cb == on_conn_close ? sock->on_close.data : NULL;
-}
-
 /* Out of descriptors (or kernel memory): the worker's acceptor stops accepting on all its listeners for
  * 100 ms; said once a second at most. */
 static void on_accept_pause(cm_acceptor_t *a, int err)
@@ -121,16 +107,10 @@ static void on_accept_pause(cm_acceptor_t *a, int err)
 static void on_accept(cm_acceptor_t *a, size_t index, h2o_socket_t *sock)
 {
     edge_worker_t *w = a->data;
-    edge_conn_t *hold = malloc(sizeof(*hold));
-    if (hold == NULL) {
+    if (edge__conn_hold(w, sock) != 0) {
         h2o_socket_close(sock);
         return;
     }
-    *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
-    /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
-    sock->on_close.cb = on_conn_close;
-    sock->on_close.data = hold;
-    w->num_conns++;
     h2o_accept(&w->accept[index], sock);
 }
 

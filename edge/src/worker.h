@@ -48,7 +48,7 @@ struct edge_worker {
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };
 
-/* What a client connection holds (server.c): its worker (for the count the teardown waits on), a reference
+/* What a client connection holds (conn.c): its worker (for the count the teardown waits on), a reference
  * on the generation it was accepted under (h2o keeps the listener's SSL_CTX as a bare pointer until the
  * ClientHello arrives, so without it a reload could free the context under a connection still waiting to
  * start its handshake), and the HTTP/2 stream accounting of the rapid-reset defence (proxy.c). */
@@ -60,6 +60,9 @@ typedef struct edge_conn {
 } edge_conn_t;
 /* The edge_conn_t of req's connection, or NULL (not one of ours: never for a proxied request). Borrowed. */
 edge_conn_t *edge__conn_of(h2o_req_t *req);
+/* Gives sock, just accepted by w, its edge_conn_t (a reference on w's generation; counted in w->num_conns) until
+ * it closes (conn.c). Returns 0, or -1 when out of memory (sock untouched: the caller closes it). */
+int edge__conn_hold(edge_worker_t *w, h2o_socket_t *sock);
 
 /* The worker running ctx (its loop's thread). */
 static inline edge_worker_t *edge__worker_of(h2o_context_t *ctx)

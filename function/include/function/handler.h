@@ -4,8 +4,8 @@
  * (src/main.c) connects it to lrt_run(); tests call it directly.
  * Not thread-safe: one handler per thread (Lambda runs one invocation at a time per instance).
  */
-#ifndef FUNCTION_HANDLER_H
-#define FUNCTION_HANDLER_H
+#ifndef NEARJS_FUNCTION_HANDLER_H
+#define NEARJS_FUNCTION_HANDLER_H
 
 #include <stddef.h>
 #include <stdint.h>
