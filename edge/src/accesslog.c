@@ -4,18 +4,14 @@
  * formatted in full and written with one fwrite on a line-buffered stream, so that lines of
  * different workers never interleave mid-line.
  */
-#include "edge.h"
+#include "accesslog.h"
+#include "conninfo.h"
 #include "common/buf.h"
 #include "common/log.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-const char *edge__sni(h2o_req_t *req)
-{
-    return cm_h2o_sni(cm_conn_socket(req->conn));
-}
 
 static json_t *jstr(const char *p, size_t len)
 {

@@ -5,7 +5,8 @@
  * any worker or in-flight request holds a reference, so a reload never pulls state from under a
  * request.
  */
-#include "edge.h"
+#include "common/h2o_compat.h"
+#include "gen.h"
 #include "common/buf.h"
 #include "common/log.h"
 

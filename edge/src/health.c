@@ -8,7 +8,8 @@
  * after our callback returns (releasing it inside the callback freed the pool under h2o). On
  * health_stop the thread cancels its checks, frees its loop and parks (edge__thread_park).
  */
-#include "edge.h"
+#include "common/h2o_compat.h"
+#include "server.h"
 #include "common/log.h"
 
 #include <stdlib.h>
@@ -192,7 +193,7 @@ static void *health_main(void *arg)
     release_finished(h);
     edge_server_t *srv = h->srv;
     health_free(h);
-    edge__thread_park(srv);
+    edge__thread_park(&srv->park);
     return NULL;
 }
 

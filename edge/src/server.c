@@ -8,7 +8,9 @@
  * returns, so that a sanitizer build checks the exit for leaks.
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
-#include "edge.h"
+#include "server.h"
+#include "upconn.h"
+#include "common/h2o_compat.h"
 #include "common/listen.h"
 #include "common/log.h"
 
@@ -36,11 +38,6 @@ static int timeouts_busy(h2o_timeout_t **all, size_t n)
             return 1;
     }
     return 0;
-}
-
-edge_worker_t *edge__worker_of(h2o_context_t *ctx)
-{
-    return H2O_STRUCT_FROM_MEMBER(edge_worker_t, ctx, ctx);
 }
 
 /* Binds n sockets (one per worker) on l's address. A plain bind goes first and is let go at once: a second
@@ -71,32 +68,29 @@ static int bind_listener(const edge_listener_conf_t *l, int *fds, unsigned n, ch
     return 0;
 }
 
-static int hostconf_index(const edge_listener_conf_t *l)
-{
-    if (l->kind == EDGE_LISTEN_TLS)
-        return 0;
-    if (l->kind == EDGE_LISTEN_ADMIN)
-        return 3;
-    return l->plain_action == EDGE_PLAIN_REDIRECT ? 2 : 1;
-}
+/* The host configuration of each kind of listener, by enum edge_hostconf_index. */
+static const struct {
+    const char *name;
+    enum edge_listener_kind kind;
+    enum edge_plain_action action; /* plain listeners */
+} hostconf_kinds[EDGE_NUM_HOSTCONFS] = {
+    [EDGE_HOST_TLS] = {"edge-tls", EDGE_LISTEN_TLS, EDGE_PLAIN_DENY},
+    [EDGE_HOST_PLAIN_DENY] = {"edge-plain-deny", EDGE_LISTEN_PLAIN, EDGE_PLAIN_DENY},
+    [EDGE_HOST_PLAIN_REDIRECT] = {"edge-plain-redirect", EDGE_LISTEN_PLAIN, EDGE_PLAIN_REDIRECT},
+    [EDGE_HOST_ADMIN] = {"edge-admin", EDGE_LISTEN_ADMIN, EDGE_PLAIN_DENY},
+};
 
-void edge__thread_park(edge_server_t *srv)
+static enum edge_hostconf_index hostconf_index(const edge_listener_conf_t *l)
 {
-    pthread_mutex_lock(&srv->park_mutex);
-    srv->parked++;
-    pthread_cond_signal(&srv->park_cond);
-    pthread_mutex_unlock(&srv->park_mutex);
-    for (;;)
-        pause(); /* every signal is blocked or ignored here: this thread ends with the process */
-}
-
-/* Waits until n threads have parked. */
-static void wait_parked(edge_server_t *srv, unsigned n)
-{
-    pthread_mutex_lock(&srv->park_mutex);
-    while (srv->parked < n)
-        pthread_cond_wait(&srv->park_cond, &srv->park_mutex);
-    pthread_mutex_unlock(&srv->park_mutex);
+    switch (l->kind) {
+    case EDGE_LISTEN_TLS:
+        return EDGE_HOST_TLS;
+    case EDGE_LISTEN_ADMIN:
+        return EDGE_HOST_ADMIN;
+    case EDGE_LISTEN_PLAIN:
+        break;
+    }
+    return l->plain_action == EDGE_PLAIN_REDIRECT ? EDGE_HOST_PLAIN_REDIRECT : EDGE_HOST_PLAIN_DENY;
 }
 
 static void on_conn_close(void *data)
@@ -281,7 +275,7 @@ static void *worker_main(void *arg)
         }
     }
     worker_teardown(w, loop);
-    edge__thread_park(w->srv);
+    edge__thread_park(&w->srv->park);
     return NULL;
 }
 
@@ -294,16 +288,14 @@ static int setup_globalconf(edge_server_t *srv, const edge_config_t *c)
     srv->globalconf.http1.req_timeout = c->header_timeout_ms;
     srv->globalconf.http2.idle_timeout = c->idle_timeout_ms;
     srv->globalconf.handshake_timeout = c->header_timeout_ms;
-    static const char *const names[4] = {"edge-tls", "edge-plain-deny", "edge-plain-redirect", "edge-admin"};
-    for (int i = 0; i < 4; i++) {
-        srv->hostconfs[i] =
-            h2o_config_register_host(&srv->globalconf, h2o_iovec_init(names[i], strlen(names[i])), 65535);
+    for (int i = 0; i < EDGE_NUM_HOSTCONFS; i++) {
+        const char *name = hostconf_kinds[i].name;
+        srv->hostconfs[i] = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(name, strlen(name)), 65535);
         h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconfs[i], "/", 0);
-        if (i == 0)
+        if (hostconf_kinds[i].kind == EDGE_LISTEN_TLS)
             edge__proxy_register(pc, srv);
         else
-            edge__local_register(pc, srv, i == 3 ? EDGE_LISTEN_ADMIN : EDGE_LISTEN_PLAIN,
-                                 i == 2 ? EDGE_PLAIN_REDIRECT : EDGE_PLAIN_DENY);
+            edge__local_register(pc, srv, hostconf_kinds[i].kind, hostconf_kinds[i].action);
     }
     return 0;
 }
@@ -369,8 +361,7 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     if (srv == NULL)
         return 1;
     pthread_mutex_init(&srv->gen_mutex, NULL);
-    pthread_mutex_init(&srv->park_mutex, NULL);
-    pthread_cond_init(&srv->park_cond, NULL);
+    edge__park_init(&srv->park);
     int rc = 1;
     unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0)
@@ -408,13 +399,14 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     if (edge__ocsp_start(srv, &ocsp_tid) != 0) {
         /* the health thread is running: stop it as the normal exit does */
         atomic_store(&srv->health_stop, 1);
-        wait_parked(srv, 1);
+        edge__park_wait(&srv->park, 1);
         goto out_gen;
     }
     srv->workers = calloc(threads, sizeof(*srv->workers));
     for (unsigned i = 0; srv->workers != NULL && i < threads; i++) {
         edge_worker_t *w = &srv->workers[i];
         w->srv = srv;
+        w->shutting_down = &srv->shutting_down;
         w->id = i;
         w->gen = edge__gen_ref(srv->gen);
         if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
@@ -444,12 +436,12 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         break;
     }
     atomic_store(&srv->shutting_down, 1);
-    wait_parked(srv, srv->num_workers);
+    edge__park_wait(&srv->park, srv->num_workers);
     int all_down = 1;
     for (unsigned i = 0; i < srv->num_workers; i++)
         all_down &= srv->workers[i].torn_down;
     atomic_store(&srv->health_stop, 1);
-    wait_parked(srv, srv->num_workers + 2); /* the health and OCSP threads */
+    edge__park_wait(&srv->park, srv->num_workers + 2); /* the health and OCSP threads */
     cm_log(stderr, "nearjs-edge", "stopped");
     rc = 0;
     if (!all_down) {
@@ -471,8 +463,7 @@ out_fds:
         }
     }
     pthread_mutex_destroy(&srv->gen_mutex);
-    pthread_mutex_destroy(&srv->park_mutex);
-    pthread_cond_destroy(&srv->park_cond);
+    edge__park_dispose(&srv->park);
     free(srv);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* Table-driven tests of the config parsers: upstream URLs, addresses, and YAML files whose errors
  * must name the line, the key and the value. */
-#include "edge.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
