@@ -54,8 +54,8 @@ int edge__answer_head(edge_answer_t *a, const char *buf, size_t len, edge_answer
     *consumed = 0;
     for (;;) {
         num = room;
-        r = phr_parse_response(buf + off, len - off, &minor, &status, &msg, &msg_len,
-                               (struct phr_header *)headers, &num, 0);
+        r = phr_parse_response(buf + off, len - off, &minor, &status, &msg, &msg_len, (struct phr_header *)headers,
+                               &num, 0);
         /* the cap holds whether the head came in one read or trickled in */
         if ((r == -2 && len - off > EDGE_MAX_ANSWER_HEAD_BYTES) || r > EDGE_MAX_ANSWER_HEAD_BYTES)
             return fail(a, "answer head over 64 KiB");

@@ -47,8 +47,8 @@ typedef struct edge_answer {
 void edge__answer_init(edge_answer_t *a, int is_head);
 /* Parses the answer's head from buf[0..len) into a and headers (*num_headers: in, the room, at most
  * EDGE_MAX_ANSWER_HEADERS is useful; out, the count). Returns 1 when it is complete: *consumed is its length
- * (interim 1xx answers before it included); a->reason and headers point into buf. 0 when more bytes are needed: *consumed
- * bytes (whole interim answers) may be dropped first. -1 when the answer is invalid or its head too large:
+ * (interim 1xx answers before it included); a->reason and headers point into buf. 0 when more bytes are needed:
+ * *consumed bytes (whole interim answers) may be dropped first. -1 when the answer is invalid or its head too large:
  * a->error says why. */
 int edge__answer_head(edge_answer_t *a, const char *buf, size_t len, edge_answer_header_t *headers, size_t *num_headers,
                       size_t *consumed);

@@ -20,7 +20,6 @@ typedef struct edge_upstream {
     h2o_socketpool_t pool; /* new connections (and the health checks'), shared by the workers (it locks);
                             * SNI/verify name = conf->name */
     atomic_int healthy;
-    atomic_int consecutive_failures;
     /* the workers' connections (upconn.c), the pool-size gauge: 2.2.5's pool count is no gauge, it
      * never takes back a pooled connection found dead at reuse (each health check leaves one) */
     atomic_size_t conns;
@@ -65,9 +64,8 @@ void edge__gen_unref(edge_gen_t *g);
 size_t edge__gen_pick(edge_gen_t *g, size_t start);
 /* Non-zero when at least one upstream is healthy. */
 int edge__gen_any_healthy(edge_gen_t *g);
-/* Records a connect-phase failure (passive health) or a success. Logs transitions. */
+/* Records a connect-phase failure (passive health: the upstream is marked down at once). Logs transitions. */
 void edge__upstream_failed(edge_upstream_t *u, const char *why);
-void edge__upstream_succeeded(edge_upstream_t *u);
 /* Sets the health state, logging a transition. */
 void edge__upstream_set_health(edge_upstream_t *u, int healthy, const char *why);
 

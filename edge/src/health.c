@@ -57,7 +57,6 @@ static void check_done(struct check *c, int ok, const char *why)
         u->hc_fail = 0;
         u->hc_ok++;
         if (!atomic_load(&u->healthy) && u->hc_ok >= u->conf->rise) {
-            atomic_store(&u->consecutive_failures, 0);
             edge__upstream_set_health(u, 1, "health checks pass");
         }
     } else {

@@ -265,7 +265,6 @@ static void exchange_complete(struct fwd *f)
         edge__upconn_close(c);
     give_slot(f);
     f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
-    edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
     send_answer(f);
 }
 
@@ -683,7 +682,10 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
         put(&p, ", ", 2);
     }
     put(&p, client, client_len);
-    put(&p, https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n", https ? 28 : 27);
+    if (https)
+        put(&p, H2O_STRLIT("\r\nx-forwarded-proto: https\r\n"));
+    else
+        put(&p, H2O_STRLIT("\r\nx-forwarded-proto: http\r\n"));
     /* an HTTP/1.0 request may come without Host: h2o then names the host config, an internal name */
     if (edge__request_has_host(req)) {
         put(&p, H2O_STRLIT("x-forwarded-host: "));

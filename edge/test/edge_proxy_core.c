@@ -112,16 +112,16 @@ static const struct retry_case {
     int idempotent, attempt, stopping;
     int want;
 } retry_cases[] = {
-    {EDGE_FAILED_CONNECT, 0, 0, 0, 1},               /* nothing was sent: any method */
-    {EDGE_FAILED_CONNECT, 1, 0, 0, 1},               /* */
-    {EDGE_FAILED_CONNECT, 1, 1, 0, 0},               /* one retry only */
-    {EDGE_FAILED_CONNECT, 1, 0, 1, 0},               /* not while stopping */
-    {EDGE_FAILED_EXCHANGE, 1, 0, 0, 1},              /* GET/HEAD after sending */
-    {EDGE_FAILED_EXCHANGE, 0, 0, 0, 0},              /* POST after sending: the upstream may have acted */
-    {EDGE_FAILED_EXCHANGE, 1, 1, 0, 0},              /* */
-    {EDGE_FAILED_EXCHANGE, 1, 0, 1, 0},              /* */
-    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 1, 0, 0, 0},    /* a slow gateway is not a dead one */
-    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 0, 0, 0, 0},    /* */
+    {EDGE_FAILED_CONNECT, 0, 0, 0, 1},            /* nothing was sent: any method */
+    {EDGE_FAILED_CONNECT, 1, 0, 0, 1},            /* */
+    {EDGE_FAILED_CONNECT, 1, 1, 0, 0},            /* one retry only */
+    {EDGE_FAILED_CONNECT, 1, 0, 1, 0},            /* not while stopping */
+    {EDGE_FAILED_EXCHANGE, 1, 0, 0, 1},           /* GET/HEAD after sending */
+    {EDGE_FAILED_EXCHANGE, 0, 0, 0, 0},           /* POST after sending: the upstream may have acted */
+    {EDGE_FAILED_EXCHANGE, 1, 1, 0, 0},           /* */
+    {EDGE_FAILED_EXCHANGE, 1, 0, 1, 0},           /* */
+    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 1, 0, 0, 0}, /* a slow gateway is not a dead one */
+    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 0, 0, 0, 0}, /* */
 };
 
 int main(void)

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *state_name(int state)
+static const char *state_name(nl__rt_state_t state)
 {
     switch (state) {
     case NL__RT_STARTED:
@@ -35,9 +35,10 @@ static const char *state_name(int state)
         return "Running";
     case NL__RT_RESPONSE_SENT:
         return "RuntimeResponseSentState";
-    default:
-        return "InitError";
+    case NL__RT_INIT_ERROR:
+        break;
     }
+    return "InitError";
 }
 
 void nl__worker_log(nl_rapi_worker_t *w, const nl__conn_t *c, const char *fmt, ...)

@@ -6,7 +6,6 @@
 #ifndef NEARJS_LOCAL_SERVER_H
 #define NEARJS_LOCAL_SERVER_H
 
-#define H2O_USE_LIBUV 0
 #include <h2o.h>
 
 #include "local/pool.h"
