@@ -1,6 +1,7 @@
 /*
  * What the edge reads of a client connection: the peer's numeric address (X-Forwarded-For, logs) and the SNI
- * it sent (the access log), through common/ (accept.h, h2o_compat.h). Reads the connection only; keeps no state.
+ * it sent (the access log), through common/ (accept.c, h2o_compat.c). Reads the connection only; keeps no
+ * state.
  */
 #include "conninfo.h"
 #include "common/accept.h"
