@@ -3,8 +3,8 @@
  * Content-Length and chunked bodies, Expect: 100-continue, Connection: close). Shared by driver.c and
  * http_req.c only; bench code, not the project's.
  */
-#ifndef BENCH_HTTP_REQ_H
-#define BENCH_HTTP_REQ_H
+#ifndef NEARJS_BENCH_HTTP_REQ_H
+#define NEARJS_BENCH_HTTP_REQ_H
 
 #include <stddef.h>
 

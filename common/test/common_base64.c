@@ -1,5 +1,6 @@
 /* Table-driven tests of the strict base64 decoder. */
 #include "common/base64.h"
+#include "check.h"
 #include "common/buf.h"
 
 #include <stdio.h>
@@ -26,18 +27,14 @@ int main(void)
         {"Zg=a", CM_EINVAL, NULL},
         {"Z!9v", CM_EINVAL, NULL},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct case_ *c = &cases[i];
         char *out = NULL;
         size_t len = 0;
         int err = cm_base64_decode(c->in, strlen(c->in), &out, &len);
-        if (err != c->want_err || (c->want != NULL && (len != strlen(c->want) || memcmp(out, c->want, len) != 0))) {
-            fprintf(stderr, "case %zu: '%s': got err=%d, want err=%d '%s'\n", i, c->in, err, c->want_err,
-                    c->want ? c->want : "");
-            failed = 1;
-        }
+        CHECK(!(err != c->want_err || (c->want != NULL && (len != strlen(c->want) || memcmp(out, c->want, len) != 0))),
+              "case %zu: '%s': got err=%d, want err=%d '%s'", i, c->in, err, c->want_err, c->want ? c->want : "");
         free(out);
     }
-    return failed;
+    return check_done("common_base64");
 }

@@ -1,5 +1,6 @@
 /* Table-driven tests of the capped buffer: appends within, at and past the cap; reserve; swap. */
 #include "common/buf.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,6 @@ int main(void)
         {0, {"x", NULL}, CM_ETOOBIG, ""},
         {1000, {"a", "b", "c", "d"}, 0, "abcd"},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct case_ *c = &cases[i];
         cm_buf_t b;
@@ -33,11 +33,9 @@ int main(void)
             err = cm_buf_append(&b, c->parts[k], strlen(c->parts[k]));
         size_t len;
         char *got = cm_buf_detach(&b, &len);
-        if (err != c->want_err || got == NULL || strcmp(got, c->want) != 0 || len != strlen(c->want)) {
-            fprintf(stderr, "case %zu: max=%zu: got err=%d '%s', want err=%d '%s'\n", i, c->max, err,
-                    got ? got : "(null)", c->want_err, c->want);
-            failed = 1;
-        }
+        CHECK(!(err != c->want_err || got == NULL || strcmp(got, c->want) != 0 || len != strlen(c->want)),
+              "case %zu: max=%zu: got err=%d '%s', want err=%d '%s'", i, c->max, err, got ? got : "(null)", c->want_err,
+              c->want);
         free(got);
         cm_buf_dispose(&b);
     }
@@ -73,11 +71,8 @@ int main(void)
                  (r.max == SIZE_MAX || r.alloc <= r.max + 1);
         else
             ok = ok && r.base == old && r.alloc == old_alloc;
-        if (!ok) {
-            fprintf(stderr, "reserve case %zu: max=%zu before='%s' extra=%zu: got err=%d, want %d\n", i, rcases[i].max,
-                    rcases[i].before, rcases[i].extra, err, rcases[i].want_err);
-            failed = 1;
-        }
+        CHECK(!(!ok), "reserve case %zu: max=%zu before='%s' extra=%zu: got err=%d, want %d", i, rcases[i].max,
+              rcases[i].before, rcases[i].extra, err, rcases[i].want_err);
         cm_buf_dispose(&r);
     }
 
@@ -97,12 +92,10 @@ int main(void)
         cm_buf_append(&x, scases[i].a, strlen(scases[i].a));
         cm_buf_append(&y, scases[i].b, strlen(scases[i].b));
         cm_buf_swap(&x, &y);
-        if (x.len != strlen(scases[i].b) || y.len != strlen(scases[i].a) || x.max != scases[i].bmax ||
-            y.max != scases[i].amax || (x.len != 0 && strcmp(x.base, scases[i].b) != 0) ||
-            (y.len != 0 && strcmp(y.base, scases[i].a) != 0)) {
-            fprintf(stderr, "swap case %zu: '%s' <-> '%s'\n", i, scases[i].a, scases[i].b);
-            failed = 1;
-        }
+        CHECK(!(x.len != strlen(scases[i].b) || y.len != strlen(scases[i].a) || x.max != scases[i].bmax ||
+                y.max != scases[i].amax || (x.len != 0 && strcmp(x.base, scases[i].b) != 0) ||
+                (y.len != 0 && strcmp(y.base, scases[i].a) != 0)),
+              "swap case %zu: '%s' <-> '%s'", i, scases[i].a, scases[i].b);
         cm_buf_dispose(&x);
         cm_buf_dispose(&y);
     }
@@ -110,13 +103,10 @@ int main(void)
     /* appendf past the cap fails and leaves the contents alone */
     cm_buf_t b;
     cm_buf_init(&b, 8);
-    if (cm_buf_appendf(&b, "%d-%s", 12, "ab") != 0 || cm_buf_appendf(&b, "%s", "xyzw") != CM_ETOOBIG ||
-        strcmp(b.base, "12-ab") != 0) {
-        fprintf(stderr, "appendf: got '%s'\n", b.base ? b.base : "(null)");
-        failed = 1;
-    }
+    CHECK(!(cm_buf_appendf(&b, "%d-%s", 12, "ab") != 0 || cm_buf_appendf(&b, "%s", "xyzw") != CM_ETOOBIG ||
+            strcmp(b.base, "12-ab") != 0),
+          "appendf: got '%s'", b.base ? b.base : "(null)");
     cm_buf_dispose(&b);
-    if (strcmp(cm_strerror(CM_ETOOBIG), "too big") != 0)
-        failed = 1;
-    return failed;
+    CHECK(strcmp(cm_strerror(CM_ETOOBIG), "too big") == 0, "cm_strerror(CM_ETOOBIG) = '%s'", cm_strerror(CM_ETOOBIG));
+    return check_done("common_buf");
 }

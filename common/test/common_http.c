@@ -1,6 +1,7 @@
 /* common_http: every status a part of nearjs sends has its RFC 9110 phrase; unknown codes get their
  * class's phrase, and only codes outside 100..599 get none. */
 #include "common/http.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,21 +37,14 @@ int main(void)
         {150, "Continue"},
         {399, "Multiple Choices"},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *got = cm_http_reason(cases[i].status);
-        if (got == NULL || strcmp(got, cases[i].want) != 0) {
-            fprintf(stderr, "FAIL row %zu: cm_http_reason(%d) = '%s', want '%s'\n", i, cases[i].status,
-                    got != NULL ? got : "(null)", cases[i].want);
-            failed = 1;
-        }
+        CHECK(!(got == NULL || strcmp(got, cases[i].want) != 0), "row %zu: cm_http_reason(%d) = '%s', want '%s'", i,
+              cases[i].status, got != NULL ? got : "(null)", cases[i].want);
     }
     /* every code of 100..599 has a phrase */
     for (int s = 100; s <= 599; s++) {
-        if (cm_http_reason(s)[0] == '\0') {
-            fprintf(stderr, "FAIL: %d has no phrase\n", s);
-            failed = 1;
-        }
+        CHECK(!(cm_http_reason(s)[0] == '\0'), "%d has no phrase", s);
     }
-    return failed;
+    return check_done("common_http");
 }

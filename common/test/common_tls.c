@@ -1,5 +1,6 @@
 /* Table-driven tests of SNI name matching and of the contexts' wrong-use and unreadable-file errors. */
 #include "common/buf.h"
+#include "check.h"
 #include "common/tls.h"
 
 #include <stdio.h>
@@ -35,14 +36,10 @@ int main(void)
         {"*", "anything", 0},
         {"", "", 1},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
         const struct match_case *c = &matches[i];
         int got = cm_tls_name_matches(c->pattern, c->name, strlen(c->name));
-        if (got != c->want) {
-            fprintf(stderr, "match case %zu: '%s' vs '%s': got %d, want %d\n", i, c->pattern, c->name, got, c->want);
-            failed = 1;
-        }
+        CHECK(!(got != c->want), "match case %zu: '%s' vs '%s': got %d, want %d", i, c->pattern, c->name, got, c->want);
     }
 
     static const struct server_case servers[] = {
@@ -58,32 +55,23 @@ int main(void)
         SSL_CTX *ctx = NULL;
         char err[CM_TLS_ERR_SIZE];
         int rc = cm_tls_server_new(&opts, &ctx, err);
-        if (rc != c->want_err || ctx != NULL || strstr(err, c->want_in_msg) == NULL) {
-            fprintf(stderr, "server case %zu: got %d '%s', want %d containing '%s'\n", i, rc, err, c->want_err,
-                    c->want_in_msg);
-            failed = 1;
-        }
+        CHECK(!(rc != c->want_err || ctx != NULL || strstr(err, c->want_in_msg) == NULL),
+              "server case %zu: got %d '%s', want %d containing '%s'", i, rc, err, c->want_err, c->want_in_msg);
         cm_tls_ctx_free(ctx);
     }
 
     SSL_CTX *client = NULL;
     char err[CM_TLS_ERR_SIZE];
     cm_tls_client_opts_t copts = {.ca_file = "/nonexistent/ca.pem"};
-    if (cm_tls_client_new(&copts, &client, err) != CM_EIO || strstr(err, "ca file") == NULL) {
-        fprintf(stderr, "client case missing ca: '%s'\n", err);
-        failed = 1;
-    }
+    CHECK(!(cm_tls_client_new(&copts, &client, err) != CM_EIO || strstr(err, "ca file") == NULL),
+          "client case missing ca: '%s'", err);
     copts.ca_file = NULL;
-    if (cm_tls_client_new(&copts, &client, err) != 0 || SSL_CTX_get_verify_mode(client) != SSL_VERIFY_PEER) {
-        fprintf(stderr, "client case system store: '%s'\n", err);
-        failed = 1;
-    }
+    CHECK(!(cm_tls_client_new(&copts, &client, err) != 0 || SSL_CTX_get_verify_mode(client) != SSL_VERIFY_PEER),
+          "client case system store: '%s'", err);
     /* wrong use: no context, or one not made by cm_tls_server_new (pairs are reached in edge_ocsp) */
-    if (cm_tls_server_pair_ctx(NULL, 0) != NULL || cm_tls_server_pair_ctx(client, 0) != NULL) {
-        fprintf(stderr, "pair ctx case: a context without pairs answered\n");
-        failed = 1;
-    }
+    CHECK(!(cm_tls_server_pair_ctx(NULL, 0) != NULL || cm_tls_server_pair_ctx(client, 0) != NULL),
+          "pair ctx case: a context without pairs answered");
     cm_tls_ctx_free(client);
     cm_tls_ctx_free(NULL);
-    return failed;
+    return check_done("common_tls");
 }

@@ -4,37 +4,14 @@
  * formatted in full and written with one fwrite on a line-buffered stream, so that lines of
  * different workers never interleave mid-line.
  */
-#include "edge.h"
+#include "accesslog.h"
+#include "conninfo.h"
 #include "common/buf.h"
 #include "common/log.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Private layout of h2o 2.2's struct st_h2o_socket_ssl_t, whose first two members are the SSL_CTX
- * and the SSL. libh2o 2.2 offers no getter for the SNI a client sent, and the access log needs it;
- * the layout is pinned by the version check below (other versions log "-"). */
-struct edge_h2o22_socket_ssl {
-    SSL_CTX *ssl_ctx;
-    SSL *ossl;
-};
-
-const char *edge__sni(h2o_req_t *req)
-{
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
-    if (req->conn->callbacks->get_socket == NULL)
-        return NULL;
-    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    if (sock == NULL || sock->ssl == NULL)
-        return NULL;
-    const struct edge_h2o22_socket_ssl *ssl = (const void *)sock->ssl;
-    return ssl->ossl != NULL ? SSL_get_servername(ssl->ossl, TLSEXT_NAMETYPE_host_name) : NULL;
-#else
-    (void)req;
-    return NULL;
-#endif
-}
 
 static json_t *jstr(const char *p, size_t len)
 {

@@ -3,7 +3,7 @@
  * the cross-field checks shared by the one-line mode and the YAML loader. Invariant: every string an
  * edge_config_t points at is owned by it (strdup'd), so a config can be moved into a generation.
  */
-#include "edge.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>

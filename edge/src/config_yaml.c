@@ -4,7 +4,7 @@
  * "edge.yaml:12: key 'upstreams[0].health.rise': value '0': must be 1-100".
  * Unknown keys are errors, not warnings: a typo must not silently fall back to a default.
  */
-#include "edge.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,8 +5,9 @@
  * any worker or in-flight request holds a reference, so a reload never pulls state from under a
  * request.
  */
-#include "edge.h"
+#include "gen.h"
 #include "common/buf.h"
+#include "common/h2o_compat.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ static void gen_free(edge_gen_t *g)
         h2o_socketpool_dispose(&u->pool);
         cm_tls_ctx_free(u->ssl_ctx);
     }
-    edge__evloop_destroy(g->pool_loop);
+    cm_h2o_evloop_destroy(g->pool_loop);
     cm_tls_tickets_free(g->tickets);
     if (g->access_log != NULL && g->access_log_owned)
         fclose(g->access_log);
@@ -113,7 +114,6 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
         else
             snprintf(u->label, sizeof(u->label), "%s:%u", c->name, c->port);
         atomic_init(&u->healthy, 1);
-        atomic_init(&u->consecutive_failures, 0);
         atomic_init(&u->conns, 0);
         if (prev != NULL) {
             for (size_t j = 0; j < prev->num_upstreams; j++) {
@@ -193,14 +193,7 @@ void edge__upstream_set_health(edge_upstream_t *u, int healthy, const char *why)
 
 void edge__upstream_failed(edge_upstream_t *u, const char *why)
 {
-    int n = atomic_fetch_add(&u->consecutive_failures, 1) + 1;
-    (void)n;
     /* passive marking: a connect-phase failure takes the upstream out at once; the active checks
      * (rise) bring it back */
     edge__upstream_set_health(u, 0, why);
-}
-
-void edge__upstream_succeeded(edge_upstream_t *u)
-{
-    atomic_store_explicit(&u->consecutive_failures, 0, memory_order_relaxed);
 }

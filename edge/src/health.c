@@ -8,7 +8,8 @@
  * after our callback returns (releasing it inside the callback freed the pool under h2o). On
  * health_stop the thread cancels its checks, frees its loop and parks (edge__thread_park).
  */
-#include "edge.h"
+#include "server.h"
+#include "common/h2o_compat.h"
 #include "common/log.h"
 
 #include <stdlib.h>
@@ -56,7 +57,6 @@ static void check_done(struct check *c, int ok, const char *why)
         u->hc_fail = 0;
         u->hc_ok++;
         if (!atomic_load(&u->healthy) && u->hc_ok >= u->conf->rise) {
-            atomic_store(&u->consecutive_failures, 0);
             edge__upstream_set_health(u, 1, "health checks pass");
         }
     } else {
@@ -169,9 +169,8 @@ static void health_free(struct health *h)
     h2o_timeout_dispose(h->loop, &h->tick_timeout);
     h2o_timeout_dispose(h->loop, &h->io_timeout);
     h2o_multithread_unregister_receiver(h->queue, &h->getaddr_receiver);
-    h2o_multithread_destroy_queue(h->queue);
-    edge__evloop_destroy(h->loop);
-    free(h->queue); /* 2.2.5's evloop h2o_multithread_destroy_queue never frees it */
+    cm_h2o_queue_destroy(h->queue);
+    cm_h2o_evloop_destroy(h->loop);
     edge__gen_unref(h->gen);
     free(h);
 }
@@ -193,7 +192,7 @@ static void *health_main(void *arg)
     release_finished(h);
     edge_server_t *srv = h->srv;
     health_free(h);
-    edge__thread_park(srv);
+    edge__thread_park(&srv->park);
     return NULL;
 }
 

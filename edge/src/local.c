@@ -3,7 +3,10 @@
  * admin listener, and the plain-HTTP listener's deny (403, as the seed's haproxy) or redirect (301 to
  * the same host and path over https).
  */
-#include "edge.h"
+#include "accesslog.h"
+#include "metrics.h"
+#include "reqcheck.h"
+#include "server.h"
 #include "common/log.h"
 
 #include <stdlib.h>
@@ -58,7 +61,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (h->kind == EDGE_LISTEN_ADMIN) {
         if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/metrics"))) {
             size_t len = 0;
-            char *text = edge__metrics_render(h->srv, w->gen, &len);
+            char *text = edge__metrics_render(&h->srv->metrics, w->gen, &len);
             if (text == NULL) {
                 h2o_send_error_generic(req, 500, "Internal Server Error", "out of memory\n", 0);
                 log_local(w, req, 500, 0, t0);

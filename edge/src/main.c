@@ -3,7 +3,8 @@
  * (--listen --cert --key --upstream ...). Exit codes: 0 ok (or config valid), 1 runtime failure,
  * 2 usage or configuration error.
  */
-#include "edge.h"
+#include "config.h"
+#include "server.h"
 #include "common/log.h"
 
 #include <getopt.h>

@@ -3,17 +3,18 @@
  * upstream errors (all process-wide atomics, indexed by upstream position so that a reload keeps
  * counting), plus gauges read at scrape time: health, pool sizes, TLS handshakes.
  */
-#include "edge.h"
+#include "gen.h"
+#include "metrics.h"
 #include "common/buf.h"
 
 #include <stdio.h>
 
 static const uint64_t bucket_ms[EDGE_LATENCY_BUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
-static const char *const class_names[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+static const char *const class_names[EDGE_STATUS_CLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
 
 void edge__metrics_count(edge_metrics_t *m, size_t upstream_or_local, int status)
 {
-    size_t cls = status >= 100 && status < 600 ? (size_t)(status / 100 - 1) : 5;
+    size_t cls = status >= 100 && status < 600 ? (size_t)(status / 100 - 1) : EDGE_STATUS_CLASSES - 1;
     atomic_fetch_add_explicit(&m->requests[upstream_or_local][cls], 1, memory_order_relaxed);
 }
 
@@ -27,9 +28,8 @@ void edge__metrics_latency(edge_metrics_t *m, size_t upstream, uint64_t us)
     atomic_fetch_add_explicit(&m->latency_count[upstream], 1, memory_order_relaxed);
 }
 
-char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len)
+char *edge__metrics_render(edge_metrics_t *m, edge_gen_t *g, size_t *len)
 {
-    edge_metrics_t *m = &srv->metrics;
     cm_buf_t b;
     cm_buf_init(&b, 1024 * 1024);
     cm_buf_appendf(&b, "# HELP nearjs_edge_requests_total Requests answered, by upstream and status class.\n"
@@ -37,7 +37,7 @@ char *edge__metrics_render(edge_server_t *srv, edge_gen_t *g, size_t *len)
     for (size_t i = 0; i <= g->num_upstreams; i++) {
         size_t idx = i < g->num_upstreams ? i : EDGE_MAX_UPSTREAMS;
         const char *name = i < g->num_upstreams ? g->upstreams[i].conf->name : "local";
-        for (size_t c = 0; c < 6; c++)
+        for (size_t c = 0; c < EDGE_STATUS_CLASSES; c++)
             cm_buf_appendf(&b, "nearjs_edge_requests_total{upstream=\"%s\",status=\"%s\"} %lu\n", name, class_names[c],
                            atomic_load(&m->requests[idx][c]));
     }

@@ -9,7 +9,8 @@
  * Invariant: a slot belongs to its generation (freed with it); its DER is guarded by its mutex, every
  * other field is written at setup or by the OCSP thread only.
  */
-#include "edge.h"
+#include "gen.h"
+#include "server.h"
 #include "common/log.h"
 
 #include <openssl/err.h>
@@ -305,7 +306,7 @@ static void *ocsp_main(void *arg)
         edge__gen_unref(g);
         usleep(100 * 1000);
     }
-    edge__thread_park(srv);
+    edge__thread_park(&srv->park);
 }
 
 int edge__ocsp_start(edge_server_t *srv, pthread_t *tid)

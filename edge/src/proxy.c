@@ -5,17 +5,25 @@
  * h2o socket) so that connections stay idle in the worker's loop between requests (upconn.c); new
  * connections come from the upstream's h2o_socketpool and get their TLS handshake here. The answer is
  * buffered whole (capped: Lambda answers are <= 6 MB) and then sent, so a failure before the last
- * byte still becomes a clean 502. Answer bodies: Content-Length, chunked, or until close; none for
- * HEAD, 204 and 304; 1xx interim answers are skipped.
+ * byte still becomes a clean 502. The answer's framing (Content-Length, chunked, or until close; none for
+ * HEAD, 204 and 304; 1xx interim answers skipped) is answer.c's pure parser; here its bytes come from the
+ * socket and its headers go to the client.
  *
- * Retry rule: a failure before the request was written (connect, handshake, connect timeout) may be
+ * Retry rule (retry.h): a failure before the request was written (connect, handshake, connect timeout) may be
  * retried for any method, since the upstream saw nothing; a failure after the request was written
  * only for GET and HEAD (also mid-answer: nothing of a buffered answer has reached the client). Retries happen once, on
  * the next healthy upstream. A first-byte timeout is a 504 without retry: a slow gateway is not a dead one, and
  * retrying would double the wait. A connection is reused only after a complete, framed answer with
  * keep-alive and nothing unread.
  */
-#include "edge.h"
+#include "accesslog.h"
+#include "answer.h"
+#include "conninfo.h"
+#include "metrics.h"
+#include "reqcheck.h"
+#include "retry.h"
+#include "server.h"
+#include "upconn.h"
 #include "common/buf.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -28,37 +36,15 @@
 #include <string.h>
 #include <sys/types.h>
 
-/* picohttpparser as libh2o-evloop 2.2.5 exports it (Debian ships no header for it). */
-struct phr_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg, size_t *msg_len,
-                       struct phr_header *headers, size_t *num_headers, size_t last_len);
-struct phr_chunked_decoder {
-    size_t bytes_left_in_chunk;
-    char consume_trailer;
-    char _hex_count;
-    char _state;
-};
-ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
-
 /* Rapid reset (CVE-2023-44487): an HTTP/2 connection whose client has reset (or abandoned) more than this
  * many requests beyond the number it let finish gets GOAWAY ENHANCE_YOUR_CALM, as h2o and nginx do since
  * the 2023 advisories. A browser cancels a few streams when a page navigates away; an attacker cancels all. */
 #define H2_RESET_ALLOWANCE 100
 
-#define MAX_ANSWER_HEADERS 100
-#define MAX_ANSWER_HEAD_BYTES (64 * 1024)
-
 struct edge_proxy_handler {
     h2o_handler_t super;
     edge_server_t *srv;
 };
-
-enum body_kind { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
 
 struct fwd {
     h2o_generator_t super;
@@ -83,12 +69,9 @@ struct fwd {
     size_t slot_upstream;
     h2o_linklist_t wait_link; /* in w->waiting[upstream] while waiting for a slot */
     /* the exchange on conn */
-    int writing;   /* the request write has not completed */
-    int have_head; /* the answer's head was parsed */
-    int keepalive;
-    enum body_kind body_kind;
-    size_t remaining; /* BODY_LENGTH: bytes still to read */
-    struct phr_chunked_decoder chunked;
+    int writing;          /* the request write has not completed */
+    int have_head;        /* the answer's head was parsed */
+    edge_answer_t answer; /* its framing (answer.c) */
 };
 
 static void start_attempt(struct fwd *f);
@@ -117,21 +100,6 @@ static int named_by_connection(h2o_req_t *req, const h2o_iovec_t *name)
             return 1;
     }
     return 0;
-}
-
-void edge__client_addr(h2o_req_t *req, char *buf, size_t size)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    /* inet_ntop, not getnameinfo (h2o_socket_getnumerichost): this runs for every request (X-Forwarded-For),
-     * and getnameinfo's generality showed at ~2% of a keep-alive request's CPU */
-    const void *addr = NULL;
-    if (len != 0 && ss.ss_family == AF_INET)
-        addr = &((struct sockaddr_in *)&ss)->sin_addr;
-    else if (len != 0 && ss.ss_family == AF_INET6)
-        addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (addr == NULL || inet_ntop(ss.ss_family, addr, buf, (socklen_t)size) == NULL)
-        snprintf(buf, size, "-");
 }
 
 static void fwd_finish_log(struct fwd *f, int status, size_t bytes, int via_upstream)
@@ -190,9 +158,9 @@ static void fwd_fail(struct fwd *f, int status, const char *reason, const char *
 
 /* One retry, on the next healthy upstream (or the same one when it is the only one: a kept connection
  * the gateway closed is the usual cause there). */
-static void retry_or_fail(struct fwd *f, int may_retry, int status, const char *reason, const char *why)
+static void retry_or_fail(struct fwd *f, enum edge_failure failure, int status, const char *reason, const char *why)
 {
-    if (may_retry && f->attempt == 0 && !atomic_load(&f->w->srv->shutting_down)) {
+    if (edge__may_retry(failure, f->idempotent, f->attempt, atomic_load(&f->w->srv->shutting_down))) {
         edge_upstream_t *u = &f->gen->upstreams[f->upstream];
         cm_log_limited(&u->log_retry, stderr, "nearjs-edge", "upstream '%s': %s; retrying %.*s %.*s", u->label, why,
                        (int)f->req->method.len, f->req->method.base,
@@ -284,7 +252,7 @@ static void exchange_failed(struct fwd *f, const char *why)
         f->req->res.reason = NULL;
         cm_buf_reset(&f->body);
     }
-    retry_or_fail(f, f->idempotent, 502, "Bad Gateway", why);
+    retry_or_fail(f, EDGE_FAILED_EXCHANGE, 502, "Bad Gateway", why);
 }
 
 static void exchange_complete(struct fwd *f)
@@ -292,13 +260,12 @@ static void exchange_complete(struct fwd *f)
     stop_timer(f);
     edge_upconn_t *c = f->conn;
     f->conn = NULL;
-    if (f->keepalive && !f->writing)
+    if (f->answer.keepalive && !f->writing)
         edge__upconn_release(c);
     else
         edge__upconn_close(c);
     give_slot(f);
     f->w->last_ok_ms[f->upstream] = h2o_now(f->w->ctx.loop);
-    edge__upstream_succeeded(&f->gen->upstreams[f->upstream]);
     send_answer(f);
 }
 
@@ -313,43 +280,18 @@ static void on_body_timeout(h2o_timeout_entry_t *entry)
 static int take_body(struct fwd *f)
 {
     h2o_socket_t *sock = f->conn->sock;
-    h2o_buffer_t *in = sock->input;
-    size_t n = in->size;
-    int complete = 0;
-    switch (f->body_kind) {
-    case BODY_NONE:
-        return 1;
-    case BODY_LENGTH:
-        if (n > f->remaining)
-            n = f->remaining;
-        f->remaining -= n;
-        complete = f->remaining == 0;
-        break;
-    case BODY_CHUNKED: {
-        ssize_t r = phr_decode_chunked(&f->chunked, in->bytes, &n); /* decodes in place */
-        if (r == -1) {
-            exchange_failed(f, "invalid chunked encoding in the answer");
-            return -1;
-        }
-        if (r >= 0) {
-            complete = 1;
-            if (r > 0)
-                f->keepalive = 0; /* bytes after the last chunk: the stream is out of step */
-        }
-        break;
+    size_t body_len, consumed;
+    int r = edge__answer_body(&f->answer, sock->input->bytes, sock->input->size, &body_len, &consumed);
+    if (r < 0) {
+        exchange_failed(f, f->answer.error);
+        return -1;
     }
-    case BODY_UNTIL_CLOSE:
-        break;
-    }
-    if (cm_buf_append(&f->body, in->bytes, n) != 0) {
+    if (cm_buf_append(&f->body, sock->input->bytes, body_len) != 0) {
         exchange_failed(f, "answer larger than max_response_bytes");
         return -1;
     }
-    /* a chunked body was decoded in place: everything that was read is used up */
-    h2o_buffer_consume(&sock->input, f->body_kind == BODY_CHUNKED ? in->size : n);
-    if (complete && sock->input->size != 0)
-        f->keepalive = 0;
-    return complete;
+    h2o_buffer_consume(&sock->input, consumed);
+    return r;
 }
 
 /* Parses the answer's head from the socket's input into the request's response. Returns 1 once parsed,
@@ -357,60 +299,30 @@ static int take_body(struct fwd *f)
 static int take_head(struct fwd *f)
 {
     h2o_socket_t *sock = f->conn->sock;
-    struct phr_header hs[MAX_ANSWER_HEADERS];
-    size_t num;
-    int minor, status, r;
-    const char *msg;
-    size_t msg_len;
-    for (;;) {
-        num = MAX_ANSWER_HEADERS;
-        r = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, hs, &num, 0);
-        /* the cap holds whether the head came in one read or trickled in */
-        if ((r == -2 && sock->input->size > MAX_ANSWER_HEAD_BYTES) || r > MAX_ANSWER_HEAD_BYTES) {
-            exchange_failed(f, "answer head over 64 KiB");
-            return -1;
-        }
-        if (r == -2)
-            return 0;
-        if (r < 0) {
-            exchange_failed(f, "invalid answer head");
-            return -1;
-        }
-        if (status >= 200 || status == 101)
-            break;
-        h2o_buffer_consume(&sock->input, (size_t)r); /* 1xx interim answer */
-        if (sock->input->size == 0)
-            return 0;
+    edge_answer_header_t hs[EDGE_MAX_ANSWER_HEADERS];
+    size_t num = EDGE_MAX_ANSWER_HEADERS, consumed;
+    int r = edge__answer_head(&f->answer, sock->input->bytes, sock->input->size, hs, &num, &consumed);
+    if (r < 0) {
+        exchange_failed(f, f->answer.error);
+        return -1;
+    }
+    if (r == 0) {
+        h2o_buffer_consume(&sock->input, consumed); /* interim 1xx answers */
+        return 0;
     }
     h2o_req_t *req = f->req;
+    int status = f->answer.status;
     req->res.status = status;
     /* An empty phrase is allowed on the wire (RFC 9112 4) but reads as a broken server: give the standard one. */
-    req->res.reason = msg_len > 0 ? h2o_strdup(&req->pool, msg, msg_len).base : cm_http_reason(status);
-    int close = 0, keep_alive = 0, chunked = 0, has_te = 0;
-    size_t length = SIZE_MAX;
+    req->res.reason = f->answer.reason_len > 0 ? h2o_strdup(&req->pool, f->answer.reason, f->answer.reason_len).base
+                                               : cm_http_reason(status);
     for (size_t i = 0; i < num; i++) {
         h2o_iovec_t name = h2o_iovec_init(hs[i].name, hs[i].name_len);
-        const char *v = hs[i].value;
-        size_t vl = hs[i].value_len;
-        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("connection"))) {
-            close |= h2o_contains_token(v, vl, H2O_STRLIT("close"), ',');
-            keep_alive |= h2o_contains_token(v, vl, H2O_STRLIT("keep-alive"), ',');
+        /* the framing's own (answer.c); h2o writes the length of what it sends, but a HEAD answer's is passed on */
+        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("connection")) ||
+            h2o_lcstris(name.base, name.len, H2O_STRLIT("transfer-encoding")) ||
+            (!f->is_head && h2o_lcstris(name.base, name.len, H2O_STRLIT("content-length"))))
             continue;
-        }
-        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("transfer-encoding"))) {
-            has_te = 1;
-            chunked = h2o_contains_token(v, vl, H2O_STRLIT("chunked"), ',');
-            continue;
-        }
-        if (h2o_lcstris(name.base, name.len, H2O_STRLIT("content-length"))) {
-            length = h2o_strtosize(v, vl);
-            if (length == SIZE_MAX) {
-                exchange_failed(f, "invalid content-length in the answer");
-                return -1;
-            }
-            if (!f->is_head)
-                continue; /* h2o writes the length of what it sends */
-        }
         /* Date and Server are the edge's own (h2o writes both). A gateway acts as the origin server for its
          * clients (RFC 9110 3.7), and Server names the software that answered them (10.2.4); the upstream's
          * would make a second Server field, which the field's grammar cannot combine into one value. */
@@ -419,27 +331,11 @@ static int take_head(struct fwd *f)
             continue;
         h2o_iovec_t n = h2o_strdup(&req->pool, name.base, name.len);
         h2o_strtolower(n.base, n.len);
-        h2o_iovec_t val = h2o_strdup(&req->pool, v, vl);
+        h2o_iovec_t val = h2o_strdup(&req->pool, hs[i].value, hs[i].value_len);
         h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, val.base, val.len);
     }
-    h2o_buffer_consume(&sock->input, (size_t)r);
+    h2o_buffer_consume(&sock->input, consumed);
     f->have_head = 1;
-    f->keepalive = minor >= 1 ? !close : keep_alive;
-    if (f->is_head || status == 204 || status == 304) {
-        f->body_kind = BODY_NONE;
-    } else if (has_te) {
-        /* a coding other than chunked last can only end at the close */
-        f->body_kind = chunked ? BODY_CHUNKED : BODY_UNTIL_CLOSE;
-        memset(&f->chunked, 0, sizeof(f->chunked));
-        f->chunked.consume_trailer = 1;
-    } else if (length != SIZE_MAX) {
-        f->body_kind = length == 0 ? BODY_NONE : BODY_LENGTH;
-        f->remaining = length;
-    } else {
-        f->body_kind = BODY_UNTIL_CLOSE;
-    }
-    if (f->body_kind == BODY_UNTIL_CLOSE)
-        f->keepalive = 0;
     return 1;
 }
 
@@ -447,7 +343,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
 {
     struct fwd *f = sock->data;
     if (err != NULL) {
-        if (f->have_head && f->body_kind == BODY_UNTIL_CLOSE) {
+        if (f->have_head && edge__answer_ends_at_close(&f->answer)) {
             if (take_body(f) >= 0)
                 exchange_complete(f);
             return;
@@ -489,7 +385,7 @@ static void on_first_byte_timeout(h2o_timeout_entry_t *entry)
 {
     struct fwd *f = H2O_STRUCT_FROM_MEMBER(struct fwd, timer, entry);
     drop_conn(f);
-    fwd_fail(f, 504, "Gateway Timeout", "no answer within first_byte timeout");
+    retry_or_fail(f, EDGE_FAILED_FIRST_BYTE_TIMEOUT, 504, "Gateway Timeout", "no answer within first_byte timeout");
 }
 
 /* The connection is ready (new and handshaken, or taken idle): write the request, wait for the answer. */
@@ -499,6 +395,7 @@ static void send_request(struct fwd *f)
     sock->data = f;
     f->writing = 1;
     f->have_head = 0;
+    edge__answer_init(&f->answer, f->is_head);
     f->timer.cb = on_first_byte_timeout;
     h2o_timeout_link(f->w->ctx.loop, &f->w->first_byte_timeout, &f->timer);
     h2o_socket_read_start(sock, on_read);
@@ -523,7 +420,7 @@ static void connect_failed(struct fwd *f, const char *errstr)
     drop_conn(f);
     const char *why = describe_connect_error(errstr);
     edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
-    retry_or_fail(f, 1, 502, "Bad Gateway", why);
+    retry_or_fail(f, EDGE_FAILED_CONNECT, 502, "Bad Gateway", why);
 }
 
 static void on_handshake(h2o_socket_t *sock, const char *err)
@@ -579,7 +476,7 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
     edge_worker_t *w = f->w;
     if (h2o_now(w->ctx.loop) - w->last_ok_ms[f->upstream] > w->connect_timeout.timeout)
         edge__upstream_failed(&f->gen->upstreams[f->upstream], "connect timeout");
-    retry_or_fail(f, 1, 504, "Gateway Timeout", "connect timeout");
+    retry_or_fail(f, EDGE_FAILED_CONNECT, 504, "Gateway Timeout", "connect timeout");
 }
 
 /* The edge's own overload (all max_conns busy and the wait too long or the queue full): a 503, no retry, and
@@ -786,7 +683,10 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
         put(&p, ", ", 2);
     }
     put(&p, client, client_len);
-    put(&p, https ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n", https ? 28 : 27);
+    if (https)
+        put(&p, H2O_STRLIT("\r\nx-forwarded-proto: https\r\n"));
+    else
+        put(&p, H2O_STRLIT("\r\nx-forwarded-proto: http\r\n"));
     /* an HTTP/1.0 request may come without Host: h2o then names the host config, an internal name */
     if (edge__request_has_host(req)) {
         put(&p, H2O_STRLIT("x-forwarded-host: "));

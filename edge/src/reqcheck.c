@@ -7,7 +7,7 @@
  * an origin is origin-form ("/" then visible characters, no SP or CTL), a header name is a token, a value has
  * no CR, LF or NUL, obs-fold is refused with 400, and an HTTP/1.1 request without Host is a 400.
  */
-#include "edge.h"
+#include "reqcheck.h"
 
 #include <string.h>
 

@@ -8,7 +8,10 @@
  * returns, so that a sanitizer build checks the exit for leaks.
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
-#include "edge.h"
+#include "server.h"
+#include "upconn.h"
+#include "common/h2o_compat.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -37,166 +40,78 @@ static int timeouts_busy(h2o_timeout_t **all, size_t n)
     return 0;
 }
 
-edge_worker_t *edge__worker_of(h2o_context_t *ctx)
-{
-    return H2O_STRUCT_FROM_MEMBER(edge_worker_t, ctx, ctx);
-}
-
-/* One socket on l's address; reuseport: joined to the address's SO_REUSEPORT group. Returns the fd, or -1
- * with errno set. */
-static int listen_socket(const struct addrinfo *a, int reuseport)
-{
-    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0)
-        return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
-        bind(fd, a->ai_addr, a->ai_addrlen) != 0 || (reuseport && listen(fd, 1024) != 0)) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /* Binds n sockets (one per worker) on l's address. A plain bind goes first and is let go at once: a second
  * nearjs-edge (or anything else) on the address must get "Address already in use", not quietly join the
  * group and take half the connections. Returns 0, or EDGE_E* with err set and nothing left open. */
 static int bind_listener(const edge_listener_conf_t *l, int *fds, unsigned n, char *err, size_t errlen)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    char serv[8];
-    snprintf(serv, sizeof(serv), "%u", l->port);
-    int gai = getaddrinfo(l->host, serv, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
-        return EDGE_EINVAL;
-    }
+    int gai = 0;
     unsigned bound = 0;
-    int probe = listen_socket(res, 0);
+    int probe = cm_listen(l->host, l->port, CM_LISTEN_NUMERIC | CM_LISTEN_BIND_ONLY, 0, &gai);
     if (probe >= 0) {
         close(probe);
         for (; bound < n; bound++) {
-            if ((fds[bound] = listen_socket(res, 1)) < 0)
+            if ((fds[bound] = cm_listen(l->host, l->port, CM_LISTEN_NUMERIC | CM_LISTEN_REUSEPORT, 1024, &gai)) < 0)
                 break;
         }
+    }
+    if (gai != 0) {
+        snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
+        return EDGE_EINVAL;
     }
     if (bound < n) {
         snprintf(err, errlen, "listener %s:%u: cannot listen: %s", l->host, l->port, strerror(errno));
         while (bound > 0)
             close(fds[--bound]);
-        freeaddrinfo(res);
         return EDGE_EIO;
     }
-    freeaddrinfo(res);
     return 0;
 }
 
-static int hostconf_index(const edge_listener_conf_t *l)
-{
-    if (l->kind == EDGE_LISTEN_TLS)
-        return 0;
-    if (l->kind == EDGE_LISTEN_ADMIN)
-        return 3;
-    return l->plain_action == EDGE_PLAIN_REDIRECT ? 2 : 1;
-}
+/* The host configuration of each kind of listener, by enum edge_hostconf_index. */
+static const struct {
+    const char *name;
+    enum edge_listener_kind kind;
+    enum edge_plain_action action; /* plain listeners */
+} hostconf_kinds[EDGE_NUM_HOSTCONFS] = {
+    [EDGE_HOST_TLS] = {"edge-tls", EDGE_LISTEN_TLS, EDGE_PLAIN_DENY},
+    [EDGE_HOST_PLAIN_DENY] = {"edge-plain-deny", EDGE_LISTEN_PLAIN, EDGE_PLAIN_DENY},
+    [EDGE_HOST_PLAIN_REDIRECT] = {"edge-plain-redirect", EDGE_LISTEN_PLAIN, EDGE_PLAIN_REDIRECT},
+    [EDGE_HOST_ADMIN] = {"edge-admin", EDGE_LISTEN_ADMIN, EDGE_PLAIN_DENY},
+};
 
-void edge__thread_park(edge_server_t *srv)
+static enum edge_hostconf_index hostconf_index(const edge_listener_conf_t *l)
 {
-    pthread_mutex_lock(&srv->park_mutex);
-    srv->parked++;
-    pthread_cond_signal(&srv->park_cond);
-    pthread_mutex_unlock(&srv->park_mutex);
-    for (;;)
-        pause(); /* every signal is blocked or ignored here: this thread ends with the process */
-}
-
-/* Waits until n threads have parked. */
-static void wait_parked(edge_server_t *srv, unsigned n)
-{
-    pthread_mutex_lock(&srv->park_mutex);
-    while (srv->parked < n)
-        pthread_cond_wait(&srv->park_cond, &srv->park_mutex);
-    pthread_mutex_unlock(&srv->park_mutex);
-}
-
-static void on_conn_close(void *data)
-{
-    edge_conn_t *hold = data;
-    hold->w->num_conns--;
-    edge__gen_unref(hold->gen);
-    free(hold);
-}
-
-edge_conn_t *edge__conn_of(h2o_req_t *req)
-{
-    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
-    return sock != NULL && sock->on_close.cb == on_conn_close ? sock->on_close.data : NULL;
-}
-
-static void on_accept(h2o_socket_t *listener, const char *err);
-
-static void on_accept_resume(h2o_timeout_entry_t *entry)
-{
-    edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, accept_resume, entry);
-    if (w->stopped)
-        return;
-    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
-        if (w->listeners[i] != NULL)
-            h2o_socket_read_start(w->listeners[i], on_accept);
+    switch (l->kind) {
+    case EDGE_LISTEN_TLS:
+        return EDGE_HOST_TLS;
+    case EDGE_LISTEN_ADMIN:
+        return EDGE_HOST_ADMIN;
+    case EDGE_LISTEN_PLAIN:
+        break;
     }
+    return l->plain_action == EDGE_PLAIN_REDIRECT ? EDGE_HOST_PLAIN_REDIRECT : EDGE_HOST_PLAIN_DENY;
 }
 
-/* Out of descriptors (or kernel memory): the pending connection stays queued and its listener stays readable,
- * so accepting again at once would spin (1.2 cores with 42 idle connections under ulimit -n 64). Stop
- * accepting on every listener of this worker for 100 ms, as nginx does, and say so once a second at most. */
-static void pause_accepting(edge_worker_t *w, int err)
+/* Out of descriptors (or kernel memory): the worker's acceptor stops accepting on all its listeners for
+ * 100 ms; said once a second at most. */
+static void on_accept_pause(cm_acceptor_t *a, int err)
 {
+    edge_worker_t *w = a->data;
     cm_log_limited(&w->srv->log_accept, stderr, "nearjs-edge",
                    "worker %u: accept() failed: %s; new connections wait 100 ms (raise the descriptor limit: "
                    "LimitNOFILE= in the unit, ulimit -n)",
                    w->id, strerror(err));
-    for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
-        if (w->listeners[i] != NULL)
-            h2o_socket_read_stop(w->listeners[i]);
-    }
-    if (!h2o_timeout_is_linked(&w->accept_resume)) {
-        w->accept_resume.cb = on_accept_resume;
-        h2o_timeout_link(w->ctx.loop, &w->ctx.hundred_ms_timeout, &w->accept_resume);
-    }
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+static void on_accept(cm_acceptor_t *a, size_t index, h2o_socket_t *sock)
 {
-    if (err != NULL)
+    edge_worker_t *w = a->data;
+    if (edge__conn_hold(w, sock) != 0) {
+        h2o_socket_close(sock);
         return;
-    h2o_accept_ctx_t *actx = listener->data;
-    edge_worker_t *w = edge__worker_of(actx->ctx);
-    /* a burst's queued connections, a few per wakeup; NULL (EAGAIN) once the socket's queue is empty */
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL) {
-            /* h2o returns NULL right after accept4 failed: errno is still its */
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                pause_accepting(w, errno);
-            return;
-        }
-        edge_conn_t *hold = malloc(sizeof(*hold));
-        if (hold == NULL) {
-            h2o_socket_close(sock);
-            continue;
-        }
-        *hold = (edge_conn_t){.w = w, .gen = edge__gen_ref(w->gen)};
-        /* h2o leaves a server socket's on_close to the application (only its client pools use it) */
-        sock->on_close.cb = on_conn_close;
-        sock->on_close.data = hold;
-        w->num_conns++;
-        h2o_accept(actx, sock);
     }
+    h2o_accept(&w->accept[index], sock);
 }
 
 static void worker_refresh(edge_worker_t *w)
@@ -229,15 +144,13 @@ static void on_tick(h2o_timeout_entry_t *entry)
     }
     if (atomic_load(&w->srv->shutting_down) && !w->stopped) {
         w->stopped = 1;
+        cm_acceptor_stop(&w->acceptor);
         for (size_t i = 0; i < w->srv->num_listen_fds; i++) {
             if (w->listeners[i] != NULL) {
-                h2o_socket_read_stop(w->listeners[i]);
                 h2o_socket_close(w->listeners[i]);
                 w->listeners[i] = NULL;
             }
         }
-        if (h2o_timeout_is_linked(&w->accept_resume))
-            h2o_timeout_unlink(&w->accept_resume);
         h2o_context_request_shutdown(&w->ctx);
         edge__upconn_close_idle(w);
     }
@@ -286,10 +199,8 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_timeout_dispose(loop, &w->tick_timeout);
     h2o_timeout_dispose(loop, &w->queue_timeout);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
-    h2o_multithread_queue_t *queue = w->ctx.queue;
-    h2o_context_dispose(&w->ctx);
-    edge__evloop_destroy(loop);
-    free(queue); /* 2.2.5's evloop h2o_multithread_destroy_queue closes the queue's pipe, never frees it */
+    cm_h2o_context_dispose(&w->ctx);
+    cm_h2o_evloop_destroy(loop);
     edge__gen_unref(w->gen);
     w->gen = NULL;
     w->torn_down = 1;
@@ -321,9 +232,14 @@ static void *worker_main(void *arg)
         w->accept[i] = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = w->hosts[i], .ssl_ctx = w->gen->listener_ssl[i]};
         int fd = dup(srv->listen_fds[i][w->id]);
         w->listeners[i] = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-        w->listeners[i]->data = &w->accept[i];
-        h2o_socket_read_start(w->listeners[i], on_accept);
     }
+    w->acceptor = (cm_acceptor_t){.listeners = w->listeners,
+                                  .num_listeners = srv->num_listen_fds,
+                                  .pause = &w->ctx.hundred_ms_timeout,
+                                  .on_conn = on_accept,
+                                  .on_pause = on_accept_pause,
+                                  .data = w};
+    cm_acceptor_start(&w->acceptor);
     w->tick.cb = on_tick;
     h2o_timeout_link(loop, &w->tick_timeout, &w->tick);
 
@@ -339,7 +255,7 @@ static void *worker_main(void *arg)
         }
     }
     worker_teardown(w, loop);
-    edge__thread_park(w->srv);
+    edge__thread_park(&w->srv->park);
     return NULL;
 }
 
@@ -352,16 +268,14 @@ static int setup_globalconf(edge_server_t *srv, const edge_config_t *c)
     srv->globalconf.http1.req_timeout = c->header_timeout_ms;
     srv->globalconf.http2.idle_timeout = c->idle_timeout_ms;
     srv->globalconf.handshake_timeout = c->header_timeout_ms;
-    static const char *const names[4] = {"edge-tls", "edge-plain-deny", "edge-plain-redirect", "edge-admin"};
-    for (int i = 0; i < 4; i++) {
-        srv->hostconfs[i] =
-            h2o_config_register_host(&srv->globalconf, h2o_iovec_init(names[i], strlen(names[i])), 65535);
+    for (int i = 0; i < EDGE_NUM_HOSTCONFS; i++) {
+        const char *name = hostconf_kinds[i].name;
+        srv->hostconfs[i] = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(name, strlen(name)), 65535);
         h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconfs[i], "/", 0);
-        if (i == 0)
+        if (hostconf_kinds[i].kind == EDGE_LISTEN_TLS)
             edge__proxy_register(pc, srv);
         else
-            edge__local_register(pc, srv, i == 3 ? EDGE_LISTEN_ADMIN : EDGE_LISTEN_PLAIN,
-                                 i == 2 ? EDGE_PLAIN_REDIRECT : EDGE_PLAIN_DENY);
+            edge__local_register(pc, srv, hostconf_kinds[i].kind, hostconf_kinds[i].action);
     }
     return 0;
 }
@@ -427,8 +341,7 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     if (srv == NULL)
         return 1;
     pthread_mutex_init(&srv->gen_mutex, NULL);
-    pthread_mutex_init(&srv->park_mutex, NULL);
-    pthread_cond_init(&srv->park_cond, NULL);
+    edge__park_init(&srv->park);
     int rc = 1;
     unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0)
@@ -466,13 +379,14 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     if (edge__ocsp_start(srv, &ocsp_tid) != 0) {
         /* the health thread is running: stop it as the normal exit does */
         atomic_store(&srv->health_stop, 1);
-        wait_parked(srv, 1);
+        edge__park_wait(&srv->park, 1);
         goto out_gen;
     }
     srv->workers = calloc(threads, sizeof(*srv->workers));
     for (unsigned i = 0; srv->workers != NULL && i < threads; i++) {
         edge_worker_t *w = &srv->workers[i];
         w->srv = srv;
+        w->shutting_down = &srv->shutting_down;
         w->id = i;
         w->gen = edge__gen_ref(srv->gen);
         if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
@@ -502,12 +416,12 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         break;
     }
     atomic_store(&srv->shutting_down, 1);
-    wait_parked(srv, srv->num_workers);
+    edge__park_wait(&srv->park, srv->num_workers);
     int all_down = 1;
     for (unsigned i = 0; i < srv->num_workers; i++)
         all_down &= srv->workers[i].torn_down;
     atomic_store(&srv->health_stop, 1);
-    wait_parked(srv, srv->num_workers + 2); /* the health and OCSP threads */
+    edge__park_wait(&srv->park, srv->num_workers + 2); /* the health and OCSP threads */
     cm_log(stderr, "nearjs-edge", "stopped");
     rc = 0;
     if (!all_down) {
@@ -529,8 +443,7 @@ out_fds:
         }
     }
     pthread_mutex_destroy(&srv->gen_mutex);
-    pthread_mutex_destroy(&srv->park_mutex);
-    pthread_cond_destroy(&srv->park_cond);
+    edge__park_dispose(&srv->park);
     free(srv);
     return rc;
 }

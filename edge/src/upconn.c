@@ -14,7 +14,7 @@
  * otherwise cost a request its first-byte timeout, and an upstream closing its end just as a request
  * goes out costs a retry. Everything here runs on the worker's thread.
  */
-#include "edge.h"
+#include "upconn.h"
 
 #include <stdlib.h>
 
@@ -87,7 +87,7 @@ edge_upconn_t *edge__upconn_take(edge_worker_t *w, edge_gen_t *g, size_t upstrea
 void edge__upconn_release(edge_upconn_t *c)
 {
     edge_worker_t *w = c->w;
-    if (atomic_load_explicit(&w->srv->shutting_down, memory_order_relaxed) || c->gen != w->gen ||
+    if (atomic_load_explicit(w->shutting_down, memory_order_relaxed) || c->gen != w->gen ||
         w->num_idle[c->upstream] >= c->gen->upstreams[c->upstream].conf->pool_size || c->sock->input->size != 0) {
         edge__upconn_close(c);
         return;

@@ -1,6 +1,7 @@
 /* Table-driven tests of the config parsers: upstream URLs, addresses, and YAML files whose errors
  * must name the line, the key and the value. */
-#include "edge.h"
+#include "config.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@ struct yaml_case {
 
 int main(void)
 {
-    int failed = 0;
     static const struct url_case urls[] = {
         {"https://us-east-1-fast.example.com", 0, "us-east-1-fast.example.com", 443},
         {"https://gw.example.com:8443", 0, "gw.example.com", 8443},
@@ -39,12 +39,9 @@ int main(void)
         memset(&u, 0, sizeof(u));
         char err[256] = "";
         int rc = edge_config_parse_upstream_url(urls[i].in, &u, err, sizeof(err));
-        if (rc != urls[i].want_err ||
-            (rc == 0 && (strcmp(u.name, urls[i].want_name) != 0 || u.port != urls[i].want_port))) {
-            fprintf(stderr, "url case %zu '%s': got %d '%s' %s:%u\n", i, urls[i].in, rc, err, u.name ? u.name : "",
-                    u.port);
-            failed = 1;
-        }
+        CHECK(!(rc != urls[i].want_err ||
+                (rc == 0 && (strcmp(u.name, urls[i].want_name) != 0 || u.port != urls[i].want_port))),
+              "url case %zu '%s': got %d '%s' %s:%u", i, urls[i].in, rc, err, u.name ? u.name : "", u.port);
         free(u.name);
     }
 
@@ -77,13 +74,11 @@ int main(void)
         edge_config_init(&c);
         char err[EDGE_ERR_SIZE] = "";
         int rc = edge_config_load_yaml(path, &c, err, sizeof(err));
-        if (rc != yamls[i].want_err || (yamls[i].want_in_err != NULL && strstr(err, yamls[i].want_in_err) == NULL)) {
-            fprintf(stderr, "yaml case %zu: got %d '%s', want %d containing '%s'\n", i, rc, err, yamls[i].want_err,
-                    yamls[i].want_in_err ? yamls[i].want_in_err : "");
-            failed = 1;
-        }
+        CHECK(!(rc != yamls[i].want_err || (yamls[i].want_in_err != NULL && strstr(err, yamls[i].want_in_err) == NULL)),
+              "yaml case %zu: got %d '%s', want %d containing '%s'", i, rc, err, yamls[i].want_err,
+              yamls[i].want_in_err ? yamls[i].want_in_err : "");
         edge_config_dispose(&c);
     }
     unlink(path);
-    return failed;
+    return check_done("edge_config");
 }

@@ -1,6 +1,6 @@
 /* Table-driven tests of the request checks (reqcheck.c): what may go upstream, what gets a 400, and what a
  * plain-HTTP redirect may name. Requests are h2o_req_t values filled with just the fields the checks read. */
-#include "edge.h"
+#include "reqcheck.h"
 #include "check.h"
 
 #include <string.h>

@@ -4,8 +4,8 @@
  * Bodies come as ready JSON string literals (made by fn__json_string, i.e. by jansson) so that a cached
  * script is escaped once per version, not once per request: jansson needs about 10 ns a byte for that.
  */
-#ifndef FUNCTION_ANSWER_H
-#define FUNCTION_ANSWER_H
+#ifndef NEARJS_FUNCTION_ANSWER_H
+#define NEARJS_FUNCTION_ANSWER_H
 
 #include <stddef.h>
 #include "common/buf.h"

@@ -2,8 +2,8 @@
  * errno_internal.h: the boundary between common/'s error codes and function/'s. A cm_ call's code never
  * leaves function/ as such: it goes through fn__errno_from_cm first. Shared between the files of function/ only.
  */
-#ifndef FUNCTION_ERRNO_INTERNAL_H
-#define FUNCTION_ERRNO_INTERNAL_H
+#ifndef NEARJS_FUNCTION_ERRNO_INTERNAL_H
+#define NEARJS_FUNCTION_ERRNO_INTERNAL_H
 
 #include "function/errno.h"
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "common/buf.h"
+#include "common/env.h"
 #include "function/errno.h"
 #include "function/handler.h"
 #include "nearjs/runtime.h"
@@ -38,7 +39,7 @@ static void init(lrt_response_t *err, void *user)
                           url == fallback ? " (NEARJS_STORE unset: the default)" : " (NEARJS_STORE)", fn_strerror(rc),
                           rc == FN_ESTORE ? " (not a readable folder)" : "");
     else
-        fn_handler_set_region(app->handler, getenv("AWS_REGION"));
+        fn_handler_set_region(app->handler, cm_env_region());
 }
 
 static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)

@@ -3,8 +3,8 @@
  * A backend provides get, get_all, or both; store.c makes the missing one from the other.
  * Shared between the files of function/ only.
  */
-#ifndef FUNCTION_STORE_INTERNAL_H
-#define FUNCTION_STORE_INTERNAL_H
+#ifndef NEARJS_FUNCTION_STORE_INTERNAL_H
+#define NEARJS_FUNCTION_STORE_INTERNAL_H
 
 #include "function/store.h"
 

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <unistd.h>
+#include "common/env.h"
 #include "function/errno.h"
 #include "store_internal.h"
 
@@ -361,10 +362,8 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
         plen--;
     if (!bucket_ok(rest, blen) || (plen > 0 && !key_ok(prefix)) || plen > 512)
         return FN_ESCHEME;
-    const char *region = getenv("AWS_REGION");
-    if (region == NULL || region[0] == '\0')
-        region = getenv("AWS_DEFAULT_REGION");
-    if (region == NULL || region[0] == '\0' || strlen(region) > 32 ||
+    const char *region = cm_env_region();
+    if (region == NULL || strlen(region) > 32 ||
         strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
         return FN_ECONFIG;
     const char *endpoint = getenv("NEARJS_S3_ENDPOINT");

@@ -16,6 +16,8 @@
 #include "local/report.h"
 #include "local/sandbox.h"
 #include "common/buf.h"
+#include "common/env.h"
+#include "common/h2o_compat.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -311,10 +313,8 @@ int nl__invoke_main(int argc, char **argv)
     iv.exit_code = NL_EXIT_INTERNAL;
     cm_buf_init(&iv.stream, NL_RAPI_MAX_STREAM);
     nl_rapi_new_request_id(iv.request_id);
-    const char *region = getenv("AWS_REGION");
-    if (region == NULL || region[0] == '\0')
-        region = getenv("AWS_DEFAULT_REGION");
-    if (region == NULL || region[0] == '\0')
+    const char *region = cm_env_region();
+    if (region == NULL)
         region = "us-east-1";
 
     iv.loop = h2o_evloop_create();
@@ -386,7 +386,7 @@ done:
     h2o_timeout_dispose(iv.loop, &iv.run_to);
     h2o_timeout_dispose(iv.loop, &iv.linger_to);
     h2o_timeout_dispose(iv.loop, &iv.grace_to);
-    h2o_evloop_destroy(iv.loop);
+    cm_h2o_evloop_destroy(iv.loop);
     nl_env_free_environ(envp);
     nl_env_dispose(&env);
     free(iv.output);

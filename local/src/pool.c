@@ -31,7 +31,7 @@
 /* A runtime's partial line is cut here: a line without a newline cannot hold memory without bound. */
 #define MAX_LINE 16384
 
-enum { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_RETURNING, ENV_DYING, ENV_BACKOFF };
+typedef enum { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_RETURNING, ENV_DYING, ENV_BACKOFF } env_state_t;
 
 typedef struct env env_t;
 
@@ -48,7 +48,7 @@ struct nl_pool_job {
 struct env {
     nl_pool_t *pool;
     unsigned index;
-    int state;
+    env_state_t state;
     nl_rapi_worker_t *rapi;
     nl_sandbox_t sandbox;
     int spawned;
@@ -701,7 +701,7 @@ unsigned nl_pool_warm(const nl_pool_t *p)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < p->cfg->workers; i++) {
-        int s = p->envs[i].state;
+        env_state_t s = p->envs[i].state;
         n += s == ENV_IDLE || s == ENV_BUSY || s == ENV_RETURNING;
     }
     return n;

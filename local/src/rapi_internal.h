@@ -9,6 +9,7 @@
 #define NEARJS_LOCAL_RAPI_INTERNAL_H
 
 #include "local/rapi.h"
+#include "common/accept.h"
 #include "common/buf.h"
 #include "http1.h"
 #include "ids.h"
@@ -22,6 +23,8 @@
 
 typedef enum { NL__CONN_HEAD, NL__CONN_BODY, NL__CONN_HANDLING, NL__CONN_PARKED, NL__CONN_WRITING } nl__conn_state_t;
 typedef enum { NL__BODY_DISCARD, NL__BODY_BUFFER, NL__BODY_STREAM } nl__body_mode_t;
+/* Runtime states, named as Lambda names them in InvalidStateTransition messages. */
+typedef enum { NL__RT_STARTED, NL__RT_READY, NL__RT_RUNNING, NL__RT_RESPONSE_SENT, NL__RT_INIT_ERROR } nl__rt_state_t;
 
 typedef struct nl__conn {
     h2o_linklist_t link; /* in worker->conns */
@@ -59,13 +62,14 @@ struct nl_rapi_worker {
     const nl_rapi_callbacks_t *cb;
     void *user;
     h2o_socket_t *listener;
+    cm_acceptor_t acceptor; /* over listener; no pause (the loop has no h2o context to time one) */
     char address[32];
     char arn[256];
     size_t max_response;
     size_t max_stream;
     h2o_linklist_t conns;
     nl__conn_t *parked; /* the GET /next waiting for an event */
-    int state;          /* NL__RT_* */
+    nl__rt_state_t state;
     int seen_next;
     /* the one invocation queued or running */
     int has_inv;
@@ -77,9 +81,6 @@ struct nl_rapi_worker {
     char *inv_client_context;
     char *inv_cognito;
 };
-
-/* Runtime states, named as Lambda names them in InvalidStateTransition messages. */
-enum { NL__RT_STARTED, NL__RT_READY, NL__RT_RUNNING, NL__RT_RESPONSE_SENT, NL__RT_INIT_ERROR };
 
 /* rapi_conn.c */
 void nl__conn_accept(nl_rapi_worker_t *w, h2o_socket_t *sock);

@@ -9,6 +9,7 @@
 #include "rapi_internal.h"
 #include "local/errors.h"
 #include "common/base64.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 #include <arpa/inet.h>
@@ -23,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *state_name(int state)
+static const char *state_name(nl__rt_state_t state)
 {
     switch (state) {
     case NL__RT_STARTED:
@@ -34,9 +35,10 @@ static const char *state_name(int state)
         return "Running";
     case NL__RT_RESPONSE_SENT:
         return "RuntimeResponseSentState";
-    default:
-        return "InitError";
+    case NL__RT_INIT_ERROR:
+        break;
     }
+    return "InitError";
 }
 
 void nl__worker_log(nl_rapi_worker_t *w, const nl__conn_t *c, const char *fmt, ...)
@@ -373,15 +375,10 @@ void nl__worker_on_close(nl_rapi_worker_t *w, nl__conn_t *c)
         w->parked = NULL;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+static void on_accept(cm_acceptor_t *a, size_t index, h2o_socket_t *sock)
 {
-    nl_rapi_worker_t *w = listener->data;
-    if (err != NULL)
-        return;
-    h2o_socket_t *sock;
-    /* drain the backlog: one readiness event may stand for several connections */
-    while ((sock = h2o_evloop_socket_accept(listener)) != NULL)
-        nl__conn_accept(w, sock);
+    (void)index;
+    nl__conn_accept(a->data, sock);
 }
 
 int nl_rapi_worker_new(h2o_loop_t *loop, const nl_rapi_config_t *cfg, const nl_rapi_callbacks_t *cb, void *user,
@@ -399,22 +396,14 @@ int nl_rapi_worker_new(h2o_loop_t *loop, const nl_rapi_config_t *cfg, const nl_r
     h2o_linklist_init_anchor(&w->conns);
     snprintf(w->arn, sizeof(w->arn), "arn:aws:lambda:%s:123456789012:function:%s", cfg->region, cfg->function_name);
 
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int gai = 0;
+    int fd = cm_listen("127.0.0.1", 0, CM_LISTEN_NUMERIC, 64, &gai);
     if (fd < 0)
         goto fail;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(addr);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        goto fail;
-    }
-    snprintf(w->address, sizeof(w->address), "127.0.0.1:%u", (unsigned)ntohs(addr.sin_port));
+    snprintf(w->address, sizeof(w->address), "127.0.0.1:%u", cm_listen_port(fd));
     w->listener = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    w->listener->data = w;
-    h2o_socket_read_start(w->listener, on_accept);
+    w->acceptor = (cm_acceptor_t){.listeners = &w->listener, .num_listeners = 1, .on_conn = on_accept, .data = w};
+    cm_acceptor_start(&w->acceptor);
     *out = w;
     return 0;
 fail:
@@ -430,6 +419,7 @@ void nl_rapi_worker_free(nl_rapi_worker_t *w)
         nl__conn_t *c = H2O_STRUCT_FROM_MEMBER(nl__conn_t, link, w->conns.next);
         nl__conn_close(c);
     }
+    cm_acceptor_stop(&w->acceptor);
     h2o_socket_close(w->listener);
     clear_invocation(w);
     free(w);

@@ -1,12 +1,11 @@
 /*
- * The serving verbs' common machinery (see server.h): listener, h2o context, TLS accept with the SNI kept
- * per connection, the warm pool, signals and shutdown.
+ * The serving verbs' common machinery (see server.h): listener, h2o context, TLS accept, the warm pool,
+ * signals and shutdown.
  *
- * TLS connections are accepted here rather than by h2o_accept so that the SNI can be remembered: a record
- * hangs off the socket's on_close slot (unused by h2o's server side), the ClientHello callback finds it
- * through the socket h2o keeps as its BIO's data (as h2o's own callbacks do) and stores the SSL, and once
- * the handshake is done the SNI is copied there and the connection handed to h2o's HTTP/1 or HTTP/2 by
- * ALPN.
+ * TLS connections are accepted here rather than by h2o_accept so that shutdown can count the handshakes
+ * still under way (connections_left): a record hangs off the socket's on_close slot (unused by h2o's server
+ * side) with the handshake's timeout, and once the handshake is done the connection is handed to h2o's
+ * HTTP/1 or HTTP/2 by ALPN. The SNI is read from the connection when a request needs it (cm_h2o_sni).
  */
 #include "server.h"
 #include "h2o/http1.h"
@@ -16,7 +15,10 @@
 #include "local/errors.h"
 #include "local/report.h"
 #include "local/sandbox.h"
+#include "common/env.h"
+#include "common/h2o_compat.h"
 #include "common/http.h"
+#include "common/listen.h"
 #include "common/log.h"
 #include "common/tls.h"
 
@@ -45,10 +47,7 @@ typedef struct tls_conn {
     nl__server_t *srv;
     h2o_socket_t *sock;
     h2o_timeout_entry_t timeout; /* the handshake's, on ctx.handshake_timeout (10 s, as h2o's own accept) */
-    SSL *ssl;
     struct timeval connected_at;
-    int done;
-    char sni[256];
 } tls_conn_t;
 
 void nl__log(const char *fmt, ...)
@@ -84,24 +83,16 @@ static void pool_log(nl_pool_log_kind_t kind, const char *line, size_t len, void
 
 const char *nl__server_sni(h2o_req_t *req)
 {
-    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    h2o_socket_t *sock = cm_conn_socket(req->conn);
     if (sock == NULL || sock->ssl == NULL)
         return NULL;
-    tls_conn_t *tc = sock->on_close.data;
-    return tc != NULL ? tc->sni : "";
+    const char *sni = cm_h2o_sni(sock);
+    return sni != NULL ? sni : "";
 }
 
 void nl__server_peer(h2o_req_t *req, char *out, size_t size)
 {
-    struct sockaddr_storage ss;
-    out[0] = '\0';
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (len == 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)size);
-    else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)size);
+    cm_conn_peer(req->conn, out, size);
 }
 
 void nl__server_send(h2o_req_t *req, int status, const char *name, const char *value, const char *body)
@@ -207,18 +198,6 @@ static void on_handshake_timeout(h2o_timeout_entry_t *entry)
     h2o_socket_close(tc->sock); /* frees tc through tls_conn_free */
 }
 
-static int on_client_hello(SSL *ssl, int *alert, void *arg)
-{
-    (void)alert;
-    (void)arg;
-    h2o_socket_t *sock = BIO_get_data(SSL_get_rbio(ssl));
-    if (sock != NULL && sock->on_close.cb == tls_conn_free) {
-        tls_conn_t *tc = sock->on_close.data;
-        tc->ssl = ssl;
-    }
-    return SSL_CLIENT_HELLO_SUCCESS;
-}
-
 static void on_handshake(h2o_socket_t *sock, const char *err)
 {
     tls_conn_t *tc = sock->on_close.data;
@@ -231,9 +210,6 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         h2o_socket_close(sock);
         return;
     }
-    const char *sni = tc->ssl != NULL ? SSL_get_servername(tc->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-    snprintf(tc->sni, sizeof(tc->sni), "%s", sni != NULL ? sni : "");
-    tc->done = 1;
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
     for (const h2o_iovec_t *id = h2o_http2_alpn_protocols; id->len != 0; ++id) {
         if (proto.len == id->len && memcmp(proto.base, id->base, proto.len) == 0) {
@@ -244,62 +220,38 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     h2o_http1_accept(&tc->srv->accept, sock, tc->connected_at);
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err);
-
-static void on_accept_resume(h2o_timeout_entry_t *entry)
+/* Out of descriptors: the acceptor waits 100 ms (as nginx does) instead of spinning; said once a second at
+ * most. */
+static void on_accept_pause(cm_acceptor_t *a, int err)
 {
-    nl__server_t *srv = H2O_STRUCT_FROM_MEMBER(nl__server_t, accept_resume, entry);
-    if (!srv->stop && srv->listener != NULL)
-        h2o_socket_read_start(srv->listener, on_accept);
-}
-
-/* Out of descriptors: the connection stays queued and the listener readable, so accepting again at once
- * would spin at 100% CPU. Accepting waits 100 ms (as nginx does), said once a second at most. */
-static void pause_accepting(nl__server_t *srv, int err)
-{
+    nl__server_t *srv = a->data;
     cm_log_limited(&srv->log_accept, stderr, "nearjs-local",
                    "%s: accept() failed: %s; new connections wait 100 ms (raise the descriptor limit: ulimit -n)",
                    srv->args->verb_name, strerror(err));
-    h2o_socket_read_stop(srv->listener);
-    if (!h2o_timeout_is_linked(&srv->accept_resume)) {
-        srv->accept_resume.cb = on_accept_resume;
-        h2o_timeout_link(srv->loop, &srv->ctx.hundred_ms_timeout, &srv->accept_resume);
-    }
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+static void on_accept(cm_acceptor_t *a, size_t index, h2o_socket_t *sock)
 {
-    nl__server_t *srv = listener->data;
-    if (err != NULL)
+    nl__server_t *srv = a->data;
+    (void)index;
+    if (srv->ssl == NULL) {
+        h2o_accept(&srv->accept, sock);
         return;
-    /* several may be waiting: take a bounded batch per wake-up */
-    for (int i = 0; i < 64; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL) {
-            /* h2o returns NULL right after accept4 failed: errno is still its */
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                pause_accepting(srv, errno);
-            return;
-        }
-        if (srv->ssl == NULL) {
-            h2o_accept(&srv->accept, sock);
-            continue;
-        }
-        tls_conn_t *tc = calloc(1, sizeof(*tc));
-        if (tc == NULL) {
-            h2o_socket_close(sock);
-            continue;
-        }
-        tc->srv = srv;
-        tc->sock = sock;
-        tc->connected_at = *h2o_get_timestamp(&srv->ctx, NULL, NULL);
-        sock->on_close.cb = tls_conn_free;
-        sock->on_close.data = tc;
-        tc->timeout.cb = on_handshake_timeout;
-        h2o_timeout_link(srv->loop, &srv->ctx.handshake_timeout, &tc->timeout);
-        srv->handshaking++;
-        h2o_socket_ssl_handshake(sock, srv->ssl, NULL, on_handshake);
     }
+    tls_conn_t *tc = calloc(1, sizeof(*tc));
+    if (tc == NULL) {
+        h2o_socket_close(sock);
+        return;
+    }
+    tc->srv = srv;
+    tc->sock = sock;
+    tc->connected_at = *h2o_get_timestamp(&srv->ctx, NULL, NULL);
+    sock->on_close.cb = tls_conn_free;
+    sock->on_close.data = tc;
+    tc->timeout.cb = on_handshake_timeout;
+    h2o_timeout_link(srv->loop, &srv->ctx.handshake_timeout, &tc->timeout);
+    srv->handshaking++;
+    h2o_socket_ssl_handshake(sock, srv->ssl, NULL, on_handshake);
 }
 
 static void on_signal(nl_signals_t *sig, int signo, void *user)
@@ -320,40 +272,17 @@ static void on_signal(nl_signals_t *sig, int signo, void *user)
 /* Binds host:port. Returns the listening fd, or -1 after printing why. */
 static int listen_on(const nl__serve_args_t *args, unsigned *bound)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%u", args->port);
-    int gai = getaddrinfo(args->host, port, &hints, &res);
+    int gai = 0;
+    int fd = cm_listen(args->host, args->port, 0, SOMAXCONN, &gai);
     if (gai != 0) {
         nl__log("%s: --host '%.64s': %s", args->verb_name, args->host, gai_strerror(gai));
         return -1;
     }
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-            saved = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
     if (fd < 0) {
-        nl__log("%s: cannot listen on %.64s:%u: %s", args->verb_name, args->host, args->port, strerror(saved));
+        nl__log("%s: cannot listen on %.64s:%u: %s", args->verb_name, args->host, args->port, strerror(errno));
         return -1;
     }
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &len);
-    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    *bound = cm_listen_port(fd);
     return fd;
 }
 
@@ -375,10 +304,8 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
     srv->on_req = on_req;
     srv->on_too_large = on_too_large;
     srv->verb = verb;
-    const char *region = getenv("AWS_REGION");
-    if (region == NULL || region[0] == '\0')
-        region = getenv("AWS_DEFAULT_REGION");
-    if (region == NULL || region[0] == '\0')
+    const char *region = cm_env_region();
+    if (region == NULL)
         region = "us-east-1";
     srv->pool_cfg = (nl_pool_config_t){.bootstrap = args->bootstrap,
                                        .task_root = args->task_root,
@@ -400,7 +327,6 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
             free(srv);
             return NL_EXIT_USAGE;
         }
-        SSL_CTX_set_client_hello_cb(srv->ssl, on_client_hello, NULL);
     }
 
     h2o_config_init(&srv->conf);
@@ -429,8 +355,13 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
     if ((fd = listen_on(args, &srv->port)) < 0)
         goto done;
     srv->listener = h2o_evloop_socket_create(srv->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    srv->listener->data = srv;
-    h2o_socket_read_start(srv->listener, on_accept);
+    srv->acceptor = (cm_acceptor_t){.listeners = &srv->listener,
+                                    .num_listeners = 1,
+                                    .pause = &srv->ctx.hundred_ms_timeout,
+                                    .on_conn = on_accept,
+                                    .on_pause = on_accept_pause,
+                                    .data = srv};
+    cm_acceptor_start(&srv->acceptor);
     if ((rc = nl_pool_new(srv->loop, &srv->pool_cfg, &srv->pool)) != 0) {
         nl__log("%s: cannot start the runtimes: %s", args->verb_name, nl_strerror(rc));
         exit_code = rc == NL_ESYS ? NL_EXIT_USAGE : NL_EXIT_INTERNAL;
@@ -455,12 +386,10 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
     exit_code = NL_EXIT_OK;
 
 done:
-    if (h2o_timeout_is_linked(&srv->accept_resume))
-        h2o_timeout_unlink(&srv->accept_resume);
     if (h2o_timeout_is_linked(&srv->trim))
         h2o_timeout_unlink(&srv->trim);
     if (srv->listener != NULL) {
-        h2o_socket_read_stop(srv->listener);
+        cm_acceptor_stop(&srv->acceptor);
         h2o_socket_close(srv->listener);
     } else if (fd >= 0) {
         close(fd);
@@ -481,13 +410,10 @@ done:
     nl_pool_free(srv->pool);
     nl_signals_free(signals);
     h2o_evloop_run(srv->loop, 0);
-    /* h2o 2.2.5's evloop build closes the context's queue in h2o_context_dispose but never frees it */
-    h2o_multithread_queue_t *queue = srv->ctx.queue;
-    h2o_context_dispose(&srv->ctx);
+    cm_h2o_context_dispose(&srv->ctx);
     h2o_evloop_run(srv->loop, 0);
-    free(queue);
     h2o_config_dispose(&srv->conf);
-    h2o_evloop_destroy(srv->loop);
+    cm_h2o_evloop_destroy(srv->loop);
     cm_tls_ctx_free(srv->ssl);
     free(srv);
     return exit_code;

@@ -1,15 +1,15 @@
 /*
- * What start-api and start-lambda share: an h2o HTTP/1.1 + HTTP/2 server (plain, or TLS with SNI kept
- * per connection for the custom-domain check), the warm pool behind it, signals, and orderly shutdown.
+ * What start-api and start-lambda share: an h2o HTTP/1.1 + HTTP/2 server (plain, or TLS with the SNI
+ * at hand for the custom-domain check), the warm pool behind it, signals, and orderly shutdown.
  * A verb brings only its request handler.
  */
 #ifndef NEARJS_LOCAL_SERVER_H
 #define NEARJS_LOCAL_SERVER_H
 
-#define H2O_USE_LIBUV 0
 #include <h2o.h>
 
 #include "local/pool.h"
+#include "common/accept.h"
 #include "common/log.h"
 #include "serve_args.h"
 
@@ -36,9 +36,9 @@ struct nl__server {
     nl__server_on_too_large on_too_large; /* NULL: h2o's own text/plain 413 */
     void *verb;                           /* the verb's own state */
     int stop;
-    unsigned port;                     /* the port actually bound */
-    size_t handshaking;                /* TLS connections accepted whose handshake has not ended */
-    h2o_timeout_entry_t accept_resume; /* on ctx.hundred_ms_timeout while accepting is paused (out of fds) */
+    unsigned port;          /* the port actually bound */
+    size_t handshaking;     /* TLS connections accepted whose handshake has not ended */
+    cm_acceptor_t acceptor; /* over listener; pauses on ctx.hundred_ms_timeout when out of fds */
     cm_ratelimit_t log_accept;
     /* malloc_trim after a burst: requests since the last trim, time of the last one, the check's timer */
     size_t served_since_trim;

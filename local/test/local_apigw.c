@@ -1,6 +1,7 @@
 /* Table-driven tests of the API Gateway mapping: events (2.0 and 1.0) built from requests, and answers
  * mapped to responses, malformed answers first. */
 #include "local/apigw.h"
+#include "check.h"
 #include "local/errors.h"
 
 #include <jansson.h>
@@ -45,7 +46,7 @@ typedef struct event_case {
     check_t checks[12];
 } event_case_t;
 
-static int run_event_case(const event_case_t *c)
+static void run_event_case(const event_case_t *c)
 {
     nl_apigw_request_t req = {.version = c->version,
                               .method = c->method,
@@ -66,17 +67,16 @@ static int run_event_case(const event_case_t *c)
     char *out = NULL;
     size_t len = 0;
     int rc = nl_apigw_event(&req, &out, &len);
-    if (rc != 0) {
-        fprintf(stderr, "event '%s': nl_apigw_event failed: %s\n", c->name, nl_strerror(rc));
-        return 1;
-    }
+    CHECK(rc == 0, "event '%s': nl_apigw_event failed: %s", c->name, nl_strerror(rc));
+    if (rc != 0)
+        return;
     json_error_t jerr;
     json_t *doc = json_loadb(out, len, 0, &jerr);
-    int failed = 0;
+    int bad = 0;
+    CHECK(doc != NULL, "event '%s': not JSON: %s\n%s", c->name, jerr.text, out);
     if (doc == NULL) {
-        fprintf(stderr, "event '%s': not JSON: %s\n%s\n", c->name, jerr.text, out);
         free(out);
-        return 1;
+        return;
     }
     for (size_t i = 0; i < sizeof(c->checks) / sizeof(c->checks[0]) && c->checks[i].path != NULL; i++) {
         const check_t *k = &c->checks[i];
@@ -89,18 +89,15 @@ static int run_event_case(const event_case_t *c)
             ok = want != NULL && got != NULL && json_equal(got, want);
             json_decref(want);
         }
-        if (!ok) {
-            char *g = got != NULL ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-            fprintf(stderr, "event '%s': %s: got %s, want %s\n", c->name, k->path, g != NULL ? g : ABSENT, k->want);
-            free(g);
-            failed = 1;
-        }
+        char *g = !ok && got != NULL ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        CHECK(ok, "event '%s': %s: got %s, want %s", c->name, k->path, g != NULL ? g : ABSENT, k->want);
+        free(g);
+        bad |= !ok;
     }
-    if (failed)
+    if (bad)
         fprintf(stderr, "  event: %s\n", out);
     json_decref(doc);
     free(out);
-    return failed;
 }
 
 static const event_case_t event_cases[] = {
@@ -287,65 +284,48 @@ static const response_case_t response_cases[] = {
     {"v2 body without a type", 2, "{\"statusCode\":200,\"body\":\"x\"}", 0, 200, "", "x", 1},
 };
 
-static int run_response_case(const response_case_t *c)
+static void run_response_case(const response_case_t *c)
 {
     nl_apigw_response_t res;
     nl_apigw_response_init(&res);
     char why[256] = "";
     int rc = nl_apigw_response_map(c->version, c->answer, strlen(c->answer), &res, why, sizeof(why));
-    int failed = 0;
     if (rc != c->want_rc) {
-        fprintf(stderr, "response '%s': rc %d (%s), want %d\n", c->name, rc, why, c->want_rc);
-        failed = 1;
+        CHECK(rc == c->want_rc, "response '%s': rc %d (%s), want %d", c->name, rc, why, c->want_rc);
     } else if (rc != 0) {
-        if (why[0] == '\0' || res.num_headers != 0 || res.body != NULL) {
-            fprintf(stderr, "response '%s': malformed but no reason or res not left empty\n", c->name);
-            failed = 1;
-        }
+        CHECK(!(why[0] == '\0' || res.num_headers != 0 || res.body != NULL),
+              "response '%s': malformed but no reason or res not left empty", c->name);
     } else {
         char headers[1024] = "";
         size_t o = 0;
         for (size_t i = 0; i < res.num_headers; i++)
             o += (size_t)snprintf(headers + o, sizeof(headers) - o, "%s: %s\n", res.headers[i].name,
                                   res.headers[i].value);
-        if (res.status != c->want_status || strcmp(headers, c->want_headers) != 0 || res.body_len != c->want_body_len ||
-            memcmp(res.body, c->want_body, res.body_len) != 0) {
-            fprintf(stderr, "response '%s': got %d\n%s[%zu bytes]\nwant %d\n%s[%zu bytes]\n", c->name, res.status,
-                    headers, res.body_len, c->want_status, c->want_headers, c->want_body_len);
-            failed = 1;
-        }
+        CHECK(!(res.status != c->want_status || strcmp(headers, c->want_headers) != 0 ||
+                res.body_len != c->want_body_len || memcmp(res.body, c->want_body, res.body_len) != 0),
+              "response '%s': got %d\n%s[%zu bytes]\nwant %d\n%s[%zu bytes]", c->name, res.status, headers,
+              res.body_len, c->want_status, c->want_headers, c->want_body_len);
     }
     nl_apigw_response_dispose(&res);
-    return failed;
 }
 
 int main(void)
 {
-    int failed = 0;
     /* wrong use first */
     nl_apigw_request_t bad = {.version = 3};
     char *out = NULL;
     size_t len;
-    if (nl_apigw_event(&bad, &out, &len) != NL_EINVAL || out != NULL) {
-        fprintf(stderr, "version 3 accepted\n");
-        failed = 1;
-    }
+    CHECK(!(nl_apigw_event(&bad, &out, &len) != NL_EINVAL || out != NULL), "version 3 accepted");
     nl_apigw_response_t res;
     nl_apigw_response_init(&res);
     char why[64];
-    if (nl_apigw_response_map(3, "{}", 2, &res, why, sizeof(why)) != NL_EINVAL) {
-        fprintf(stderr, "response version 3 accepted\n");
-        failed = 1;
-    }
+    CHECK(!(nl_apigw_response_map(3, "{}", 2, &res, why, sizeof(why)) != NL_EINVAL), "response version 3 accepted");
     for (size_t i = 0; i < sizeof(event_cases) / sizeof(event_cases[0]); i++)
-        failed |= run_event_case(&event_cases[i]);
+        run_event_case(&event_cases[i]);
     for (size_t i = 0; i < sizeof(response_cases) / sizeof(response_cases[0]); i++)
-        failed |= run_response_case(&response_cases[i]);
+        run_response_case(&response_cases[i]);
     char id[17];
     nl_apigw_request_id(id);
-    if (strlen(id) != 16) {
-        fprintf(stderr, "request id '%s' is not 16 characters\n", id);
-        failed = 1;
-    }
-    return failed;
+    CHECK(!(strlen(id) != 16), "request id '%s' is not 16 characters", id);
+    return check_done("local_apigw");
 }

@@ -1,5 +1,6 @@
 /* Table-driven tests of the env set, SAM's env-vars parsing and Lambda's variables. */
 #include "local/env.h"
+#include "check.h"
 #include "local/errors.h"
 
 #include <stdio.h>
@@ -39,7 +40,6 @@ int main(void)
         {"{\"f\":{\"\":\"1\"}}", "f", NL_ECONFIG, "not a valid variable name", NULL, NULL},
         {"{\"f\":{\"A\":\"1\",\"A\":\"2\"}}", "f", NL_ECONFIG, "duplicate", NULL, NULL},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct case_ *c = &cases[i];
         nl_env_t env;
@@ -50,11 +50,8 @@ int main(void)
         int ok = rc == c->want_rc && (c->want_err == NULL || strstr(err, c->want_err) != NULL) &&
                  (c->key == NULL ||
                   (got == NULL ? c->want_value == NULL : c->want_value != NULL && strcmp(got, c->want_value) == 0));
-        if (!ok) {
-            fprintf(stderr, "case %zu: '%s': rc=%d err='%s' %s='%s'\n", i, c->doc, rc, err, c->key ? c->key : "",
-                    got ? got : "(null)");
-            failed = 1;
-        }
+        CHECK(!(!ok), "case %zu: '%s': rc=%d err='%s' %s='%s'", i, c->doc, rc, err, c->key ? c->key : "",
+              got ? got : "(null)");
         nl_env_dispose(&env);
     }
 
@@ -83,28 +80,21 @@ int main(void)
         {"AWS_SESSION_TOKEN", "tok"},
         {"AWS_ACCESS_KEY_ID", NULL},
     };
-    if (nl_lambda_env_fill(&env, &l, &user, fake_parent) != 0)
-        failed = 1;
+    CHECK(nl_lambda_env_fill(&env, &l, &user, fake_parent) == 0, "nl_lambda_env_fill failed");
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const char *got = nl_env_get(&env, want[i][0]);
-        if (got == NULL ? want[i][1] != NULL : want[i][1] == NULL || strcmp(got, want[i][1]) != 0) {
-            fprintf(stderr, "lambda env %s: got '%s', want '%s'\n", want[i][0], got ? got : "(null)",
-                    want[i][1] ? want[i][1] : "(null)");
-            failed = 1;
-        }
+        CHECK(!(got == NULL ? want[i][1] != NULL : want[i][1] == NULL || strcmp(got, want[i][1]) != 0),
+              "lambda env %s: got '%s', want '%s'", want[i][0], got ? got : "(null)",
+              want[i][1] ? want[i][1] : "(null)");
     }
     char **envp = nl_env_environ(&env);
     int found = 0;
     for (char **p = envp; p != NULL && *p != NULL; p++)
         found += strcmp(*p, "MINE=yes") == 0;
-    if (found != 1) {
-        fprintf(stderr, "environ: MINE=yes found %d times\n", found);
-        failed = 1;
-    }
+    CHECK(!(found != 1), "environ: MINE=yes found %d times", found);
     nl_env_free_environ(envp);
-    if (nl_env_set(&env, "A=B", "x") != NL_EINVAL)
-        failed = 1;
+    CHECK(nl_env_set(&env, "A=B", "x") == NL_EINVAL, "nl_env_set accepted the name 'A=B'");
     nl_env_dispose(&env);
     nl_env_dispose(&user);
-    return failed;
+    return check_done("local_env");
 }

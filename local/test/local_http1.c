@@ -1,6 +1,7 @@
 /* Table-driven tests of the HTTP/1.1 head parser and the chunked decoder: whole, trickled byte by
  * byte, malformed and oversized input. */
 #include "../src/http1.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,6 @@ static int run_chunked(const struct chunk_case *c, size_t step, int *done, size_
 
 int main(void)
 {
-    int failed = 0;
     static const struct head_case heads[] = {
         {"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n", 1, 0, "GET",
          "/2018-06-01/runtime/invocation/next", "host", "x"},
@@ -98,10 +98,7 @@ int main(void)
         } else {
             ok = r == c->want;
         }
-        if (!ok) {
-            fprintf(stderr, "head case %zu: '%s': got %zd, want %zd\n", i, c->in, r, c->want);
-            failed = 1;
-        }
+        CHECK(!(!ok), "head case %zu: '%s': got %zd, want %zd", i, c->in, r, c->want);
     }
 
     /* huge heads are refused, not buffered forever */
@@ -110,28 +107,20 @@ int main(void)
     memcpy(huge, "GET / HTTP/1.1\r\nX: ", 19);
     memset(huge + 19, 'a', big - 19);
     nl__request_t req;
-    if (nl__http_parse_request(huge, big, &req) != NL__HTTP_ETOOBIG) {
-        fprintf(stderr, "huge head not refused\n");
-        failed = 1;
-    }
+    CHECK(!(nl__http_parse_request(huge, big, &req) != NL__HTTP_ETOOBIG), "huge head not refused");
     free(huge);
     /* too many headers */
     char many[8192] = "GET / HTTP/1.1\r\n";
     for (int i = 0; i < NL__HTTP_MAX_HEADERS + 1; i++)
         strcat(many, "A: b\r\n");
     strcat(many, "\r\n");
-    if (nl__http_parse_request(many, strlen(many), &req) != NL__HTTP_ETOOBIG) {
-        fprintf(stderr, "too many headers not refused\n");
-        failed = 1;
-    }
+    CHECK(!(nl__http_parse_request(many, strlen(many), &req) != NL__HTTP_ETOOBIG), "too many headers not refused");
 
     uint64_t v;
-    if (nl__http_parse_length("123", 3, &v) != 0 || v != 123 || nl__http_parse_length("", 0, &v) == 0 ||
-        nl__http_parse_length("1a", 2, &v) == 0 || nl__http_parse_length("-1", 2, &v) == 0 ||
-        nl__http_parse_length("99999999999999999999", 20, &v) == 0) {
-        fprintf(stderr, "content-length parsing\n");
-        failed = 1;
-    }
+    CHECK(!(nl__http_parse_length("123", 3, &v) != 0 || v != 123 || nl__http_parse_length("", 0, &v) == 0 ||
+            nl__http_parse_length("1a", 2, &v) == 0 || nl__http_parse_length("-1", 2, &v) == 0 ||
+            nl__http_parse_length("99999999999999999999", 20, &v) == 0),
+          "content-length parsing");
 
     static const struct chunk_case chunks[] = {
         {"5\r\nhello\r\n0\r\n\r\n", 1, 0, "hello", "\r\n", 0},
@@ -152,11 +141,9 @@ int main(void)
         for (size_t s = 0; s < 3; s++) {
             int done;
             size_t consumed;
-            if (!run_chunked(&chunks[i], steps[s], &done, &consumed)) {
-                fprintf(stderr, "chunk case %zu (step %zu): '%s': done=%d data='%.*s' consumed=%zu\n", i, steps[s],
-                        chunks[i].in, done, (int)data_len, data, consumed);
-                failed = 1;
-            }
+            CHECK(!(!run_chunked(&chunks[i], steps[s], &done, &consumed)),
+                  "chunk case %zu (step %zu): '%s': done=%d data='%.*s' consumed=%zu", i, steps[s], chunks[i].in, done,
+                  (int)data_len, data, consumed);
         }
     }
 
@@ -170,19 +157,14 @@ int main(void)
     ssize_t r = 0;
     for (int i = 0; i < 100 && r >= 0; i++)
         r = nl__chunked_feed(&d, line, sizeof(line), &done, collect, NULL);
-    if (r != NL__HTTP_ETOOBIG) {
-        fprintf(stderr, "oversized trailers not refused\n");
-        failed = 1;
-    }
+    CHECK(!(r != NL__HTTP_ETOOBIG), "oversized trailers not refused");
     nl__chunked_dispose(&d);
 
     nl__header_t th[4];
     size_t n;
     const char block[] = "A: 1\r\nb:2\r\n\r\n";
-    if (nl__http_parse_headers(block, sizeof(block) - 1, th, 4, &n) != 0 || n != 2 ||
-        nl__http_find(th, n, "B") == NULL || nl__http_parse_headers("A: 1\r\n", 6, th, 4, &n) == 0) {
-        fprintf(stderr, "header block parsing\n");
-        failed = 1;
-    }
-    return failed;
+    CHECK(!(nl__http_parse_headers(block, sizeof(block) - 1, th, 4, &n) != 0 || n != 2 ||
+            nl__http_find(th, n, "B") == NULL || nl__http_parse_headers("A: 1\r\n", 6, th, 4, &n) == 0),
+          "header block parsing");
+    return check_done("local_http1");
 }

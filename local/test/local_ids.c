@@ -1,5 +1,6 @@
 /* Shape tests of the generated ids (they are random: check the form, and that two differ). */
 #include "../src/ids.h"
+#include "check.h"
 
 #include <regex.h>
 #include <stdio.h>
@@ -17,7 +18,6 @@ static int matches(const char *re, const char *s)
 
 int main(void)
 {
-    int failed = 0;
     char a[37], b[37], trace[NL__TRACE_ID_SIZE], stream[NL__LOG_STREAM_SIZE];
     nl__uuid4(a);
     nl__uuid4(b);
@@ -31,14 +31,8 @@ int main(void)
         {"^2026/01/02/\\[\\$LATEST\\][0-9a-f]{32}$", stream},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (!matches(cases[i].re, cases[i].s)) {
-            fprintf(stderr, "case %zu: '%s' does not match %s\n", i, cases[i].s, cases[i].re);
-            failed = 1;
-        }
+        CHECK(!(!matches(cases[i].re, cases[i].s)), "case %zu: '%s' does not match %s", i, cases[i].s, cases[i].re);
     }
-    if (strcmp(a, b) == 0) {
-        fprintf(stderr, "two request ids are equal: %s\n", a);
-        failed = 1;
-    }
-    return failed;
+    CHECK(!(strcmp(a, b) == 0), "two request ids are equal: %s", a);
+    return check_done("local_ids");
 }

@@ -5,6 +5,7 @@
  * loop is turned by hand until a full answer has arrived.
  */
 #include "local/rapi.h"
+#include "check.h"
 #include "local/errors.h"
 
 #include <arpa/inet.h>
@@ -18,7 +19,6 @@
 
 static h2o_loop_t *loop;
 static nl_rapi_worker_t *worker;
-static int failed;
 
 /* what the callbacks saw */
 static int idle_calls, idle_first, start_calls, result_calls, log_calls;
@@ -107,10 +107,7 @@ static const char *exchange(int fd, const char *req, size_t len)
 
 static void expect_has(int line, const char *got, const char *want)
 {
-    if (strstr(got, want) == NULL) {
-        fprintf(stderr, "line %d: response lacks '%s'; got:\n%s\n", line, want, got);
-        failed = 1;
-    }
+    CHECK(!(strstr(got, want) == NULL), "line %d: response lacks '%s'; got:\n%s", line, want, got);
 }
 #define HAS(got, want) expect_has(__LINE__, got, want)
 
@@ -148,10 +145,7 @@ int main(void)
     HAS(r, "State transition from Started to InvocationResponse failed for runtime.");
     r = send_str(fd, "PUT /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n");
     HAS(r, "HTTP/1.1 405 ");
-    if (log_calls != 3) {
-        fprintf(stderr, "want one log line per misuse, got %d\n", log_calls);
-        failed = 1;
-    }
+    CHECK(!(log_calls != 3), "want one log line per misuse, got %d", log_calls);
     int bad = connect_worker();
     r = send_str(bad, "GARBAGE\r\n\r\n");
     HAS(r, "HTTP/1.1 400 Bad Request\r\n");
@@ -164,17 +158,12 @@ int main(void)
 
     /* a GET /next parks until an event comes */
     r = send_str(fd, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n");
-    if (r[0] != '\0' || idle_calls != 1 || !idle_first) {
-        fprintf(stderr, "GET /next should park and report idle (first): got '%s', idle %d/%d\n", r, idle_calls,
-                idle_first);
-        failed = 1;
-    }
+    CHECK(!(r[0] != '\0' || idle_calls != 1 || !idle_first),
+          "GET /next should park and report idle (first): got '%s', idle %d/%d", r, idle_calls, idle_first);
     char id[NL_REQUEST_ID_SIZE];
     nl_rapi_event_t ev = {.payload = "{\"k\":1}", .payload_len = 7, .deadline_ms = 1234567890123ull};
-    if (nl_rapi_worker_invoke(worker, &ev, id) != 0 || nl_rapi_worker_invoke(worker, &ev, id) != NL_EBUSY) {
-        fprintf(stderr, "invoke / busy\n");
-        failed = 1;
-    }
+    CHECK(!(nl_rapi_worker_invoke(worker, &ev, id) != 0 || nl_rapi_worker_invoke(worker, &ev, id) != NL_EBUSY),
+          "invoke / busy");
     r = exchange(fd, "", 0);
     HAS(r, "HTTP/1.1 200 OK\r\n");
     HAS(r, "Content-Type: application/json\r\n");
@@ -185,8 +174,7 @@ int main(void)
     char want_id[80];
     snprintf(want_id, sizeof(want_id), "Lambda-Runtime-Aws-Request-Id: %s\r\n", id);
     HAS(r, want_id);
-    if (start_calls != 1)
-        failed = 1;
+    CHECK(start_calls == 1, "on_start called %d times, want 1", start_calls);
 
     /* while running: a wrong id is 400, init/error is 403 */
     r = post(fd, "/2018-06-01/runtime/invocation/00000000-0000-4000-8000-000000000000/response", "", "x");
@@ -210,12 +198,10 @@ int main(void)
                      "eyJlcnJvclR5cGUiOiJCb29tIn0=\r\n\r\n");
     HAS(r, "HTTP/1.1 202 Accepted\r\n");
     HAS(r, "{\"status\":\"OK\"}");
-    if (result_calls != 1 || last_outcome != NL_RAPI_ERROR || strcmp(last_type, "Boom") != 0 ||
-        strcmp(last_body, "{\"errorType\":\"Boom\"}") != 0 || strcmp(streamed, "abc") != 0) {
-        fprintf(stderr, "stream error: results %d outcome %d type '%s' body '%s' streamed '%s'\n", result_calls,
-                last_outcome, last_type, last_body, streamed);
-        failed = 1;
-    }
+    CHECK(!(result_calls != 1 || last_outcome != NL_RAPI_ERROR || strcmp(last_type, "Boom") != 0 ||
+            strcmp(last_body, "{\"errorType\":\"Boom\"}") != 0 || strcmp(streamed, "abc") != 0),
+          "stream error: results %d outcome %d type '%s' body '%s' streamed '%s'", result_calls, last_outcome,
+          last_type, last_body, streamed);
     /* a second answer for the same invocation */
     r = post(fd, path, "", "again");
     HAS(r, "HTTP/1.1 403 Forbidden\r\n");
@@ -225,10 +211,7 @@ int main(void)
 
     /* next invocation: over the (test's 100-byte) cap */
     r = send_str(fd, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n");
-    if (idle_calls != 2 || idle_first) {
-        fprintf(stderr, "second idle: %d/%d\n", idle_calls, idle_first);
-        failed = 1;
-    }
+    CHECK(!(idle_calls != 2 || idle_first), "second idle: %d/%d", idle_calls, idle_first);
     nl_rapi_worker_invoke(worker, &ev, id);
     exchange(fd, "", 0);
     snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/response", id);
@@ -239,12 +222,11 @@ int main(void)
     HAS(r, "HTTP/1.1 413 Payload Too Large\r\n");
     HAS(r, "{\"errorMessage\":\"Exceeded maximum allowed payload size (100 bytes).\",\"errorType\":"
            "\"RequestEntityTooLarge\"}");
-    if (result_calls != 2 || last_outcome != NL_RAPI_ERROR || strcmp(last_type, "Function.ResponseSizeTooLarge") != 0 ||
-        strstr(last_body, "Response payload size (101 bytes) exceeded maximum allowed payload size (100 bytes).") ==
-            NULL) {
-        fprintf(stderr, "too large: outcome %d type '%s' body '%s'\n", last_outcome, last_type, last_body);
-        failed = 1;
-    }
+    CHECK(!(result_calls != 2 || last_outcome != NL_RAPI_ERROR ||
+            strcmp(last_type, "Function.ResponseSizeTooLarge") != 0 ||
+            strstr(last_body, "Response payload size (101 bytes) exceeded maximum allowed payload size (100 bytes).") ==
+                NULL),
+          "too large: outcome %d type '%s' body '%s'", last_outcome, last_type, last_body);
 
     /* third: a plain response, exactly at the cap, over keep-alive */
     send_str(fd, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n");
@@ -254,14 +236,12 @@ int main(void)
     big[100] = '\0';
     r = post(fd, path, "", big);
     HAS(r, "HTTP/1.1 202 Accepted\r\n");
-    if (result_calls != 3 || last_outcome != NL_RAPI_RESPONSE || strlen(last_body) != 100) {
-        fprintf(stderr, "at the cap: outcome %d body %zu bytes\n", last_outcome, strlen(last_body));
-        failed = 1;
-    }
+    CHECK(!(result_calls != 3 || last_outcome != NL_RAPI_RESPONSE || strlen(last_body) != 100),
+          "at the cap: outcome %d body %zu bytes", last_outcome, strlen(last_body));
 
     close(fd);
     nl_rapi_worker_free(worker);
     h2o_evloop_run(loop, 0);
     h2o_evloop_destroy(loop);
-    return failed;
+    return check_done("local_rapi");
 }

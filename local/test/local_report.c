@@ -1,5 +1,6 @@
 /* Table-driven tests of Lambda's wording: REPORT lines, exit reasons, error documents. */
 #include "local/report.h"
+#include "check.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 
 int main(void)
 {
-    int failed = 0;
     static const struct {
         nl_report_t in;
         const char *want;
@@ -29,10 +29,7 @@ int main(void)
     for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
         char out[512];
         nl_report_format(out, sizeof(out), &reports[i].in);
-        if (strcmp(out, reports[i].want) != 0) {
-            fprintf(stderr, "report %zu: got '%s'\n want '%s'\n", i, out, reports[i].want);
-            failed = 1;
-        }
+        CHECK(!(strcmp(out, reports[i].want) != 0), "report %zu: got '%s'\n want '%s'", i, out, reports[i].want);
     }
 
     const struct {
@@ -55,10 +52,7 @@ int main(void)
         else
             snprintf(want, sizeof(want), "signal: signal %d", SIGRTMIN + 1);
         nl_exit_text(exits[i].status, out, sizeof(out));
-        if (strcmp(out, want) != 0) {
-            fprintf(stderr, "exit %zu: got '%s', want '%s'\n", i, out, want);
-            failed = 1;
-        }
+        CHECK(!(strcmp(out, want) != 0), "exit %zu: got '%s', want '%s'", i, out, want);
     }
 
     struct {
@@ -90,11 +84,9 @@ int main(void)
         {nl_error_json("T", "a\0b", 3), "{\"errorMessage\":\"a\\u0000b\",\"errorType\":\"T\"}"},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        if (strs[i].got == NULL || strcmp(strs[i].got, strs[i].want) != 0) {
-            fprintf(stderr, "doc %zu: got '%s'\n want '%s'\n", i, strs[i].got ? strs[i].got : "(null)", strs[i].want);
-            failed = 1;
-        }
+        CHECK(!(strs[i].got == NULL || strcmp(strs[i].got, strs[i].want) != 0), "doc %zu: got '%s'\n want '%s'", i,
+              strs[i].got ? strs[i].got : "(null)", strs[i].want);
         free(strs[i].got);
     }
-    return failed;
+    return check_done("local_report");
 }

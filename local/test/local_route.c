@@ -1,5 +1,6 @@
 /* Table-driven tests of Runtime API routing. */
 #include "../src/route.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,18 +40,15 @@ int main(void)
          "0123456789012345678901234567",
          1},
     };
-    int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct case_ *c = &cases[i];
         char id[NL__MAX_ID + 1];
         int too_long;
         nl__route_t r = nl__route(c->method, strlen(c->method), c->path, strlen(c->path), id, &too_long);
         int id_matters = r == NL__ROUTE_RESPONSE || r == NL__ROUTE_ERROR;
-        if (r != c->want || (id_matters && (strcmp(id, c->want_id) != 0 || too_long != c->want_too_long))) {
-            fprintf(stderr, "case %zu: %s %s: got route %d id '%s' too_long %d, want %d '%s' %d\n", i, c->method,
-                    c->path, r, id, too_long, c->want, c->want_id, c->want_too_long);
-            failed = 1;
-        }
+        CHECK(!(r != c->want || (id_matters && (strcmp(id, c->want_id) != 0 || too_long != c->want_too_long))),
+              "case %zu: %s %s: got route %d id '%s' too_long %d, want %d '%s' %d", i, c->method, c->path, r, id,
+              too_long, c->want, c->want_id, c->want_too_long);
     }
-    return failed;
+    return check_done("local_route");
 }

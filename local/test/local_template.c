@@ -1,6 +1,7 @@
 /* Table-driven tests of SAM template reading: broken templates first (each error must name the file's
  * line and the key), then good ones. */
 #include "local/errors.h"
+#include "check.h"
 #include "local/template.h"
 
 #include <stdio.h>
@@ -67,29 +68,25 @@ static const tcase_t cases[] = {
      "B", 0, NULL, "B", "b", 0, 0, NULL, "", 0},
 };
 
-static int run(const tcase_t *c, const char *dir)
+static void run(const tcase_t *c, const char *dir)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/template.yaml", dir);
     FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "template '%s': cannot write %s", c->name, path);
     if (f == NULL)
-        return 1;
+        return;
     fputs(c->yaml, f);
     fclose(f);
     nl_template_function_t fn;
     nl_template_function_init(&fn);
     char err[NL_TEMPLATE_ERR_SIZE] = "";
     int rc = nl_template_load(path, c->want_fn, &fn, err);
-    int failed = 0;
     if (rc != c->want_rc) {
-        fprintf(stderr, "template '%s': rc %d (%s), want %d\n", c->name, rc, err, c->want_rc);
-        failed = 1;
+        CHECK(rc == c->want_rc, "template '%s': rc %d (%s), want %d", c->name, rc, err, c->want_rc);
     } else if (rc != 0) {
-        if (strncmp(err, path, strlen(path)) != 0 || strstr(err, c->want_err) == NULL) {
-            fprintf(stderr, "template '%s': error '%s'\n  want it to start with '%s' and hold '%s'\n", c->name, err,
-                    path, c->want_err);
-            failed = 1;
-        }
+        CHECK(!(strncmp(err, path, strlen(path)) != 0 || strstr(err, c->want_err) == NULL),
+              "template '%s': error '%s'\n  want it to start with '%s' and hold '%s'", c->name, err, path, c->want_err);
     } else {
         char env[512] = "";
         size_t o = 0;
@@ -100,23 +97,18 @@ static int run(const tcase_t *c, const char *dir)
                           ? fn.code_dir == NULL
                           : fn.code_dir != NULL && cl >= strlen(c->code_suffix) &&
                                 strcmp(fn.code_dir + cl - strlen(c->code_suffix), c->code_suffix) == 0;
-        if (strcmp(fn.logical_id, c->id) != 0 ||
-            (c->handler == NULL ? fn.handler != NULL : fn.handler == NULL || strcmp(fn.handler, c->handler) != 0) ||
-            fn.timeout_s != c->timeout || fn.memory_mb != c->memory || !code_ok || strcmp(env, c->env) != 0 ||
-            fn.skipped_vars != c->skipped) {
-            fprintf(stderr,
-                    "template '%s': got id=%s handler=%s timeout=%g memory=%u code=%s env=%s skipped=%zu\n"
-                    "  want id=%s handler=%s timeout=%g memory=%u code=*%s env=%s skipped=%zu\n",
-                    c->name, fn.logical_id, fn.handler ? fn.handler : "(none)", fn.timeout_s, fn.memory_mb,
-                    fn.code_dir ? fn.code_dir : "(none)", env, fn.skipped_vars, c->id,
-                    c->handler ? c->handler : "(none)", c->timeout, c->memory, c->code_suffix ? c->code_suffix : "",
-                    c->env, c->skipped);
-            failed = 1;
-        }
+        CHECK(!(strcmp(fn.logical_id, c->id) != 0 ||
+                (c->handler == NULL ? fn.handler != NULL : fn.handler == NULL || strcmp(fn.handler, c->handler) != 0) ||
+                fn.timeout_s != c->timeout || fn.memory_mb != c->memory || !code_ok || strcmp(env, c->env) != 0 ||
+                fn.skipped_vars != c->skipped),
+              "template '%s': got id=%s handler=%s timeout=%g memory=%u code=%s env=%s skipped=%zu\n"
+              "  want id=%s handler=%s timeout=%g memory=%u code=*%s env=%s skipped=%zu",
+              c->name, fn.logical_id, fn.handler ? fn.handler : "(none)", fn.timeout_s, fn.memory_mb,
+              fn.code_dir ? fn.code_dir : "(none)", env, fn.skipped_vars, c->id, c->handler ? c->handler : "(none)",
+              c->timeout, c->memory, c->code_suffix ? c->code_suffix : "", c->env, c->skipped);
     }
     nl_template_function_dispose(&fn);
     unlink(path);
-    return failed;
 }
 
 int main(void)
@@ -126,19 +118,16 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    int failed = 0;
     /* wrong use first: a file that is not there */
     nl_template_function_t fn;
     nl_template_function_init(&fn);
     char err[NL_TEMPLATE_ERR_SIZE];
-    if (nl_template_load("/nonexistent/template.yaml", NULL, &fn, err) != NL_ECONFIG ||
-        strstr(err, "/nonexistent/template.yaml: No such file") == NULL) {
-        fprintf(stderr, "missing file: '%s'\n", err);
-        failed = 1;
-    }
+    CHECK(!(nl_template_load("/nonexistent/template.yaml", NULL, &fn, err) != NL_ECONFIG ||
+            strstr(err, "/nonexistent/template.yaml: No such file") == NULL),
+          "missing file: '%s'", err);
     nl_template_function_dispose(&fn);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        failed |= run(&cases[i], dir);
+        run(&cases[i], dir);
     rmdir(dir);
-    return failed;
+    return check_done("local_template");
 }

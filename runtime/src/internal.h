@@ -5,8 +5,8 @@
  * buffers (headers, body); loop.c turns those into an lrt_invocation_t; the handler fills an
  * lrt_response (response.c, stream.c); loop.c posts it through client.c.
  */
-#ifndef LRT_INTERNAL_H
-#define LRT_INTERNAL_H
+#ifndef NEARJS_RUNTIME_INTERNAL_H
+#define NEARJS_RUNTIME_INTERNAL_H
 
 #include <signal.h>
 #include <sys/uio.h>

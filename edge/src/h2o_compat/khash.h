@@ -4,8 +4,8 @@
  * send GOAWAY ENHANCE_YOUR_CALM; the stream table is a pointer there, so an opaque type keeps the layout,
  * and the one inline lookup the header defines (never called by edge/) gets lookups that find nothing.
  */
-#ifndef NEARJS_EDGE_KHASH_COMPAT_H
-#define NEARJS_EDGE_KHASH_COMPAT_H
+#ifndef NEARJS_EDGE_H2O_COMPAT_KHASH_H
+#define NEARJS_EDGE_H2O_COMPAT_KHASH_H
 
 typedef unsigned khiter_t;
 #define KHASH_MAP_INIT_INT64(name, khval_t) typedef struct kh_##name##_s kh_##name##_t;

@@ -5,8 +5,8 @@
  * An entry is used only when both versions still equal the store's current ones, so it is never stale.
  * Bounded: FN_CACHE_ENTRIES entries and max_bytes of bodies; least recently used goes first.
  */
-#ifndef FUNCTION_CACHE_H
-#define FUNCTION_CACHE_H
+#ifndef NEARJS_FUNCTION_CACHE_H
+#define NEARJS_FUNCTION_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * function/encode.h: the byte transforms of an answer: the ETag (SHA-256 via OpenSSL EVP), gzip (zlib)
  * and base64 (OpenSSL), each appending to a capped buffer.
  */
-#ifndef FUNCTION_ENCODE_H
-#define FUNCTION_ENCODE_H
+#ifndef NEARJS_FUNCTION_ENCODE_H
+#define NEARJS_FUNCTION_ENCODE_H
 
 #include <stddef.h>
 #include "common/buf.h"

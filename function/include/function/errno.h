@@ -2,8 +2,8 @@
  * function/errno.h: the one table of error codes of the function part (libuv's UV_ERRNO_MAP idiom).
  * Every fn_ function that can fail returns 0 or one of these negative values.
  */
-#ifndef FUNCTION_ERRNO_H
-#define FUNCTION_ERRNO_H
+#ifndef NEARJS_FUNCTION_ERRNO_H
+#define NEARJS_FUNCTION_ERRNO_H
 
 #define FN_ERRNO_MAP(X)                                                                                                \
     X(NOMEM, -1, "out of memory")                                                                                      \

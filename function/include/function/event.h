@@ -3,8 +3,8 @@
  * Lambda function URL sends it, reduced to what the function uses: method, raw path, and the two
  * request headers that shape the answer (If-None-Match, Accept-Encoding).
  */
-#ifndef FUNCTION_EVENT_H
-#define FUNCTION_EVENT_H
+#ifndef NEARJS_FUNCTION_EVENT_H
+#define NEARJS_FUNCTION_EVENT_H
 
 #include <stddef.h>
 #include "common/buf.h"

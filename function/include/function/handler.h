@@ -4,8 +4,8 @@
  * (src/main.c) connects it to lrt_run(); tests call it directly.
  * Not thread-safe: one handler per thread (Lambda runs one invocation at a time per instance).
  */
-#ifndef FUNCTION_HANDLER_H
-#define FUNCTION_HANDLER_H
+#ifndef NEARJS_FUNCTION_HANDLER_H
+#define NEARJS_FUNCTION_HANDLER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +36,7 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
  * Names the region that renders: every answer from then on carries `X-Nearjs-Region: region`, so a
  * visitor (and the end-to-end tests) can tell which region's function answered after the edge's
  * failover. region is copied (1-63 of [a-z0-9-], AWS's region names); NULL, "" or anything else removes
- * the header. The bootstrap passes AWS_REGION.
+ * the header. The bootstrap passes cm_env_region() (AWS_REGION, else AWS_DEFAULT_REGION), the S3 store's too.
  */
 void fn_handler_set_region(fn_handler_t *h, const char *region);
 

@@ -11,8 +11,8 @@
  *     tail (final), each piece compressed on its own (pigz's way), CRC-32s joined by crc32_combine.
  * Not thread-safe (one per handler).
  */
-#ifndef FUNCTION_LOADER_H
-#define FUNCTION_LOADER_H
+#ifndef NEARJS_FUNCTION_LOADER_H
+#define NEARJS_FUNCTION_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * function/negotiate.h: the two request headers that choose the answer: Accept-Encoding (RFC 9110
  * 12.5.3, q-values) and If-None-Match (RFC 9110 13.1.2, weak comparison). Pure functions over (ptr, len).
  */
-#ifndef FUNCTION_NEGOTIATE_H
-#define FUNCTION_NEGOTIATE_H
+#ifndef NEARJS_FUNCTION_NEGOTIATE_H
+#define NEARJS_FUNCTION_NEGOTIATE_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  *     "/" id "/" id ".js"      id = 1*64 ( ALPHA / DIGIT / "_" / "-" )
  * Nothing else passes: no dot segments, no percent-encoding at all, no NUL, no trailing slash, no query.
  */
-#ifndef FUNCTION_PATH_H
-#define FUNCTION_PATH_H
+#ifndef NEARJS_FUNCTION_PATH_H
+#define NEARJS_FUNCTION_PATH_H
 
 #include <stddef.h>
 

@@ -4,8 +4,8 @@
  * (\u003c, \u003e, \u0026, \/) and U+2028/U+2029 as \u2028/\u2029, so no config can close a
  * <script> element, open an HTML comment, or end a JavaScript line inside a string literal.
  */
-#ifndef FUNCTION_RENDER_H
-#define FUNCTION_RENDER_H
+#ifndef NEARJS_FUNCTION_RENDER_H
+#define NEARJS_FUNCTION_RENDER_H
 
 #include <stddef.h>
 #include "common/buf.h"

@@ -8,8 +8,8 @@
  * revalidates two objects waits one round trip, not two.
  * Keys are relative paths built from validated ids only (e.g. "accounts/acme/main.json").
  */
-#ifndef FUNCTION_STORE_H
-#define FUNCTION_STORE_H
+#ifndef NEARJS_FUNCTION_STORE_H
+#define NEARJS_FUNCTION_STORE_H
 
 #include <stddef.h>
 #include "common/buf.h"

@@ -17,7 +17,6 @@
 #ifndef NEARJS_LOCAL_POOL_H
 #define NEARJS_LOCAL_POOL_H
 
-#define H2O_USE_LIBUV 0
 #include <h2o.h>
 
 #include "local/env.h"

@@ -14,7 +14,6 @@
 #ifndef NEARJS_LOCAL_RAPI_H
 #define NEARJS_LOCAL_RAPI_H
 
-#define H2O_USE_LIBUV 0
 #include <h2o.h>
 
 #include <stddef.h>

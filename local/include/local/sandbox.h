@@ -7,7 +7,6 @@
 #ifndef NEARJS_LOCAL_SANDBOX_H
 #define NEARJS_LOCAL_SANDBOX_H
 
-#define H2O_USE_LIBUV 0
 #include <h2o.h>
 
 #include <signal.h>

@@ -1,0 +1,41 @@
+/*
+ * What libh2o 2.2.5 lacks or gets wrong, made up for in one place: src/h2o_compat.c is the one file the
+ * next libh2o upgrade has to revisit (see common/README.md). Each function says what the 2.2.5 gap is;
+ * on another version each falls back to the library's own behaviour (or to "unknown") instead of reading
+ * memory whose layout it does not know. Thread-safe as far as the objects passed are the caller's thread's.
+ */
+#ifndef NEARJS_COMMON_H2O_COMPAT_H
+#define NEARJS_COMMON_H2O_COMPAT_H
+
+#include <h2o.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The server name (SNI) the client of a TLS socket sent, or NULL (no TLS, no SNI, handshake not begun, or
+ * a libh2o whose private socket layout is not 2.2's). Borrowed: valid while the socket is open. 2.2.5 has
+ * no getter (h2o_socket_ssl_get_server_name came later); this reads the SSL out of its private struct. */
+const char *cm_h2o_sni(h2o_socket_t *sock);
+
+/* h2o_context_dispose plus the free of the context's multithread queue, which 2.2.5's evloop build closes
+ * but never frees (one leak per context). */
+void cm_h2o_context_dispose(h2o_context_t *ctx);
+
+/* h2o_multithread_destroy_queue plus the free that 2.2.5's evloop build forgets. queue: the caller's, gone
+ * on return. */
+void cm_h2o_queue_destroy(h2o_multithread_queue_t *queue);
+
+/* h2o_evloop_destroy plus the close of the loop's epoll descriptor, which 2.2.5 leaks (one per loop). NULL
+ * is a no-op. */
+void cm_h2o_evloop_destroy(h2o_loop_t *loop);
+
+/* The epoll descriptor of a 2.2.5 evloop, or -1 when the word after the public struct is no epoll instance
+ * (another layout: then cm_h2o_evloop_destroy closes nothing). For the tests. */
+int cm_h2o_evloop_fd(h2o_loop_t *loop);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * The libh2o 2.2.5 workarounds, all of them (the one file to revisit when libh2o is upgraded; the tests in
+ * test/common_h2o_compat.c say which ones a new version makes wrong):
+ * - no getter for a TLS connection's SNI: st_h2o_socket_ssl_t's first two members are the SSL_CTX and the
+ *   SSL, read here only when the headers say 2.2;
+ * - the evloop build's h2o_multithread_destroy_queue closes the queue's pipe but never frees the queue
+ *   (h2o_context_dispose calls it for the context's own);
+ * - h2o_evloop_destroy frees the loop but never closes its epoll descriptor (lib/common/socket/evloop/
+ *   epoll.c.h allocates the public h2o_evloop_t followed by that int). The descriptor is closed only after
+ *   /proc says it is an epoll instance, so a libh2o with another layout leaks as before instead of closing
+ *   a stranger's descriptor.
+ */
+#include "common/h2o_compat.h"
+
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
+#define CM_H2O_22 1
+#else
+#define CM_H2O_22 0
+#endif
+
+/* The head of 2.2's private struct st_h2o_socket_ssl_t. */
+struct h2o22_socket_ssl {
+    SSL_CTX *ssl_ctx;
+    SSL *ossl;
+};
+
+/* The layout of 2.2.5's epoll backend: the public loop, then the epoll descriptor. */
+struct evloop_epoll {
+    h2o_evloop_t super;
+    int ep;
+};
+
+const char *cm_h2o_sni(h2o_socket_t *sock)
+{
+#if CM_H2O_22
+    if (sock == NULL || sock->ssl == NULL)
+        return NULL;
+    const struct h2o22_socket_ssl *ssl = (const void *)sock->ssl;
+    return ssl->ossl != NULL ? SSL_get_servername(ssl->ossl, TLSEXT_NAMETYPE_host_name) : NULL;
+#else
+    (void)sock;
+    return NULL;
+#endif
+}
+
+void cm_h2o_context_dispose(h2o_context_t *ctx)
+{
+    h2o_multithread_queue_t *queue = ctx->queue;
+    h2o_context_dispose(ctx);
+#if CM_H2O_22
+    free(queue);
+#else
+    (void)queue;
+#endif
+}
+
+void cm_h2o_queue_destroy(h2o_multithread_queue_t *queue)
+{
+    h2o_multithread_destroy_queue(queue);
+#if CM_H2O_22
+    free(queue);
+#endif
+}
+
+int cm_h2o_evloop_fd(h2o_loop_t *loop)
+{
+    int fd = ((struct evloop_epoll *)loop)->ep;
+    char path[64], target[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ssize_t n = fd >= 0 ? readlink(path, target, sizeof(target) - 1) : -1;
+    if (n < 0)
+        return -1;
+    target[n] = '\0';
+    return strcmp(target, "anon_inode:[eventpoll]") == 0 ? fd : -1;
+}
+
+void cm_h2o_evloop_destroy(h2o_loop_t *loop)
+{
+    if (loop == NULL)
+        return;
+    int fd = cm_h2o_evloop_fd(loop);
+    h2o_evloop_destroy(loop);
+    if (fd >= 0)
+        close(fd);
+}

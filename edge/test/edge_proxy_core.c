@@ -1,0 +1,138 @@
+/* edge_proxy_core: proxy.c's rules without a live proxy: the request head rewrite (build_head: Host and SNI name
+ * the upstream, hop-by-hop and client-forged forwarding headers dropped, X-Forwarded-* written, the length cap)
+ * and the retry rule (retry.h), table-driven. The client connection is a stand-in whose only callback is
+ * get_peername (the outer boundary: no socket). */
+#include "../src/proxy.c"
+#include "check.h"
+
+#include <arpa/inet.h>
+
+static socklen_t peername(h2o_conn_t *conn, struct sockaddr *sa)
+{
+    (void)conn;
+    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    inet_pton(AF_INET, "198.18.0.7", &sin->sin_addr);
+    return sizeof(*sin);
+}
+
+struct head_case {
+    const char *name;
+    const char *method, *path;
+    int https;
+    const char *authority; /* NULL: the client named no host */
+    const char *headers;   /* "name: value\n" lines, in order */
+    const char *entity;    /* NULL: none */
+    uint16_t port;
+    size_t max_header_bytes;
+    const char *want; /* NULL: refused (431) */
+};
+
+static const struct head_case head_cases[] = {
+    {"GET rewritten", "GET", "/s/abc.js?v=1", 1, "cdn.example.com", "user-agent: t\naccept: */*\n", NULL, 443, 8192,
+     "GET /s/abc.js?v=1 HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nuser-agent: t\r\naccept: */*\r\n"
+     "x-forwarded-for: 198.18.0.7\r\nx-forwarded-proto: https\r\nx-forwarded-host: cdn.example.com\r\n\r\n"},
+    {"plain HTTP, port named", "GET", "/", 0, "cdn.example.com", "", NULL, 8443, 8192,
+     "GET / HTTP/1.1\r\nhost: us-east-1-fast.example.com:8443\r\nx-forwarded-for: 198.18.0.7\r\n"
+     "x-forwarded-proto: http\r\nx-forwarded-host: cdn.example.com\r\n\r\n"},
+    {"no Host from the client", "GET", "/", 1, NULL, "", NULL, 443, 8192,
+     "GET / HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nx-forwarded-for: 198.18.0.7\r\nx-forwarded-proto: "
+     "https\r\n\r\n"},
+    {"X-Forwarded-For appended, the last one wins", "GET", "/", 1, "a.example",
+     "x-forwarded-for: 10.0.0.1\nx-forwarded-for: 203.0.113.9\n", NULL, 443, 8192,
+     "GET / HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nx-forwarded-for: 203.0.113.9, 198.18.0.7\r\n"
+     "x-forwarded-proto: https\r\nx-forwarded-host: a.example\r\n\r\n"},
+    {"hop-by-hop and forged headers dropped", "GET", "/", 1, "a.example",
+     "connection: keep-alive, x-secret\nx-secret: 1\nkeep-alive: 5\nte: trailers\nupgrade: h2c\n"
+     "proxy-connection: x\nhost: evil.example\nx-forwarded-proto: http\nx-forwarded-host: evil.example\n"
+     "cookie: k=v\n",
+     NULL, 443, 8192,
+     "GET / HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\ncookie: k=v\r\nx-forwarded-for: 198.18.0.7\r\n"
+     "x-forwarded-proto: https\r\nx-forwarded-host: a.example\r\n\r\n"},
+    {"POST: our length, not the client's", "POST", "/p", 1, "a.example", "content-length: 99\n", "abc", 443, 8192,
+     "POST /p HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nx-forwarded-for: 198.18.0.7\r\nx-forwarded-proto: "
+     "https\r\nx-forwarded-host: a.example\r\ncontent-length: 3\r\n\r\n"},
+    {"PUT without a body says 0", "PUT", "/p", 1, "a.example", "", NULL, 443, 8192,
+     "PUT /p HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nx-forwarded-for: 198.18.0.7\r\nx-forwarded-proto: "
+     "https\r\nx-forwarded-host: a.example\r\ncontent-length: 0\r\n\r\n"},
+    {"headers at the cap", "GET", "/", 1, "a.example", "x-a: 12345\n", NULL, 443, 1 + 3 + 5 + 4,
+     "GET / HTTP/1.1\r\nhost: us-east-1-fast.example.com\r\nx-a: 12345\r\nx-forwarded-for: 198.18.0.7\r\n"
+     "x-forwarded-proto: https\r\nx-forwarded-host: a.example\r\n\r\n"},
+    {"headers over the cap", "GET", "/", 1, "a.example", "x-a: 123456\n", NULL, 443, 1 + 3 + 5 + 4, NULL},
+};
+
+static void check_head(const struct head_case *c)
+{
+    static const h2o_conn_callbacks_t callbacks = {.get_peername = peername};
+    h2o_conn_t conn = {.callbacks = &callbacks};
+    h2o_req_t req;
+    memset(&req, 0, sizeof(req));
+    h2o_mem_init_pool(&req.pool);
+    req.conn = &conn;
+    req.version = 0x101;
+    req.method = h2o_iovec_init(c->method, strlen(c->method));
+    req.path = h2o_iovec_init(c->path, strlen(c->path));
+    req.scheme = c->https ? &H2O_URL_SCHEME_HTTPS : &H2O_URL_SCHEME_HTTP;
+    if (c->authority != NULL)
+        req.authority = req.input.authority = h2o_iovec_init(c->authority, strlen(c->authority));
+    if (c->entity != NULL)
+        req.entity = h2o_iovec_init(c->entity, strlen(c->entity));
+    for (const char *p = c->headers; *p != '\0';) {
+        const char *colon = strchr(p, ':'), *end = strchr(p, '\n');
+        h2o_add_header_by_str(&req.pool, &req.headers, p, (size_t)(colon - p), 1, NULL, colon + 2,
+                              (size_t)(end - colon - 2));
+        p = end + 1;
+    }
+    static edge_gen_t gen;
+    gen.conf.max_header_bytes = c->max_header_bytes;
+    edge_upstream_conf_t uconf = {.name = "us-east-1-fast.example.com", .port = c->port};
+    edge_upstream_t u = {.conf = &uconf, .index = 3};
+    struct fwd f = {.req = &req, .gen = &gen};
+    int r = build_head(&f, &u);
+    if (c->want == NULL) {
+        CHECK(r == -1, "%s: build_head returned %d, want -1", c->name, r);
+    } else {
+        CHECK(r == 0, "%s: build_head returned %d", c->name, r);
+        if (r == 0) {
+            CHECK(f.reqbufs[0].len == strlen(c->want) && memcmp(f.reqbufs[0].base, c->want, f.reqbufs[0].len) == 0,
+                  "%s: head\n%.*s\nwant\n%s", c->name, (int)f.reqbufs[0].len, f.reqbufs[0].base, c->want);
+            size_t want_bufs = c->entity != NULL && c->entity[0] != '\0' ? 2 : 1;
+            CHECK(f.num_reqbufs == want_bufs, "%s: %zu buffers, want %zu", c->name, f.num_reqbufs, want_bufs);
+            if (want_bufs == 2)
+                CHECK(f.reqbufs[1].base == req.entity.base, "%s: the body is not sent as it came", c->name);
+            CHECK(f.head_for == 3, "%s: head_for %zu, want 3", c->name, f.head_for);
+        }
+    }
+    h2o_mem_clear_pool(&req.pool);
+}
+
+static const struct retry_case {
+    enum edge_failure failure;
+    int idempotent, attempt, stopping;
+    int want;
+} retry_cases[] = {
+    {EDGE_FAILED_CONNECT, 0, 0, 0, 1},            /* nothing was sent: any method */
+    {EDGE_FAILED_CONNECT, 1, 0, 0, 1},            /* */
+    {EDGE_FAILED_CONNECT, 1, 1, 0, 0},            /* one retry only */
+    {EDGE_FAILED_CONNECT, 1, 0, 1, 0},            /* not while stopping */
+    {EDGE_FAILED_EXCHANGE, 1, 0, 0, 1},           /* GET/HEAD after sending */
+    {EDGE_FAILED_EXCHANGE, 0, 0, 0, 0},           /* POST after sending: the upstream may have acted */
+    {EDGE_FAILED_EXCHANGE, 1, 1, 0, 0},           /* */
+    {EDGE_FAILED_EXCHANGE, 1, 0, 1, 0},           /* */
+    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 1, 0, 0, 0}, /* a slow gateway is not a dead one */
+    {EDGE_FAILED_FIRST_BYTE_TIMEOUT, 0, 0, 0, 0}, /* */
+};
+
+int main(void)
+{
+    for (size_t i = 0; i < NCASES(head_cases); i++)
+        check_head(&head_cases[i]);
+    for (size_t i = 0; i < NCASES(retry_cases); i++) {
+        const struct retry_case *c = &retry_cases[i];
+        int got = edge__may_retry(c->failure, c->idempotent, c->attempt, c->stopping);
+        CHECK(got == c->want, "retry row %zu (failure %d, idempotent %d, attempt %d, stopping %d): %d, want %d", i,
+              (int)c->failure, c->idempotent, c->attempt, c->stopping, got, c->want);
+    }
+    return check_done("edge_proxy_core");
+}
