@@ -24,7 +24,17 @@ check() { # name, got, want
     if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; FAILS=$((FAILS + 1)); fi
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The kernel may hand the same ephemeral port to two binds in a row once the first socket is closed, so the
+# ports already given in this test are remembered (in a file: callers use $(free_port), a subshell) and skipped.
+free_port() {
+    local given=${T:-/tmp}/.free-ports p
+    for _ in 1 2 3 4 5 6 7 8; do
+        p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        grep -qx "$p" "$given" 2>/dev/null || break
+    done
+    [ -n "${T:-}" ] && echo "$p" >>"$given"
+    echo "$p"
+}
 
 make_ca() { # CN: ca.key, ca.pem
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
