@@ -2,7 +2,8 @@
 exact snapshot of everything in the account, read with boto3 (the tests' eyes; the scripts use the aws CLI).
 
 moto runs through moto_launcher.py (API Gateway's regional target and zone id added) on a free loopback
-port, with the variables ../shared/MOTO.md says it needs. Exits 77 (skipped) without moto or boto3.
+port, with the start-up variables moto 5 reads only from its environment (managed IAM policies loaded,
+ACM certificates issued at once, AMI and instance-type validation on). Exits 77 (skipped) without moto or boto3.
 """
 import json
 import os
