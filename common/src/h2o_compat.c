@@ -8,9 +8,15 @@
  * - h2o_evloop_destroy frees the loop but never closes its epoll descriptor (lib/common/socket/evloop/
  *   epoll.c.h allocates the public h2o_evloop_t followed by that int). The descriptor is closed only after
  *   /proc says it is an epoll instance, so a libh2o with another layout leaks as before instead of closing
- *   a stranger's descriptor.
+ *   a stranger's descriptor;
+ * - no way to send GOAWAY from outside lib/http2 (enqueue_goaway is static): h2o_http2_conn_t's layout comes
+ *   from <h2o/http2_internal.h>, which needs klib's khash.h, which Debian does not ship (the stand-in in
+ *   src/h2o_private/khash.h keeps that header compiling).
  */
 #include "common/h2o_compat.h"
+
+#include <h2o/http2.h>
+#include <h2o/http2_internal.h>
 
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -88,4 +94,24 @@ void cm_h2o_evloop_destroy(h2o_loop_t *loop)
     h2o_evloop_destroy(loop);
     if (fd >= 0)
         close(fd);
+}
+
+int cm_h2o_http2_goaway_calm(h2o_req_t *req, const char *why)
+{
+#if CM_H2O_22
+    if (req->version < 0x200)
+        return 0;
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
+    if (conn->state >= H2O_HTTP2_CONN_STATE_HALF_CLOSED)
+        return 0;
+    h2o_http2_encode_goaway_frame(&conn->_write.buf, conn->pull_stream_ids.max_open, H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM,
+                                  h2o_iovec_init(why, strlen(why)));
+    h2o_http2_conn_request_write(conn);
+    conn->state = H2O_HTTP2_CONN_STATE_HALF_CLOSED;
+    return 1;
+#else
+    (void)req;
+    (void)why;
+    return 0;
+#endif
 }

@@ -25,11 +25,11 @@
 #include "server.h"
 #include "upconn.h"
 #include "common/buf.h"
+#include "common/h2o_compat.h"
 #include "common/http.h"
 #include "common/log.h"
 
 #include <h2o/http2.h>
-#include <h2o/http2_internal.h>
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -550,13 +550,11 @@ static void start_attempt(struct fwd *f)
     h2o_socketpool_connect(&f->connect_req, &u->pool, f->w->ctx.loop, &f->w->getaddr_receiver, on_pool_connect, f);
 }
 
-/* Ends an HTTP/2 connection whose client resets streams far faster than it lets them finish: GOAWAY
- * (ENHANCE_YOUR_CALM) with the last stream it opened; h2o then ignores new streams on it and closes it once
- * the ones in progress are done (what its own enqueue_goaway does, which 2.2.5 keeps static). */
+/* Ends an HTTP/2 connection whose client resets streams far faster than it lets them finish (GOAWAY
+ * ENHANCE_YOUR_CALM through common/h2o_compat.c: 2.2.5 has no API for it), saying so at most once a second. */
 static void h2_calm_down(h2o_req_t *req)
 {
-    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
-    if (conn->state >= H2O_HTTP2_CONN_STATE_HALF_CLOSED)
+    if (!cm_h2o_http2_goaway_calm(req, "too many streams reset"))
         return;
     char client[64];
     edge__client_addr(req, client, sizeof(client));
@@ -565,10 +563,6 @@ static void h2_calm_down(h2o_req_t *req)
                    "%s: HTTP/2 client reset over %d more streams than it let finish: GOAWAY "
                    "ENHANCE_YOUR_CALM",
                    client, H2_RESET_ALLOWANCE);
-    h2o_http2_encode_goaway_frame(&conn->_write.buf, conn->pull_stream_ids.max_open, H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM,
-                                  h2o_iovec_init(H2O_STRLIT("too many streams reset")));
-    h2o_http2_conn_request_write(conn);
-    conn->state = H2O_HTTP2_CONN_STATE_HALF_CLOSED;
 }
 
 /* Counts a finished HTTP/2 request as answered or cancelled on its connection (the rapid-reset budget). */

@@ -30,6 +30,13 @@ void cm_h2o_queue_destroy(h2o_multithread_queue_t *queue);
  * is a no-op. */
 void cm_h2o_evloop_destroy(h2o_loop_t *loop);
 
+/* Ends an HTTP/2 connection whose client misbehaves: GOAWAY (error ENHANCE_YOUR_CALM, debug text `why`)
+ * naming the last stream it opened, and the connection half-closed, so h2o ignores new streams and closes it
+ * once those in progress are done (what its own enqueue_goaway does, which 2.2.5 keeps static). req: any
+ * request of that connection. Returns 1 when the GOAWAY was sent, 0 when the connection is not HTTP/2, was
+ * already closing, or the libh2o is not 2.2 (whose private connection layout this reads). */
+int cm_h2o_http2_goaway_calm(h2o_req_t *req, const char *why);
+
 /* The epoll descriptor of a 2.2.5 evloop, or -1 when the word after the public struct is no epoll instance
  * (another layout: then cm_h2o_evloop_destroy closes nothing). For the tests. */
 int cm_h2o_evloop_fd(h2o_loop_t *loop);
