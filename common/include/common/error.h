@@ -1,0 +1,54 @@
+/*
+ * common/error.h: the error codes of the tree, in one table (libuv's UV_ERRNO_MAP convention).
+ *
+ * A code is 0 (success) or negative. Codes with an errno equivalent are that errno negated (CM_ENOMEM is
+ * -ENOMEM), so a code from a system call passes through as -errno. Codes without one live in ranges of
+ * their own below CM_ERR_PART_BASE, one range per part, so they never collide with an errno value (Linux
+ * errno values are below 200) nor with each other. A code passes between parts unchanged.
+ *
+ * Part ranges (a part's own codes are added to CM_ERRNO_MAP inside its range):
+ *     common/   -4001 .. -4099
+ *     function/ -4101 .. -4199
+ *     local/    -4201 .. -4299
+ *     runtime/  -4301 .. -4399
+ *     edge/     -4401 .. -4499
+ * Thread-safe: everything here is constant.
+ */
+#ifndef NEARJS_COMMON_ERROR_H
+#define NEARJS_COMMON_ERROR_H
+
+#include <errno.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The first part-specific code is below this; every errno equivalent is above it. */
+#define CM_ERR_PART_BASE (-4000)
+/* Each part's range holds this many codes, starting just below CM_ERR_PART_BASE - part * CM_ERR_PART_SPAN. */
+#define CM_ERR_PART_SPAN 100
+
+/* X(name, value, message): every code of the tree. */
+#define CM_ERRNO_MAP(X)                                                                                                \
+    X(ENOMEM, -ENOMEM, "out of memory")                                                                                \
+    X(ETOOBIG, -E2BIG, "too big")                                                                                      \
+    X(EINVAL, -EINVAL, "invalid input")                                                                                \
+    X(EIO, -EIO, "file not readable")                                                                                  \
+    X(ETLS, -4001, "TLS setup refused")
+
+typedef enum cm_errno {
+#define CM__ERRNO_ENUM(name, value, text) CM_##name = value,
+    CM_ERRNO_MAP(CM__ERRNO_ENUM)
+#undef CM__ERRNO_ENUM
+} cm_errno_t;
+
+/* Returns a static description of a code of CM_ERRNO_MAP ("success" for 0, "unknown error" otherwise). */
+const char *cm_strerror(int err);
+/* Returns the code's name without prefix ("ENOMEM"; "OK" for 0, "UNKNOWN" otherwise). Static. */
+const char *cm_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
