@@ -30,7 +30,8 @@ int main(void)
               cm_err_name(c->value));
         /* either an errno equivalent, or in a part's range below CM_ERR_PART_BASE (5 parts) */
         if (c->value > CM_ERR_PART_BASE)
-            CHECK(strcmp(strerror(-c->value), "Unknown error") != 0 && strncmp(strerror(-c->value), "Unknown error ", 14) != 0,
+            CHECK(strcmp(strerror(-c->value), "Unknown error") != 0 &&
+                      strncmp(strerror(-c->value), "Unknown error ", 14) != 0,
                   "%s: %d is above CM_ERR_PART_BASE but no errno value", c->name, c->value);
         else
             CHECK(c->value < CM_ERR_PART_BASE && c->value > CM_ERR_PART_BASE - 5 * CM_ERR_PART_SPAN &&
