@@ -32,9 +32,12 @@ extern "C" {
 #define CM_ERRNO_MAP(X)                                                                                                \
     X(ENOMEM, -ENOMEM, "out of memory")                                                                                \
     X(ETOOBIG, -E2BIG, "too big")                                                                                      \
-    X(EINVAL, -EINVAL, "invalid input")                                                                                \
+    X(EINVAL, -EINVAL, "invalid argument")                                                                             \
     X(EIO, -EIO, "file not readable")                                                                                  \
-    X(ETLS, -4001, "TLS setup refused")
+    X(EBUSY, -EBUSY, "busy: an invocation is already queued or running")                                               \
+    X(ETLS, -4001, "TLS setup refused")                                                                                \
+    X(ESYS, -4201, "system call failed (see errno)")                                                                   \
+    X(ECONFIG, -4202, "invalid configuration")
 
 typedef enum cm_errno {
 #define CM__ERRNO_ENUM(name, value, text) CM_##name = value,
