@@ -31,11 +31,22 @@ extern "C" {
 /* X(name, value, message): every code of the tree. */
 #define CM_ERRNO_MAP(X)                                                                                                \
     X(ENOMEM, -ENOMEM, "out of memory")                                                                                \
-    X(ETOOBIG, -E2BIG, "too big")                                                                                      \
+    X(ETOOBIG, -E2BIG, "larger than its cap")                                                                          \
     X(EINVAL, -EINVAL, "invalid argument")                                                                             \
+    X(ENOENT, -ENOENT, "no such object in the store")                                                                  \
     X(EIO, -EIO, "file not readable")                                                                                  \
     X(EBUSY, -EBUSY, "busy: an invocation is already queued or running")                                               \
     X(ETLS, -4001, "TLS setup refused")                                                                                \
+    X(EBADPATH, -4101, "path is not /<account>/<file>.js")                                                             \
+    X(EBADEVENT, -4102, "event is not an API Gateway (1.0, 2.0) or function URL request")                              \
+    X(ENOTMODIFIED, -4103, "object unchanged since the version held")                                                  \
+    X(ESTORE, -4104, "content store unreachable or failing")                                                           \
+    X(ESCHEME, -4105, "unsupported or malformed store URL (file:///abs/path or s3://bucket/prefix)")                   \
+    X(ECONTENT, -4106, "content in the store is invalid")                                                              \
+    X(EZLIB, -4107, "compression failed")                                                                              \
+    X(ECRYPTO, -4108, "hashing failed")                                                                                \
+    X(ESTORECONFIG, -4109, "store configuration incomplete (AWS_REGION)")                                              \
+    X(ENOCURL, -4110, "libcurl.so.4 could not be loaded (the S3 store needs it: install libcurl4 or package it)")      \
     X(ESYS, -4201, "system call failed (see errno)")                                                                   \
     X(ECONFIG, -4202, "invalid configuration")
 
