@@ -6,6 +6,10 @@
  * their own below CM_ERR_PART_BASE, one range per part, so they never collide with an errno value (Linux
  * errno values are below 200) nor with each other. A code passes between parts unchanged.
  *
+ * runtime/ is an installed library that does not link common/: its public header <nearjs/runtime.h> keeps
+ * its LRT_E* names and lrt_strerror, with the values and texts of this table (runtime/test/test_response.c
+ * checks that they agree).
+ *
  * Part ranges (a part's own codes are added to CM_ERRNO_MAP inside its range):
  *     common/   -4001 .. -4099
  *     function/ -4101 .. -4199
@@ -47,6 +51,11 @@ extern "C" {
     X(ECRYPTO, -4108, "hashing failed")                                                                                \
     X(ESTORECONFIG, -4109, "store configuration incomplete (AWS_REGION)")                                              \
     X(ENOCURL, -4110, "libcurl.so.4 could not be loaded (the S3 store needs it: install libcurl4 or package it)")      \
+    X(ERESPTOOBIG, -4301, "response larger than Lambda allows")                                                        \
+    X(ESTATE, -4302, "call not allowed in this state of the response")                                                 \
+    X(ETRANSPORT, -4303, "Runtime API unreachable")                                                                    \
+    X(EPROTOCOL, -4304, "Runtime API answered something unexpected")                                                   \
+    X(EENVIRON, -4305, "environment incomplete")                                                                       \
     X(ESYS, -4201, "system call failed (see errno)")                                                                   \
     X(ECONFIG, -4202, "invalid configuration")
 
