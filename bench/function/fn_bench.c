@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/buf.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/handler.h"
 
 #define BUCKET "nearjs-bench"
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
                     fn_handler_t *h = NULL;
                     int err = fn_handler_new(url, NULL, NULL, &h);
                     if (err != 0) {
-                        fprintf(stderr, "fn_bench: open %s: %s\n", url, fn_strerror(err));
+                        fprintf(stderr, "fn_bench: open %s: %s\n", url, cm_strerror(err));
                         return 1;
                     }
                     char event[512];

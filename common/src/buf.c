@@ -9,26 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *cm_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-    case CM_ENOMEM:
-        return "out of memory";
-    case CM_ETOOBIG:
-        return "too big";
-    case CM_EINVAL:
-        return "invalid input";
-    case CM_EIO:
-        return "file not readable";
-    case CM_ETLS:
-        return "TLS setup refused";
-    default:
-        return "unknown error";
-    }
-}
-
 void cm_buf_init(cm_buf_t *b, size_t max)
 {
     b->base = NULL;

@@ -249,7 +249,8 @@ static int load_pair(SSL_CTX *ctx, const cm_tls_pair_t *p, struct sni_entry *e, 
         return CM_ETLS;
     }
     if ((rc = collect_names(SSL_CTX_get0_certificate(ctx), e)) != 0) {
-        set_err(err, "certificate file '%.200s': %s", p->cert_file, cm_strerror(rc));
+        set_err(err, "certificate file '%.200s': %s", p->cert_file,
+                rc == CM_ENOMEM ? "out of memory" : "invalid input");
         return rc;
     }
     return 0;

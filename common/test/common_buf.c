@@ -107,6 +107,7 @@ int main(void)
             strcmp(b.base, "12-ab") != 0),
           "appendf: got '%s'", b.base ? b.base : "(null)");
     cm_buf_dispose(&b);
-    CHECK(strcmp(cm_strerror(CM_ETOOBIG), "too big") == 0, "cm_strerror(CM_ETOOBIG) = '%s'", cm_strerror(CM_ETOOBIG));
+    CHECK(strcmp(cm_strerror(CM_ETOOBIG), "larger than its cap") == 0, "cm_strerror(CM_ETOOBIG) = '%s'",
+          cm_strerror(CM_ETOOBIG));
     return check_done("common_buf");
 }

@@ -11,24 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *edge_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-    case EDGE_EINVAL:
-        return "invalid configuration";
-    case EDGE_EIO:
-        return "file or socket unusable";
-    case EDGE_ENOMEM:
-        return "out of memory";
-    case EDGE_ETLS:
-        return "TLS setup refused";
-    default:
-        return "unknown error";
-    }
-}
-
 void edge_config_init(edge_config_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -80,7 +62,7 @@ int edge_config_upstream_defaults(edge_upstream_conf_t *u)
     /* API Gateway serves many requests per connection; 2,000 clients need not cost it 2,000 connections */
     u->max_conns = 128;
     u->queue = 8192;
-    return (u->health_path = strdup("/")) != NULL ? 0 : EDGE_ENOMEM;
+    return (u->health_path = strdup("/")) != NULL ? 0 : CM_ENOMEM;
 }
 
 static int parse_port(const char *s, size_t len, uint16_t *port)
@@ -117,7 +99,7 @@ int edge_config_parse_upstream_url(const char *url, edge_upstream_conf_t *u, cha
     static const char scheme[] = "https://";
     if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
         snprintf(err, errlen, "upstream '%.200s': must start with https:// (the gateway only speaks TLS)", url);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     const char *host = url + sizeof(scheme) - 1;
     size_t hlen = strcspn(host, ":/");
@@ -127,22 +109,22 @@ int edge_config_parse_upstream_url(const char *url, edge_upstream_conf_t *u, cha
         size_t plen = strcspn(rest + 1, "/");
         if (parse_port(rest + 1, plen, &port) != 0) {
             snprintf(err, errlen, "upstream '%.200s': port must be 1-65535", url);
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
         rest += 1 + plen;
     }
     if (*rest != '\0' && strcmp(rest, "/") != 0) {
         snprintf(err, errlen, "upstream '%.200s': a path is not supported (requests keep theirs)", url);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     if (!valid_dns_name(host, hlen)) {
         snprintf(err, errlen, "upstream '%.200s': host must be a DNS name (it is sent as SNI and Host)", url);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     char *name = strndup(host, hlen);
     if (name == NULL) {
         snprintf(err, errlen, "out of memory");
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     }
     free(u->name);
     u->name = name;
@@ -159,7 +141,7 @@ int edge_config_parse_hostport(const char *s, char **host, uint16_t *port, char 
         const char *close = strchr(s, ']');
         if (close == NULL || close[1] != ':') {
             snprintf(err, errlen, "address '%.200s': expected [IPv6]:PORT", s);
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
         h = s + 1;
         hlen = (size_t)(close - h);
@@ -168,19 +150,19 @@ int edge_config_parse_hostport(const char *s, char **host, uint16_t *port, char 
         colon = strrchr(s, ':');
         if (colon == NULL) {
             snprintf(err, errlen, "address '%.200s': expected HOST:PORT", s);
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
         hlen = (size_t)(colon - s);
     }
     if (parse_port(colon + 1, strlen(colon + 1), port) != 0) {
         snprintf(err, errlen, "address '%.200s': port must be 1-65535", s);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     if (hlen == 1 && h[0] == '*')
         hlen = 0;
     if ((*host = strndup(hlen == 0 ? "0.0.0.0" : h, hlen == 0 ? 7 : hlen)) == NULL) {
         snprintf(err, errlen, "out of memory");
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     }
     return 0;
 }
@@ -189,7 +171,7 @@ static int check_file(const char *what, const char *path, char *err, size_t errl
 {
     if (access(path, R_OK) != 0) {
         snprintf(err, errlen, "%s '%.200s' not readable: %s", what, path, strerror(errno));
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     return 0;
 }
@@ -198,34 +180,34 @@ int edge_config_check(const edge_config_t *c, char *err, size_t errlen)
 {
     if (c->num_listeners == 0) {
         snprintf(err, errlen, "no listener: give at least one (listeners:, or --listen)");
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     if (c->num_upstreams == 0) {
         snprintf(err, errlen, "no upstream: give at least one (upstreams:, or --upstream)");
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     for (size_t i = 0; i < c->num_listeners; i++) {
         const edge_listener_conf_t *l = &c->listeners[i];
         if (l->kind == EDGE_LISTEN_TLS && l->num_certs == 0) {
             snprintf(err, errlen, "listener %s:%u: TLS needs at least one certificate and key", l->host, l->port);
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
         for (size_t j = 0; j < l->num_certs; j++) {
             if (check_file("certificate file", l->certs[j].cert_file, err, errlen) != 0 ||
                 check_file("key file", l->certs[j].key_file, err, errlen) != 0)
-                return EDGE_EINVAL;
+                return CM_EINVAL;
         }
         for (size_t j = 0; j < i; j++) {
             if (c->listeners[j].port == l->port && strcmp(c->listeners[j].host, l->host) == 0) {
                 snprintf(err, errlen, "listener %s:%u given twice", l->host, l->port);
-                return EDGE_EINVAL;
+                return CM_EINVAL;
             }
         }
     }
     for (size_t i = 0; i < c->num_upstreams; i++) {
         const edge_upstream_conf_t *u = &c->upstreams[i];
         if (u->ca_file != NULL && check_file("ca file", u->ca_file, err, errlen) != 0)
-            return EDGE_EINVAL;
+            return CM_EINVAL;
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/error.h"
 #include "common/tls.h"
 
 #define EDGE_MAX_UPSTREAMS 16
@@ -16,14 +17,7 @@
 #define EDGE_MAX_THREADS 256
 #define EDGE_ERR_SIZE 640
 
-/* Error codes of edge/: 0 or one of these (negative). */
-#define EDGE_EINVAL (-1) /* bad configuration or argument */
-#define EDGE_EIO (-2)    /* a file or socket could not be used */
-#define EDGE_ENOMEM (-3)
-#define EDGE_ETLS (-4) /* a certificate, key or CA file was refused */
-
-/* Returns a static description of an EDGE_E* code. */
-const char *edge_strerror(int err);
+/* Error codes of edge/: 0 or a CM_E* code of common/error.h (the one table of the tree). */
 
 enum edge_listener_kind { EDGE_LISTEN_TLS, EDGE_LISTEN_PLAIN, EDGE_LISTEN_ADMIN };
 enum edge_plain_action { EDGE_PLAIN_DENY, EDGE_PLAIN_REDIRECT };
@@ -75,17 +69,17 @@ void edge_config_init(edge_config_t *c);
 /* Frees what c owns; c is then as after edge_config_init. */
 void edge_config_dispose(edge_config_t *c);
 /* Sets an upstream's defaults (port 443, health GET / expecting 200 every 2 s, rise 2, fall 3). Returns
- * 0 or EDGE_ENOMEM. */
+ * 0 or CM_ENOMEM. */
 int edge_config_upstream_defaults(edge_upstream_conf_t *u);
-/* Parses "https://NAME[:PORT]" into u (name and port only). Returns 0 or EDGE_EINVAL with err set. */
+/* Parses "https://NAME[:PORT]" into u (name and port only). Returns 0 or CM_EINVAL with err set. */
 int edge_config_parse_upstream_url(const char *url, edge_upstream_conf_t *u, char *err, size_t errlen);
 /* Parses "HOST:PORT" (HOST may be [v6], '*' or empty for any) into a new *host and *port. */
 int edge_config_parse_hostport(const char *s, char **host, uint16_t *port, char *err, size_t errlen);
 /* Checks cross-field rules (>= 1 listener and upstream, certificates on TLS listeners, files readable).
- * Returns 0 or EDGE_EINVAL with a one-line err. */
+ * Returns 0 or CM_EINVAL with a one-line err. */
 int edge_config_check(const edge_config_t *c, char *err, size_t errlen);
-/* Loads and validates a YAML file into c (initialized by the caller). Returns 0, or EDGE_EINVAL /
- * EDGE_EIO with err = "FILE:LINE: key 'a.b': value 'v': cause". On failure c holds partial data that
+/* Loads and validates a YAML file into c (initialized by the caller). Returns 0, or CM_EINVAL /
+ * CM_EIO with err = "FILE:LINE: key 'a.b': value 'v': cause". On failure c holds partial data that
  * edge_config_dispose frees. */
 int edge_config_load_yaml(const char *path, edge_config_t *c, char *err, size_t errlen);
 

@@ -37,7 +37,7 @@ static int fail(struct ycx *y, const yaml_node_t *n, const char *key, const char
                  (const char *)n->data.scalar.value, msg);
     else
         snprintf(y->err, y->errlen, "%s:%u: key '%s': %s", y->path, line, key, msg);
-    return EDGE_EINVAL;
+    return CM_EINVAL;
 }
 
 static int scalar(struct ycx *y, yaml_node_t *n, const char *key, const char **out)
@@ -58,7 +58,7 @@ static int str(struct ycx *y, yaml_node_t *n, const char *key, char **out)
         return fail(y, n, key, "must not be empty");
     free(*out);
     if ((*out = strdup(s)) == NULL)
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     return 0;
 }
 
@@ -390,7 +390,7 @@ int edge_config_load_yaml(const char *path, edge_config_t *c, char *err, size_t 
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         snprintf(err, errlen, "%.200s: cannot open: %s", path, strerror(errno));
-        return EDGE_EIO;
+        return CM_EIO;
     }
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -402,13 +402,13 @@ int edge_config_load_yaml(const char *path, edge_config_t *c, char *err, size_t 
                  parser.problem != NULL ? parser.problem : "unknown problem");
         yaml_parser_delete(&parser);
         fclose(f);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     struct ycx y = {path, &doc, err, errlen};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root == NULL) {
         snprintf(err, errlen, "%.200s: empty file", path);
-        rc = EDGE_EINVAL;
+        rc = CM_EINVAL;
     } else {
         rc = each_pair(&y, root, "", on_top, c);
     }
@@ -419,7 +419,7 @@ int edge_config_load_yaml(const char *path, edge_config_t *c, char *err, size_t 
         char e[EDGE_ERR_SIZE - 220];
         if (edge_config_check(c, e, sizeof(e)) != 0) {
             snprintf(err, errlen, "%.200s: %s", path, e);
-            rc = EDGE_EINVAL;
+            rc = CM_EINVAL;
         }
     }
     yaml_document_delete(&doc);

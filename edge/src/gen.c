@@ -50,7 +50,7 @@ static int init_pool(edge_upstream_t *u, h2o_loop_t *clock, char *err, size_t er
         if (gai != 0) {
             snprintf(err, errlen, "upstream '%s': connect_to '%.200s': %s", c->name, c->connect_host,
                      gai_strerror(gai));
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
         h2o_socketpool_init_by_address(&u->pool, res->ai_addr, res->ai_addrlen, 1, c->pool_size);
         freeaddrinfo(res);
@@ -68,7 +68,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
     edge_gen_t *g = calloc(1, sizeof(*g));
     if (g == NULL) {
         snprintf(err, errlen, "out of memory");
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     }
     atomic_init(&g->refs, 1);
     g->pool_loop = h2o_evloop_create();
@@ -79,7 +79,6 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
         g->tickets = cm_tls_tickets_ref(prev->tickets);
     } else if ((rc = cm_tls_tickets_new(0, &g->tickets)) != 0) {
         snprintf(err, errlen, "session ticket keys: %s", cm_strerror(rc));
-        rc = rc == CM_ENOMEM ? EDGE_ENOMEM : EDGE_ETLS;
         goto fail;
     }
     for (size_t i = 0; i < conf->num_listeners; i++) {
@@ -90,7 +89,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
             .pairs = l->certs, .num_pairs = l->num_certs, .disable_h2 = l->disable_h2, .tickets = g->tickets};
         if ((rc = cm_tls_server_new(&opts, &g->listener_ssl[i], tlserr)) != 0) {
             snprintf(err, errlen, "listener %s:%u: %s", l->host, l->port, tlserr);
-            rc = EDGE_ETLS;
+            rc = CM_ETLS;
             goto fail;
         }
     }
@@ -106,7 +105,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
         cm_tls_client_opts_t copts = {.ca_file = c->ca_file, .insecure = c->insecure};
         if ((rc = cm_tls_client_new(&copts, &u->ssl_ctx, tlserr)) != 0) {
             snprintf(err, errlen, "upstream '%s': %s", c->name, tlserr);
-            rc = EDGE_ETLS;
+            rc = CM_ETLS;
             goto fail;
         }
         if (c->connect_host != NULL)
@@ -134,7 +133,7 @@ int edge__gen_new(edge_config_t *conf, const edge_gen_t *prev, edge_gen_t **out,
             setvbuf(stdout, NULL, _IOLBF, 0);
         } else if ((g->access_log = fopen(conf->access_log, "a")) == NULL) {
             snprintf(err, errlen, "access log '%.200s' cannot be opened: %s", conf->access_log, strerror(errno));
-            rc = EDGE_EIO;
+            rc = CM_EIO;
             goto fail;
         } else {
             g->access_log_owned = 1;

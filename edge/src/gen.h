@@ -71,7 +71,7 @@ void edge__upstream_set_health(edge_upstream_t *u, int healthy, const char *why)
 
 /* OCSP stapling (ocsp.c). Gives every certificate of g's listener contexts whose AIA names an OCSP
  * responder a staple slot and a status callback (a certificate whose issuer is missing from its file is
- * logged and left without). Call once, before g is shared. Returns 0 or EDGE_ENOMEM. */
+ * logged and left without). Call once, before g is shared. Returns 0 or CM_ENOMEM. */
 int edge__ocsp_setup(edge_gen_t *g, const edge_config_t *conf);
 /* Frees g's staple slots (call after its listener contexts are freed or no longer handshaking). */
 void edge__ocsp_free(edge_gen_t *g);

@@ -200,7 +200,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
 {
     struct health *h = calloc(1, sizeof(*h));
     if (h == NULL)
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     h->srv = srv;
     h->loop = h2o_evloop_create();
     h->queue = h2o_multithread_create_queue(h->loop);
@@ -217,7 +217,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
     h2o_timeout_link(h->loop, &h->tick_timeout, &h->tick);
     if (pthread_create(tid, NULL, health_main, h) != 0) {
         health_free(h);
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     }
     return 0;
 }

@@ -32,7 +32,7 @@ static int dup_into(char **dst, const char *s)
 {
     free(*dst);
     *dst = strdup(s);
-    return *dst != NULL ? 0 : EDGE_ENOMEM;
+    return *dst != NULL ? 0 : CM_ENOMEM;
 }
 
 static int parse_args(int argc, char **argv, edge_config_t *c, const char **config_path, int *test_only, char *err,
@@ -107,7 +107,7 @@ static int parse_args(int argc, char **argv, edge_config_t *c, const char **conf
             unsigned long n = strtoul(optarg, &end, 10);
             if (*end != '\0' || n == 0 || n > 256) {
                 snprintf(err, errlen, "--threads '%.32s': must be 1-256", optarg);
-                return EDGE_EINVAL;
+                return CM_EINVAL;
             }
             c->threads = (unsigned)n;
             break;
@@ -126,7 +126,7 @@ static int parse_args(int argc, char **argv, edge_config_t *c, const char **conf
             break;
         case O_LOG:
             if (dup_into(&c->access_log, optarg) != 0)
-                return EDGE_ENOMEM;
+                return CM_ENOMEM;
             break;
         case O_JSON:
             c->access_log_json = 1;
@@ -136,18 +136,18 @@ static int parse_args(int argc, char **argv, edge_config_t *c, const char **conf
             exit(0);
         default:
             snprintf(err, errlen, "unknown option; see --help");
-            return EDGE_EINVAL;
+            return CM_EINVAL;
         }
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%.64s'; see --help", argv[optind]);
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     if (*config_path != NULL)
         return 0;
     if (listen == NULL || cert == NULL || key == NULL || upstream == NULL) {
         snprintf(err, errlen, "give -c FILE, or --listen, --cert, --key and --upstream; see --help");
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     int rc;
     if ((rc = edge_config_parse_hostport(listen, &tls->host, &tls->port, err, errlen)) != 0)
@@ -155,7 +155,7 @@ static int parse_args(int argc, char **argv, edge_config_t *c, const char **conf
     tls->kind = EDGE_LISTEN_TLS;
     c->num_listeners = 1;
     if ((tls->certs[0].cert_file = strdup(cert)) == NULL || (tls->certs[0].key_file = strdup(key)) == NULL)
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     tls->num_certs = 1;
     if (plain != NULL) {
         edge_listener_conf_t *l = &c->listeners[c->num_listeners++];
@@ -179,7 +179,7 @@ static int parse_args(int argc, char **argv, edge_config_t *c, const char **conf
         (rc = edge_config_parse_hostport(connect, &up->connect_host, &up->connect_port, err, errlen)) != 0)
         return rc;
     if (ca != NULL && dup_into(&up->ca_file, ca) != 0)
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     up->insecure = insecure;
     return 0;
 }

@@ -137,7 +137,7 @@ int edge__ocsp_setup(edge_gen_t *g, const edge_config_t *conf)
         return 0;
     g->staples = calloc(n, sizeof(*g->staples));
     if (g->staples == NULL)
-        return EDGE_ENOMEM;
+        return CM_ENOMEM;
     for (size_t i = 0; i < conf->num_listeners; i++) {
         for (size_t j = 0; g->listener_ssl[i] != NULL && j < conf->listeners[i].num_certs; j++) {
             SSL_CTX *ctx = cm_tls_server_pair_ctx(g->listener_ssl[i], j);
@@ -311,5 +311,5 @@ static void *ocsp_main(void *arg)
 
 int edge__ocsp_start(edge_server_t *srv, pthread_t *tid)
 {
-    return pthread_create(tid, NULL, ocsp_main, srv) != 0 ? EDGE_ENOMEM : 0;
+    return pthread_create(tid, NULL, ocsp_main, srv) != 0 ? CM_ENOMEM : 0;
 }

@@ -57,13 +57,13 @@ static int bind_listener(const edge_listener_conf_t *l, int *fds, unsigned n, ch
     }
     if (gai != 0) {
         snprintf(err, errlen, "listener %s:%u: address must be numeric: %s", l->host, l->port, gai_strerror(gai));
-        return EDGE_EINVAL;
+        return CM_EINVAL;
     }
     if (bound < n) {
         snprintf(err, errlen, "listener %s:%u: cannot listen: %s", l->host, l->port, strerror(errno));
         while (bound > 0)
             close(fds[--bound]);
-        return EDGE_EIO;
+        return CM_EIO;
     }
     return 0;
 }

@@ -58,10 +58,10 @@ h2o_handler_t *edge__local_register(h2o_pathconf_t *pathconf, edge_server_t *srv
 /* Answers /healthz; returns 0 when it did, -1 when the path is something else. */
 int edge__local_healthz(edge_server_t *srv, edge_worker_t *w, h2o_req_t *req);
 
-/* Starts the health checker thread; it parks once health_stop is set. Returns 0 or EDGE_ENOMEM. */
+/* Starts the health checker thread; it parks once health_stop is set. Returns 0 or CM_ENOMEM. */
 int edge__health_start(edge_server_t *srv, pthread_t *tid);
 /* Starts the thread that fetches and refreshes the current generation's OCSP staples (ocsp.c); it parks once
- * health_stop is set. Returns 0 or EDGE_ENOMEM. */
+ * health_stop is set. Returns 0 or CM_ENOMEM. */
 int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
 
 /* Runs the server until SIGTERM/SIGINT and its drain (server.c). conf is moved in; reload (may be NULL) loads a

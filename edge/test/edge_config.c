@@ -27,12 +27,12 @@ int main(void)
         {"https://us-east-1-fast.example.com", 0, "us-east-1-fast.example.com", 443},
         {"https://gw.example.com:8443", 0, "gw.example.com", 8443},
         {"https://gw.example.com/", 0, "gw.example.com", 443},
-        {"http://gw.example.com", EDGE_EINVAL, NULL, 0},
-        {"https://gw.example.com:0", EDGE_EINVAL, NULL, 0},
-        {"https://gw.example.com:99999", EDGE_EINVAL, NULL, 0},
-        {"https://gw.example.com/path", EDGE_EINVAL, NULL, 0},
-        {"https://", EDGE_EINVAL, NULL, 0},
-        {"https://bad_name!", EDGE_EINVAL, NULL, 0},
+        {"http://gw.example.com", CM_EINVAL, NULL, 0},
+        {"https://gw.example.com:0", CM_EINVAL, NULL, 0},
+        {"https://gw.example.com:99999", CM_EINVAL, NULL, 0},
+        {"https://gw.example.com/path", CM_EINVAL, NULL, 0},
+        {"https://", CM_EINVAL, NULL, 0},
+        {"https://bad_name!", CM_EINVAL, NULL, 0},
     };
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
         edge_upstream_conf_t u;
@@ -48,18 +48,18 @@ int main(void)
     static const struct yaml_case yamls[] = {
         {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\nupstreams:\n  - url: https://gw.example.com\n", 0,
          NULL},
-        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: maybe\n", EDGE_EINVAL,
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: maybe\n", CM_EINVAL,
          ":3: key 'listeners[0].plain': value 'maybe'"},
-        {"threads: lots\n", EDGE_EINVAL, ":1: key 'threads': value 'lots': must be a whole number"},
-        {"timeoutz:\n  connect: 5\n", EDGE_EINVAL, ":2: key 'timeoutz': unknown key"},
-        {"upstreams:\n  - url: http://x.example.com\n", EDGE_EINVAL, "key 'upstreams[0].url'"},
-        {"upstreams:\n  - url: https://x.example.com\n    health:\n      rise: 0\n", EDGE_EINVAL,
+        {"threads: lots\n", CM_EINVAL, ":1: key 'threads': value 'lots': must be a whole number"},
+        {"timeoutz:\n  connect: 5\n", CM_EINVAL, ":2: key 'timeoutz': unknown key"},
+        {"upstreams:\n  - url: http://x.example.com\n", CM_EINVAL, "key 'upstreams[0].url'"},
+        {"upstreams:\n  - url: https://x.example.com\n    health:\n      rise: 0\n", CM_EINVAL,
          ":4: key 'upstreams[0].health.rise': value '0'"},
-        {"listeners:\n  - listen: 127.0.0.1:8443\n    tls:\n      - cert: /nonexistent.pem\n", EDGE_EINVAL,
+        {"listeners:\n  - listen: 127.0.0.1:8443\n    tls:\n      - cert: /nonexistent.pem\n", CM_EINVAL,
          "key 'listeners[0].tls[0].cert': value '/nonexistent.pem': not readable"},
-        {"listeners: [\n", EDGE_EINVAL, "YAML syntax"},
-        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\n", EDGE_EINVAL, "no upstream"},
-        {"upstreams:\n  - connect_to: 1.2.3.4:443\n", EDGE_EINVAL, "needs url"},
+        {"listeners: [\n", CM_EINVAL, "YAML syntax"},
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\n", CM_EINVAL, "no upstream"},
+        {"upstreams:\n  - connect_to: 1.2.3.4:443\n", CM_EINVAL, "needs url"},
     };
     char path[] = "/tmp/edge_config_XXXXXX";
     int fd = mkstemp(path);

@@ -7,18 +7,17 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include "answer.h"
-#include "function/errno.h"
-#include "errno_internal.h"
+#include "common/error.h"
 
 typedef struct sink {
     cm_buf_t *out;
-    int err; /* why the dump stopped: FN_ETOOBIG or FN_ENOMEM */
+    int err; /* why the dump stopped: CM_ETOOBIG or CM_ENOMEM */
 } sink_t;
 
 static int dump_to_buf(const char *p, size_t n, void *data)
 {
     sink_t *sink = data;
-    sink->err = fn__errno_from_cm(cm_buf_append(sink->out, p, n));
+    sink->err = cm_buf_append(sink->out, p, n);
     return sink->err == 0 ? 0 : -1;
 }
 
@@ -31,14 +30,14 @@ static int dump(const json_t *j, cm_buf_t *out, size_t flags)
     out->len = start;
     if (out->base != NULL)
         out->base[start] = '\0';
-    return sink.err != 0 ? sink.err : FN_ENOMEM;
+    return sink.err != 0 ? sink.err : CM_ENOMEM;
 }
 
 int fn__json_string(const char *text, size_t len, cm_buf_t *out)
 {
     json_t *s = json_stringn_nocheck(text, len);
     if (s == NULL)
-        return FN_ENOMEM;
+        return CM_ENOMEM;
     int err = dump(s, out, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(s);
     return err;
@@ -47,9 +46,9 @@ int fn__json_string(const char *text, size_t len, cm_buf_t *out)
 int fn__json_base64(const void *in, size_t len, cm_buf_t *out)
 {
     if (len > INT32_MAX / 2)
-        return FN_ETOOBIG;
+        return CM_ETOOBIG;
     size_t need = 4 * ((len + 2) / 3) + 2;
-    int err = fn__errno_from_cm(cm_buf_reserve(out, need));
+    int err = cm_buf_reserve(out, need);
     if (err != 0)
         return err;
     char *p = out->base + out->len;
@@ -64,7 +63,7 @@ int fn__json_base64(const void *in, size_t len, cm_buf_t *out)
 static int set(json_t *obj, const char *key, json_t *value)
 {
     /* json_object_set_new steals value even on failure, so a NULL from a constructor is caught here. */
-    return value != NULL && json_object_set_new(obj, key, value) == 0 ? 0 : FN_ENOMEM;
+    return value != NULL && json_object_set_new(obj, key, value) == 0 ? 0 : CM_ENOMEM;
 }
 
 static json_t *header_value(fn_event_kind_t kind, const char *value)
@@ -86,7 +85,7 @@ int fn__answer(cm_buf_t *out, fn_event_kind_t kind, int status, const fn__header
     cm_buf_reset(out);
     json_t *root = json_object();
     json_t *hdrs = json_object();
-    int err = root != NULL && hdrs != NULL ? 0 : FN_ENOMEM;
+    int err = root != NULL && hdrs != NULL ? 0 : CM_ENOMEM;
     for (size_t i = 0; i < nheaders && err == 0; i++)
         err = set(hdrs, headers[i].name, header_value(kind, headers[i].value));
     if (err == 0)
@@ -106,11 +105,11 @@ int fn__answer(cm_buf_t *out, fn_event_kind_t kind, int status, const fn__header
     /* Replace the closing brace of the non-empty object with the body member. */
     out->len--;
     static const char member[] = ",\"body\":";
-    err = fn__errno_from_cm(cm_buf_append(out, member, sizeof(member) - 1));
+    err = cm_buf_append(out, member, sizeof(member) - 1);
     if (err == 0)
-        err = body_json != NULL && body_json_len > 0 ? fn__errno_from_cm(cm_buf_append(out, body_json, body_json_len))
-                                                     : fn__errno_from_cm(cm_buf_append(out, "\"\"", 2));
+        err = body_json != NULL && body_json_len > 0 ? cm_buf_append(out, body_json, body_json_len)
+                                                     : cm_buf_append(out, "\"\"", 2);
     if (err == 0)
-        err = fn__errno_from_cm(cm_buf_append(out, "}", 1));
+        err = cm_buf_append(out, "}", 1);
     return err;
 }

@@ -7,8 +7,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 #include "function/encode.h"
-#include "function/errno.h"
-#include "errno_internal.h"
+#include "common/error.h"
 
 static void hex_etag(const unsigned char *md, const char *suffix, char etag[FN_ETAG_SIZE])
 {
@@ -30,7 +29,7 @@ int fn_etag(const void *content, size_t len, const char *suffix, char etag[FN_ET
     if (suffix == NULL)
         suffix = "";
     if (strlen(suffix) > 3 || EVP_Digest(content, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
-        return FN_ECRYPTO;
+        return CM_ECRYPTO;
     hex_etag(md, suffix, etag);
     return 0;
 }
@@ -47,7 +46,7 @@ int fn_etagv(const fn_span_t *parts, size_t n, char etag[FN_ETAG_SIZE])
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
     EVP_MD_CTX_free(ctx);
     if (!ok)
-        return FN_ECRYPTO;
+        return CM_ECRYPTO;
     hex_etag(md, "", etag);
     return 0;
 }
@@ -60,11 +59,11 @@ static int deflate_once(const void *in, size_t len, int level, int window_bits, 
     z_stream z;
     memset(&z, 0, sizeof(z));
     if (len > UINT32_MAX)
-        return FN_ETOOBIG;
+        return CM_ETOOBIG;
     if (deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return FN_EZLIB;
+        return CM_EZLIB;
     size_t bound = deflateBound(&z, (uLong)len) + slack;
-    int err = fn__errno_from_cm(cm_buf_reserve(out, bound));
+    int err = cm_buf_reserve(out, bound);
     if (err != 0) {
         deflateEnd(&z);
         return err;
@@ -80,7 +79,7 @@ static int deflate_once(const void *in, size_t len, int level, int window_bits, 
     int ok = flush == Z_FINISH ? zr == Z_STREAM_END : zr == Z_OK && z.avail_out != 0 && z.avail_in == 0;
     if (!ok) {
         out->base[out->len] = '\0';
-        return FN_EZLIB;
+        return CM_EZLIB;
     }
     out->len += produced;
     out->base[out->len] = '\0';
@@ -101,9 +100,9 @@ int fn_gzip(const void *in, size_t len, cm_buf_t *out)
 int fn_base64(const void *in, size_t len, cm_buf_t *out)
 {
     if (len > (SIZE_MAX / 4) - 3 || len > INT32_MAX)
-        return FN_ETOOBIG;
+        return CM_ETOOBIG;
     size_t need = 4 * ((len + 2) / 3);
-    int err = fn__errno_from_cm(cm_buf_reserve(out, need));
+    int err = cm_buf_reserve(out, need);
     if (err != 0)
         return err;
     int n = EVP_EncodeBlock((unsigned char *)out->base + out->len, in, (int)len);

@@ -9,10 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/event.h"
 #include "function/path.h"
-#include "errno_internal.h"
 
 void fn_request_init(fn_request_t *req)
 {
@@ -53,9 +52,9 @@ static int add_value(cm_buf_t *out, const json_t *v)
         return 0;
     int err = 0;
     if (out->len > 0)
-        err = fn__errno_from_cm(cm_buf_append(out, ", ", 2));
+        err = cm_buf_append(out, ", ", 2);
     if (err == 0)
-        err = fn__errno_from_cm(cm_buf_append(out, json_string_value(v), json_string_length(v)));
+        err = cm_buf_append(out, json_string_value(v), json_string_length(v));
     return err;
 }
 
@@ -102,12 +101,12 @@ static int headers_of(const json_t *root, fn_request_t *req)
 static int set_path(fn_request_t *req, const json_t *p)
 {
     if (!json_is_string(p))
-        return FN_EBADEVENT;
+        return CM_EBADEVENT;
     size_t len = json_string_length(p);
     /* Over-long paths keep only a prefix one byte past the longest valid path: still refused. */
     if (len > req->path.max)
         len = req->path.max;
-    return fn__errno_from_cm(cm_buf_append(&req->path, json_string_value(p), len));
+    return cm_buf_append(&req->path, json_string_value(p), len);
 }
 
 int fn_request_parse(fn_request_t *req, const char *event, size_t len)
@@ -118,13 +117,13 @@ int fn_request_parse(fn_request_t *req, const char *event, size_t len)
     cm_buf_reset(&req->if_none_match);
     cm_buf_reset(&req->accept_encoding);
     if (len > FN_EVENT_MAX)
-        return FN_ETOOBIG;
+        return CM_ETOOBIG;
     json_t *root = json_loadb(event, len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(root)) {
         json_decref(root);
-        return FN_EBADEVENT;
+        return CM_EBADEVENT;
     }
-    int err = FN_EBADEVENT;
+    int err = CM_EBADEVENT;
     const char *version = json_string_value(json_object_get(root, "version"));
     const json_t *ctx = json_object_get(root, "requestContext");
     if (version != NULL && strcmp(version, "2.0") == 0) {

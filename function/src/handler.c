@@ -16,7 +16,7 @@
 #include "answer.h"
 #include "function/cache.h"
 #include "function/encode.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/event.h"
 #include "function/handler.h"
 #include "function/loader.h"
@@ -61,7 +61,7 @@ int fn_handler_new(const char *store_url, fn_log_t log, void *log_ctx, fn_handle
 {
     fn_handler_t *h = calloc(1, sizeof(*h));
     if (h == NULL)
-        return FN_ENOMEM;
+        return CM_ENOMEM;
     int err = fn_store_open(store_url, &h->store);
     if (err != 0) {
         free(h);
@@ -167,14 +167,14 @@ static int answer_preflight(fn_handler_t *h, cm_buf_t *out)
 /* Turns a failed store get into an answer, logging what the operator must know. */
 static int store_failed(fn_handler_t *h, cm_buf_t *out, const fn_store_req_t *r)
 {
-    if (r->err == FN_ENOMEM)
+    if (r->err == CM_ENOMEM)
         return r->err;
     /* The store's cause names the operation and the object; other errors get the key from here. */
     if (r->cause[0] != '\0')
         say(h, FN_LOG_ERROR, "store %s: %s", fn_store_url(h->store), r->cause);
     else
-        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), r->key, fn_strerror(r->err));
-    if (r->err == FN_ETOOBIG)
+        say(h, FN_LOG_ERROR, "store %s: %s: %s", fn_store_url(h->store), r->key, cm_strerror(r->err));
+    if (r->err == CM_ETOOBIG)
         return answer_error(h, out, 500, "internal error\n");
     return answer_error(h, out, 503, "service unavailable: content store unreachable, retry\n");
 }
@@ -188,18 +188,18 @@ static void set_etag_gz(fn_cache_entry_t *e)
 /*
  * Takes the outcome of a conditional get of loader.js (into loader_bytes against loader_version): new bytes
  * are checked and hashed once per version (a config edit never looks at the loader again); a failure
- * forgets the version so that the next get fetches the bytes. Returns the get's err, or FN_ENOMEM.
+ * forgets the version so that the next get fetches the bytes. Returns the get's err, or CM_ENOMEM.
  */
 static int loader_took(fn_handler_t *h, const fn_store_req_t *r)
 {
     if (r->err == 0) {
         h->loader_version = r->now;
         int err = fn_loader_set(&h->loader, &h->loader_bytes);
-        if (err != 0 && err != FN_ECONTENT)
+        if (err != 0 && err != CM_ECONTENT)
             h->loader_version.len = 0;
-        return err == FN_ENOMEM ? err : 0;
+        return err == CM_ENOMEM ? err : 0;
     }
-    if (r->err != FN_ENOTMODIFIED)
+    if (r->err != CM_ENOTMODIFIED)
         h->loader_version.len = 0;
     return r->err;
 }
@@ -236,11 +236,11 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
 
     /* The loader first: without it no script can be answered, whatever the config's outcome. */
     int err = loader_took(h, &gets[0]);
-    if (err == FN_ENOMEM)
+    if (err == CM_ENOMEM)
         return err;
-    if (err == FN_ENOTFOUND)
+    if (err == CM_ENOENT)
         return loader_missing(h, out, &gets[0]);
-    if (err != 0 && err != FN_ENOTMODIFIED)
+    if (err != 0 && err != CM_ENOTMODIFIED)
         return store_failed(h, out, &gets[0]);
     if (!h->loader.valid) {
         say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
@@ -248,13 +248,13 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
     }
 
     /* A 304 answers a have, and there is a have only with an entry. */
-    err = gets[1].err == FN_ENOTMODIFIED && e == NULL ? FN_ESTORE : gets[1].err;
-    if (err == FN_ENOTMODIFIED && fn_version_eq(&e->loader, &h->loader_version)) {
+    err = gets[1].err == CM_ENOTMODIFIED && e == NULL ? CM_ESTORE : gets[1].err;
+    if (err == CM_ENOTMODIFIED && fn_version_eq(&e->loader, &h->loader_version)) {
         h->stats.hits++;
         *entry = e;
         return 0;
     }
-    if (err == FN_ENOTMODIFIED) {
+    if (err == CM_ENOTMODIFIED) {
         /* Only the loader changed: the cached config piece stands; the script is the new loader around it. */
         char why[64] = "";
         err = fn_loader_etag(&h->loader, e->config_json.base, e->config_json.len, e->etag);
@@ -267,16 +267,16 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
             *entry = e;
             return 0;
         }
-        if (err == FN_ETOOBIG)
+        if (err == CM_ETOOBIG)
             snprintf(why, sizeof(why), "rendered script larger than its cap");
         fn_cache_drop(&h->cache, e);
-        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, fn_strerror(err), why);
+        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, cm_strerror(err), why);
         return answer_error(h, out, 500, "internal error\n");
     }
     /* Gone or failing: forget the script (a changed one is re-rendered in place by fn_cache_claim). */
     if (e != NULL && err != 0)
         fn_cache_drop(&h->cache, e);
-    if (err == FN_ENOTFOUND) {
+    if (err == CM_ENOENT) {
         /* Missing is ordinary; something else in the object's place (a link, folder, FIFO) is the operator's. */
         if (gets[1].cause[0] != '\0')
             say(h, FN_LOG_WARN, "store %s: %s", fn_store_url(h->store), gets[1].cause);
@@ -292,9 +292,9 @@ static int current(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out, fn_cache_
         set_etag_gz(e);
     if (err != 0) {
         fn_cache_drop(&h->cache, e);
-        if (err == FN_ENOMEM)
+        if (err == CM_ENOMEM)
             return err;
-        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, fn_strerror(err), why);
+        say(h, FN_LOG_ERROR, "render %s: %s: %s", obj, cm_strerror(err), why);
         return answer_error(h, out, 500, "internal error\n");
     }
     h->stats.renders++;
@@ -340,19 +340,19 @@ static int serve(fn_handler_t *h, const fn_path_t *p, cm_buf_t *out)
     /* A HEAD answer has no body, so the bodies need not exist yet; its headers do not depend on them. */
     if (gz && req->method == FN_METHOD_GET) {
         err = ensure_gzip(h, e);
-        if (err == FN_ENOMEM)
+        if (err == CM_ENOMEM)
             return err;
         if (err != 0) {
-            say(h, FN_LOG_WARN, "gzip %s/%s: %s; answering uncompressed", p->account, p->file, fn_strerror(err));
+            say(h, FN_LOG_WARN, "gzip %s/%s: %s; answering uncompressed", p->account, p->file, cm_strerror(err));
             gz = 0;
         }
     }
     if (!gz && req->method == FN_METHOD_GET) {
         err = ensure_identity(h, e);
-        if (err == FN_ENOMEM)
+        if (err == CM_ENOMEM)
             return err;
         if (err != 0) {
-            say(h, FN_LOG_ERROR, "answer %s/%s: %s", p->account, p->file, fn_strerror(err));
+            say(h, FN_LOG_ERROR, "answer %s/%s: %s", p->account, p->file, cm_strerror(err));
             return answer_error(h, out, 500, "internal error\n");
         }
     }
@@ -390,16 +390,16 @@ static int answer_health(fn_handler_t *h, cm_buf_t *out)
     fn_store_req_t get = {.key = "loader.js", .have = &h->loader_version, .body = &h->loader_bytes};
     fn_store_get_all(h->store, &get, 1);
     int err = loader_took(h, &get);
-    if (err == FN_ENOMEM)
+    if (err == CM_ENOMEM)
         return err;
     /* A loader that is there but invalid makes every script a 500: not healthy either. */
-    if ((err == 0 || err == FN_ENOTMODIFIED) && h->loader.valid)
+    if ((err == 0 || err == CM_ENOTMODIFIED) && h->loader.valid)
         return answer_error(h, out, 200, "ok\n");
-    if (err == 0 || err == FN_ENOTMODIFIED) {
+    if (err == 0 || err == CM_ENOTMODIFIED) {
         say(h, FN_LOG_ERROR, "render loader.js: %s", h->loader.why[0] != '\0' ? h->loader.why : "hashing failed");
         return answer_error(h, out, 503, "service unavailable: loader.js invalid\n");
     }
-    if (err == FN_ENOTFOUND)
+    if (err == CM_ENOENT)
         return loader_missing(h, out, &get);
     return store_failed(h, out, &get);
 }
@@ -408,7 +408,7 @@ int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *
 {
     h->stats.requests++;
     int err = fn_request_parse(&h->req, event, len);
-    if (err == FN_ENOMEM)
+    if (err == CM_ENOMEM)
         return err;
     if (err != 0)
         return answer_error(h, out, 400, "bad request: not an HTTP event\n");

@@ -9,10 +9,9 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 #include "answer.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/loader.h"
 #include "function/render.h"
-#include "errno_internal.h"
 
 #define PLACEHOLDER_LEN (sizeof(FN_PLACEHOLDER) - 1)
 
@@ -62,7 +61,7 @@ int fn_loader_set(fn_loader_t *l, cm_buf_t *bytes)
         return err;
     unsigned int mdlen = 0;
     if (EVP_Digest(l->text.base, l->text.len, l->digest, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return FN_ECRYPTO;
+        return CM_ECRYPTO;
     l->valid = 1;
     return 0;
 }
@@ -76,9 +75,9 @@ int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, ch
 {
     etag[0] = '\0';
     if (!l->valid)
-        return FN_EINVAL;
+        return CM_EINVAL;
     if (fn_loader_script_len(l, len) > FN_SCRIPT_MAX)
-        return FN_ETOOBIG;
+        return CM_ETOOBIG;
     /* The placeholder offset goes in too: it tells where the config sits in the script. */
     uint64_t head = l->head;
     const fn_span_t parts[] = {
@@ -95,11 +94,11 @@ int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_bu
     etag[0] = '\0';
     cm_buf_reset(config_json);
     if (!l->valid)
-        return FN_EINVAL;
+        return CM_EINVAL;
     int err = fn_json_for_script(config != NULL ? config : "", len, config_json, why, whylen);
     if (err == 0)
         err = fn_loader_etag(l, config_json->base, config_json->len, etag);
-    if (err == FN_ETOOBIG && why != NULL && whylen > 0)
+    if (err == CM_ETOOBIG && why != NULL && whylen > 0)
         snprintf(why, whylen, "rendered script larger than its cap");
     if (err != 0)
         cm_buf_reset(config_json);
@@ -109,13 +108,13 @@ int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_bu
 /* Appends a literal's inside (without its quotes). */
 static int append_inner(cm_buf_t *out, const cm_buf_t *literal)
 {
-    return fn__errno_from_cm(cm_buf_append(out, literal->base + 1, literal->len - 2));
+    return cm_buf_append(out, literal->base + 1, literal->len - 2);
 }
 
 int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *out)
 {
     if (!l->valid)
-        return FN_EINVAL;
+        return CM_EINVAL;
     if (!l->json_ready) {
         const char *tail = l->text.base + l->head + PLACEHOLDER_LEN;
         int err = fn__json_string(l->text.base, l->head, &l->head_json);
@@ -132,7 +131,7 @@ int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, c
     if (err != 0)
         return err;
     /* One reservation, so the appends below cannot fail and out is never left half written. */
-    err = fn__errno_from_cm(cm_buf_reserve(out, l->head_json.len + l->tmp.len + l->tail_json.len - 4));
+    err = cm_buf_reserve(out, l->head_json.len + l->tmp.len + l->tail_json.len - 4);
     if (err != 0)
         return err;
     /* The head's opening quote opens the literal, the tail's closing quote closes it. */
@@ -153,7 +152,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *gz, cm_buf_t *out)
 {
     if (!l->valid)
-        return FN_EINVAL;
+        return CM_EINVAL;
     const unsigned char *text = (const unsigned char *)l->text.base;
     size_t tail_off = l->head + PLACEHOLDER_LEN, tail_len = l->text.len - tail_off;
     if (!l->gz_ready) {
@@ -173,13 +172,13 @@ int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_
     /* RFC 1952 header: deflate, no flags, no mtime (the bytes depend on the content only), OS unknown. */
     static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
     cm_buf_reset(gz);
-    int err = fn__errno_from_cm(cm_buf_append(gz, header, sizeof(header)));
+    int err = cm_buf_append(gz, header, sizeof(header));
     if (err == 0)
-        err = fn__errno_from_cm(cm_buf_append(gz, l->head_gz.base, l->head_gz.len));
+        err = cm_buf_append(gz, l->head_gz.base, l->head_gz.len);
     if (err == 0)
         err = fn_deflate_piece(config_json, len, FN_GZIP_LEVEL, 0, gz);
     if (err == 0)
-        err = fn__errno_from_cm(cm_buf_append(gz, l->tail_gz.base, l->tail_gz.len));
+        err = cm_buf_append(gz, l->tail_gz.base, l->tail_gz.len);
     if (err != 0)
         return err;
     uLong crc = crc32_combine(l->head_crc, crc32(0L, (const Bytef *)config_json, (uInt)len), (z_off_t)len);
@@ -187,7 +186,7 @@ int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_
     unsigned char trailer[8];
     put_le32(trailer, (uint32_t)crc);
     put_le32(trailer + 4, (uint32_t)fn_loader_script_len(l, len)); /* ISIZE: the length mod 2^32 */
-    err = fn__errno_from_cm(cm_buf_append(gz, trailer, sizeof(trailer)));
+    err = cm_buf_append(gz, trailer, sizeof(trailer));
     if (err != 0)
         return err;
     return fn__json_base64(gz->base, gz->len, out);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include "common/buf.h"
 #include "common/env.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/handler.h"
 #include "nearjs/runtime.h"
 
@@ -36,8 +36,8 @@ static void init(lrt_response_t *err, void *user)
     int rc = fn_handler_new(url, log_line, NULL, &app->handler);
     if (rc != 0)
         lrt_response_fail(err, "Runtime.InitError", "nearjs: store '%.300s'%s: %s%s", url,
-                          url == fallback ? " (NEARJS_STORE unset: the default)" : " (NEARJS_STORE)", fn_strerror(rc),
-                          rc == FN_ESTORE ? " (not a readable folder)" : "");
+                          url == fallback ? " (NEARJS_STORE unset: the default)" : " (NEARJS_STORE)", cm_strerror(rc),
+                          rc == CM_ESTORE ? " (not a readable folder)" : "");
     else
         fn_handler_set_region(app->handler, cm_env_region());
 }
@@ -47,7 +47,7 @@ static void handle(const lrt_invocation_t *inv, lrt_response_t *res, void *user)
     app_t *app = user;
     int rc = fn_handler_handle(app->handler, inv->payload, inv->payload_len, &app->out);
     if (rc != 0) {
-        lrt_response_fail(res, "Function.Failed", "nearjs: %s", fn_strerror(rc));
+        lrt_response_fail(res, "Function.Failed", "nearjs: %s", cm_strerror(rc));
         return;
     }
     lrt_response_set(res, app->out.base, app->out.len, "application/json");

@@ -3,7 +3,7 @@
  * "%", NUL, non-ASCII, a second "/") fails, so no decoding step can later turn it into something else.
  */
 #include <string.h>
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/path.h"
 
 static int id_char(unsigned char c)
@@ -24,18 +24,18 @@ int fn_id_valid(const char *id, size_t len)
 int fn_path_parse(const char *path, size_t len, fn_path_t *out)
 {
     if (len < 6 || len > FN_PATH_MAX || path[0] != '/')
-        return FN_EBADPATH;
+        return CM_EBADPATH;
     const char *slash = memchr(path + 1, '/', len - 1);
     if (slash == NULL)
-        return FN_EBADPATH;
+        return CM_EBADPATH;
     size_t alen = (size_t)(slash - (path + 1));
     const char *file = slash + 1;
     size_t rest = len - (size_t)(file - path);
     if (rest < 4 || memcmp(file + rest - 3, ".js", 3) != 0)
-        return FN_EBADPATH;
+        return CM_EBADPATH;
     size_t flen = rest - 3;
     if (!fn_id_valid(path + 1, alen) || !fn_id_valid(file, flen))
-        return FN_EBADPATH;
+        return CM_EBADPATH;
     memcpy(out->account, path + 1, alen);
     out->account[alen] = '\0';
     memcpy(out->file, file, flen);

@@ -14,9 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/render.h"
-#include "errno_internal.h"
 
 static void set_why(char *why, size_t whylen, const char *text)
 {
@@ -69,14 +68,14 @@ static int append_escaped(cm_buf_t *out, const char *text, size_t from, size_t t
         const char *esc = text[i] == '<' ? "\\u003c" : text[i] == '>' ? "\\u003e" : text[i] == '&' ? "\\u0026" : NULL;
         if (esc == NULL)
             continue;
-        int err = fn__errno_from_cm(cm_buf_append(out, text + run, i - run));
+        int err = cm_buf_append(out, text + run, i - run);
         if (err == 0)
-            err = fn__errno_from_cm(cm_buf_append(out, esc, 6));
+            err = cm_buf_append(out, esc, 6);
         if (err != 0)
             return err;
         run = i + 1;
     }
-    return fn__errno_from_cm(cm_buf_append(out, text + run, to - run));
+    return cm_buf_append(out, text + run, to - run);
 }
 
 /* Appends the dump with each of its numbers replaced by the source's token at the same place in order. */
@@ -88,16 +87,16 @@ static int append_dump(cm_buf_t *out, const char *dump, const char *src, size_t 
     while (err == 0 && next_number(&d, &ds, &de)) {
         if (!next_number(&s, &ss, &se)) {
             set_why(why, whylen, "internal: the numbers of the dump and the source differ");
-            return FN_ECONTENT;
+            return CM_ECONTENT;
         }
         err = append_escaped(out, dump, done, ds);
         if (err == 0)
-            err = fn__errno_from_cm(cm_buf_append(out, src + ss, se - ss));
+            err = cm_buf_append(out, src + ss, se - ss);
         done = de;
     }
     if (err == 0 && next_number(&s, &ss, &se)) {
         set_why(why, whylen, "internal: the numbers of the dump and the source differ");
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     return err != 0 ? err : append_escaped(out, dump, done, d.len);
 }
@@ -112,17 +111,17 @@ int fn_json_for_script(const char *json, size_t len, cm_buf_t *out, char *why, s
     if (root == NULL) {
         if (why != NULL && whylen > 0)
             snprintf(why, whylen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     if (!json_is_object(root)) {
         json_decref(root);
         set_why(why, whylen, "config is not a JSON object");
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);
     json_decref(root);
     if (text == NULL)
-        return FN_ENOMEM;
+        return CM_ENOMEM;
     size_t start = out->len;
     int err = append_dump(out, text, json, len, why, whylen);
     free(text);
@@ -139,19 +138,19 @@ int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *w
     /* Empty objects may come as NULL pointers (a buffer never grown): give jansson real strings. */
     if (loader == NULL || loader_len == 0) {
         set_why(why, whylen, "loader.js is empty");
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     /* The loader is sent as a JSON string in the answer, and browsers decode it as UTF-8: check once here. */
     json_t *probe = json_stringn(loader, loader_len);
     if (probe == NULL) {
         set_why(why, whylen, "loader.js is not valid UTF-8");
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     json_decref(probe);
     const char *at = memmem(loader, loader_len, FN_PLACEHOLDER, strlen(FN_PLACEHOLDER));
     if (at == NULL) {
         set_why(why, whylen, "loader.js has no " FN_PLACEHOLDER " placeholder");
-        return FN_ECONTENT;
+        return CM_ECONTENT;
     }
     *head = (size_t)(at - loader);
     return 0;
@@ -171,15 +170,15 @@ int fn_render(const char *loader, size_t loader_len, const char *config, size_t 
     size_t saved_max = out->max;
     if (out->max > FN_SCRIPT_MAX)
         out->max = FN_SCRIPT_MAX;
-    err = fn__errno_from_cm(cm_buf_append(out, loader, head));
+    err = cm_buf_append(out, loader, head);
     if (err == 0)
         err = fn_json_for_script(config, config_len, out, why, whylen);
     if (err == 0)
-        err = fn__errno_from_cm(cm_buf_append(out, loader + skip, loader_len - skip));
+        err = cm_buf_append(out, loader + skip, loader_len - skip);
     out->max = saved_max;
     if (err != 0)
         cm_buf_reset(out);
-    if (err == FN_ETOOBIG)
+    if (err == CM_ETOOBIG)
         set_why(why, whylen, "rendered script larger than its cap");
     return err;
 }

@@ -6,7 +6,7 @@
  * function at init, not per request.
  */
 #include <string.h>
-#include "function/errno.h"
+#include "common/error.h"
 #include "store_internal.h"
 
 int fn_version_eq(const fn_version_t *a, const fn_version_t *b)
@@ -18,12 +18,12 @@ int fn_store_open(const char *url, fn_store_t **out)
 {
     static const char file_scheme[] = "file://", s3_scheme[] = "s3://";
     if (url == NULL)
-        return FN_ESCHEME;
+        return CM_ESCHEME;
     if (strncmp(url, file_scheme, sizeof(file_scheme) - 1) == 0)
         return fn__store_file_open(url, url + sizeof(file_scheme) - 1, out);
     if (strncmp(url, s3_scheme, sizeof(s3_scheme) - 1) == 0)
         return fn__store_s3_open(url, url + sizeof(s3_scheme) - 1, out);
-    return FN_ESCHEME;
+    return CM_ESCHEME;
 }
 
 void fn_store_free(fn_store_t *s)

@@ -32,9 +32,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "function/errno.h"
+#include "common/error.h"
 #include "store_internal.h"
-#include "errno_internal.h"
 
 #define FN__RACY_NS (2LL * 1000000000LL)
 /* A file modified less than this long ago, with a size at a page boundary, may be in the middle of a
@@ -104,16 +103,16 @@ static void version_of(const struct stat *st, fn_version_t *v)
 static int fail(fn_store_t *s, const char *op, const char *key, int err)
 {
     if (err == ENOENT || err == ENOTDIR)
-        return FN_ENOTFOUND;
+        return CM_ENOENT;
     set_cause(s, op, key, err);
-    return FN_ESTORE;
+    return CM_ESTORE;
 }
 
 /* Something is in the object's place that is not one: 404, with a cause for the log. */
 static int not_an_object(fn_store_t *s, const char *key, const char *what)
 {
     snprintf(s->cause, sizeof(s->cause), "%.128s: %s where a file should be (not served)", key, what);
-    return FN_ENOTFOUND;
+    return CM_ENOENT;
 }
 
 static const char *kind_of(mode_t mode)
@@ -132,7 +131,7 @@ static const char *kind_of(mode_t mode)
 }
 
 /* After an open failed with ELOOP or ENOTDIR: which component of key under root is in the way. Sets the
- * cause and returns FN_ENOTFOUND when one is a link or not a folder, else the plain mapping of err. */
+ * cause and returns CM_ENOENT when one is a link or not a folder, else the plain mapping of err. */
 static int classify(fn_store_t *s, int root, const char *key, int err)
 {
     char part[512];
@@ -154,7 +153,7 @@ static int classify(fn_store_t *s, int root, const char *key, int err)
         if (!S_ISDIR(st.st_mode)) {
             snprintf(s->cause, sizeof(s->cause), "%.128s: %s where a folder should be (not served)", part,
                      S_ISREG(st.st_mode) ? "a file" : kind_of(st.st_mode));
-            return FN_ENOTFOUND;
+            return CM_ENOENT;
         }
         *slash = '/';
     }
@@ -201,7 +200,7 @@ static int open_beneath(file_store_t *fs, const char *key)
     int root = open(fs->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) {
         set_cause(s, "open", fs->root, errno);
-        return FN_ESTORE;
+        return CM_ESTORE;
     }
     const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     int fd = -1;
@@ -231,8 +230,7 @@ static int read_all(fn_store_t *s, const char *key, int fd, cm_buf_t *body)
     cm_buf_reset(body);
     /* Read to EOF, not to st_size: a file growing meanwhile is caught by the cap, never truncated silently. */
     for (;;) {
-        int err = fn__errno_from_cm(
-            cm_buf_reserve(body, 64 * 1024 < body->max - body->len ? 64 * 1024 : body->max - body->len));
+        int err = cm_buf_reserve(body, 64 * 1024 < body->max - body->len ? 64 * 1024 : body->max - body->len);
         if (err != 0)
             return err;
         size_t room = body->alloc - body->len - 1;
@@ -241,7 +239,7 @@ static int read_all(fn_store_t *s, const char *key, int fd, cm_buf_t *body)
             ssize_t r = read(fd, &probe, 1);
             if (r > 0) {
                 snprintf(s->cause, sizeof(s->cause), "%s: grew over the %zu-byte cap", key, body->max);
-                return FN_ETOOBIG;
+                return CM_ETOOBIG;
             }
             return r < 0 ? fail(s, "read", key, errno) : 0;
         }
@@ -281,7 +279,7 @@ static int read_once(file_store_t *fs, const char *key, cm_buf_t *body, fn_versi
     } else if ((unsigned long long)before.st_size > body->max) {
         snprintf(s->cause, sizeof(s->cause), "%s: %lld bytes, over the %zu-byte cap", key, (long long)before.st_size,
                  body->max);
-        err = FN_ETOOBIG;
+        err = CM_ETOOBIG;
     } else {
         err = read_all(s, key, fd, body);
         if (err == 0 && fstat(fd, &after) != 0)
@@ -307,7 +305,7 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, cm
     int n = snprintf(path, sizeof(path), "%s/%s", fs->root, key);
     if (n < 0 || (size_t)n >= sizeof(path)) {
         set_cause(s, "path", key, ENAMETOOLONG);
-        return FN_ESTORE;
+        return CM_ESTORE;
     }
     if (have != NULL && have->len > 0) {
         /* The warm path: one stat(), no open, no read. A version is only ever made by open_beneath's reads,
@@ -318,7 +316,7 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, cm
         if (stat(path, &st) == 0) {
             version_of(&st, &cur);
             if (S_ISREG(st.st_mode) && fn_version_eq(have, &cur))
-                return FN_ENOTMODIFIED;
+                return CM_ENOTMODIFIED;
         }
     }
     for (int attempt = 1;; attempt++) {
@@ -331,7 +329,7 @@ static int file_get(fn_store_t *s, const char *key, const fn_version_t *have, cm
                      "%s: changed while being read, %d times in a row (written in place? write a temporary "
                      "file and rename it over)",
                      key, FN__READ_ATTEMPTS);
-            return FN_ESTORE;
+            return CM_ESTORE;
         }
         struct timespec pause = {0, (long)wait_ns};
         nanosleep(&pause, NULL);
@@ -357,10 +355,10 @@ int fn__store_file_open(const char *url, const char *path, fn_store_t **out)
 {
     /* Only file:///abs: a host part (file://host/...) or a relative path would be guesswork. */
     if (path[0] != '/' || strchr(path, '%') != NULL)
-        return FN_ESCHEME;
+        return CM_ESCHEME;
     file_store_t *fs = calloc(1, sizeof(*fs));
     if (fs == NULL)
-        return FN_ENOMEM;
+        return CM_ENOMEM;
     fs->base.ops = &file_ops;
     fs->base.url = strdup(url);
     fs->root = strdup(path);
@@ -371,9 +369,9 @@ int fn__store_file_open(const char *url, const char *path, fn_store_t **out)
     struct stat st;
     int err = 0;
     if (fs->base.url == NULL || fs->root == NULL)
-        err = FN_ENOMEM;
+        err = CM_ENOMEM;
     else if (stat(fs->root, &st) != 0 || !S_ISDIR(st.st_mode))
-        err = FN_ESTORE;
+        err = CM_ESTORE;
     if (err != 0) {
         free(fs->root);
         free(fs->base.url);

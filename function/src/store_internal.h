@@ -11,7 +11,7 @@
 #define FN__CAUSE_MAX FN_STORE_CAUSE_MAX
 
 typedef struct fn__store_ops {
-    /* Same contract as fn_store_get; sets s->cause on FN_ESTORE and FN_ETOOBIG. NULL: get_all of one. */
+    /* Same contract as fn_store_get; sets s->cause on CM_ESTORE and CM_ETOOBIG. NULL: get_all of one. */
     int (*get)(fn_store_t *s, const char *key, const fn_version_t *have, cm_buf_t *body, fn_version_t *now);
     /* Same contract as fn_store_get_all (causes cleared by the caller). NULL: get, one after another. */
     void (*get_all)(fn_store_t *s, fn_store_req_t *reqs, size_t n);

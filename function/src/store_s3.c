@@ -28,7 +28,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 #include "common/env.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "store_internal.h"
 
 #define S3_URL_MAX 2048
@@ -157,7 +157,7 @@ static int start(s3_store_t *st, CURL *c, transfer_t *t)
     int n = snprintf(url, sizeof(url), "%s%s", st->base_url, r->key);
     if (!key_ok(r->key) || n < 0 || (size_t)n >= sizeof(url)) {
         snprintf(r->cause, sizeof(r->cause), "key %.64s: not a valid object key", r->key);
-        r->err = FN_ESTORE;
+        r->err = CM_ESTORE;
         return r->err;
     }
     t->headers = api->slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
@@ -171,7 +171,7 @@ static int start(s3_store_t *st, CURL *c, transfer_t *t)
         more = api->slist_append(t->headers, inm);
     }
     if (more == NULL) {
-        r->err = FN_ENOMEM;
+        r->err = CM_ENOMEM;
         return r->err;
     }
     /* The URL is copied by libcurl; the header list is not (freed in finish()). */
@@ -182,7 +182,7 @@ static int start(s3_store_t *st, CURL *c, transfer_t *t)
     CURLMcode mc = api->multi_add_handle(st->multi, c);
     if (mc != CURLM_OK) {
         snprintf(r->cause, sizeof(r->cause), "GET %s: %s", r->key, api->multi_strerror(mc));
-        r->err = mc == CURLM_OUT_OF_MEMORY ? FN_ENOMEM : FN_ESTORE;
+        r->err = mc == CURLM_OUT_OF_MEMORY ? CM_ENOMEM : CM_ESTORE;
         return r->err;
     }
     t->added = 1;
@@ -206,20 +206,20 @@ static void finish(s3_store_t *st, CURL *c, transfer_t *t)
         return; /* start() set the outcome */
     if (t->too_big) {
         snprintf(r->cause, sizeof(r->cause), "%s: over the %zu-byte cap", r->key, r->body->max);
-        r->err = FN_ETOOBIG;
+        r->err = CM_ETOOBIG;
     } else if (!t->done || t->rc != CURLE_OK) {
         /* Not done: the loop stopped on a multi error, recorded in r->cause by the caller. */
         if (t->done)
             snprintf(r->cause, sizeof(r->cause), "GET %s: %s", r->key, api->easy_strerror(t->rc));
-        r->err = FN_ESTORE;
+        r->err = CM_ESTORE;
     } else if (status == 304 && r->have != NULL && r->have->len > 0) {
-        r->err = FN_ENOTMODIFIED;
+        r->err = CM_ENOTMODIFIED;
     } else if (status == 404) {
-        r->err = FN_ENOTFOUND;
+        r->err = CM_ENOENT;
     } else if (status != 200) {
         snprintf(r->cause, sizeof(r->cause), "GET %s: HTTP %ld%s", r->key, status,
                  status == 403 ? " (access denied; a missing key also answers 403 without s3:ListBucket)" : "");
-        r->err = FN_ESTORE;
+        r->err = CM_ESTORE;
     } else {
         if (!t->started)
             cm_buf_reset(r->body);
@@ -294,7 +294,7 @@ static void s3_free(fn_store_t *s)
 
 static const fn__store_ops_t s3_ops = {NULL, s3_get_all, s3_free};
 
-/* Loads libcurl and resolves the table. Returns 0 or FN_ENOCURL (library or a symbol missing). */
+/* Loads libcurl and resolves the table. Returns 0 or CM_ENOCURL (library or a symbol missing). */
 static int load_curl(curl_api_t *api)
 {
     /* RTLD_LAZY, as the dynamic linker binds a linked library: binding all of libcurl's and its ~30
@@ -302,7 +302,7 @@ static int load_curl(curl_api_t *api)
      * below by dlsym, so a wrong library still fails here, at init. */
     void *lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     if (lib == NULL)
-        return FN_ENOCURL;
+        return CM_ENOCURL;
     static const struct {
         const char *name;
         size_t offset;
@@ -326,7 +326,7 @@ static int load_curl(curl_api_t *api)
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
         void *f = dlsym(lib, syms[i].name);
         if (f == NULL)
-            return FN_ENOCURL;
+            return CM_ENOCURL;
         /* POSIX guarantees a dlsym() result converts to a function pointer; memcpy says so without a cast. */
         memcpy((char *)api + syms[i].offset, &f, sizeof(f));
     }
@@ -361,11 +361,11 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
     while (plen > 0 && prefix[plen - 1] == '/')
         plen--;
     if (!bucket_ok(rest, blen) || (plen > 0 && !key_ok(prefix)) || plen > 512)
-        return FN_ESCHEME;
+        return CM_ESCHEME;
     const char *region = cm_env_region();
     if (region == NULL || strlen(region) > 32 ||
         strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
-        return FN_ECONFIG;
+        return CM_ESTORECONFIG;
     const char *endpoint = getenv("NEARJS_S3_ENDPOINT");
     const char *timeout = getenv("NEARJS_S3_TIMEOUT_MS");
     const char *key_id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
@@ -373,7 +373,7 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
 
     s3_store_t *st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return FN_ENOMEM;
+        return CM_ENOMEM;
     st->base.ops = &s3_ops;
     st->timeout_ms = 1000;
     if (timeout != NULL && timeout[0] != '\0') {
@@ -400,18 +400,18 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
         n = snprintf(st->base_url, sizeof(st->base_url), "https://%s.s3.%s.amazonaws.com/%.*s%s", bucket, region,
                      (int)plen, prefix, sep);
     }
-    int err = n > 0 && (size_t)n < sizeof(st->base_url) ? 0 : FN_ESCHEME;
+    int err = n > 0 && (size_t)n < sizeof(st->base_url) ? 0 : CM_ESCHEME;
     st->base.url = strdup(url);
     if (err == 0)
         err = load_curl(&st->api);
     if (err == 0) {
         st->multi = st->api.multi_init();
         if (st->base.url == NULL || st->multi == NULL)
-            err = FN_ENOMEM;
+            err = CM_ENOMEM;
         for (size_t i = 0; i < FN_STORE_PARALLEL; i++) {
             st->curl[i] = st->api.easy_init();
             if (st->curl[i] == NULL)
-                err = FN_ENOMEM;
+                err = CM_ENOMEM;
         }
     }
     if (err == 0 && key_id != NULL && key_id[0] != '\0' && secret != NULL) {
@@ -420,7 +420,7 @@ int fn__store_s3_open(const char *url, const char *rest, fn_store_t **out)
         if (token != NULL && token[0] != '\0')
             st->token_header = dup_printf("x-amz-security-token: %s", token, NULL);
         if (st->sigv4 == NULL || st->userpwd == NULL || (token != NULL && token[0] != '\0' && st->token_header == NULL))
-            err = FN_ENOMEM;
+            err = CM_ENOMEM;
     }
     if (err != 0) {
         s3_free(&st->base);

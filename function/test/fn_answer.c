@@ -3,7 +3,7 @@
 #include <string.h>
 #include "../src/answer.h"
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 
 int main(void)
 {
@@ -29,7 +29,7 @@ int main(void)
                 CHECK(fn__json_string(bodies[i].body, bodies[i].len, &lit) == 0, "row %zu: literal", i);
             int err = fn__answer(&out, kinds[k], 200, headers, NCASES(headers), bodies[i].body ? lit.base : NULL,
                                  lit.len, (int)(i & 1));
-            CHECK(err == 0, "kind %d row %zu: %s", (int)kinds[k], i, fn_strerror(err));
+            CHECK(err == 0, "kind %d row %zu: %s", (int)kinds[k], i, cm_strerror(err));
             json_t *j = json_loadb(out.base, out.len, JSON_ALLOW_NUL, NULL);
             CHECK(j != NULL, "kind %d row %zu: valid JSON: %s", (int)kinds[k], i, out.base);
             json_t *b = json_object_get(j, "body");
@@ -80,12 +80,12 @@ int main(void)
     }
     cm_buf_t tiny;
     cm_buf_init(&tiny, 5);
-    CHECK(fn__json_base64("foo", 3, &tiny) == FN_ETOOBIG && tiny.len == 0, "base64 literal respects the cap");
+    CHECK(fn__json_base64("foo", 3, &tiny) == CM_ETOOBIG && tiny.len == 0, "base64 literal respects the cap");
     cm_buf_dispose(&tiny);
     /* An answer that does not fit its buffer fails cleanly. */
     cm_buf_t small;
     cm_buf_init(&small, 40);
-    CHECK(fn__answer(&small, FN_EVENT_V2, 200, headers, NCASES(headers), NULL, 0, 0) == FN_ETOOBIG, "cap");
+    CHECK(fn__answer(&small, FN_EVENT_V2, 200, headers, NCASES(headers), NULL, 0, 0) == CM_ETOOBIG, "cap");
     cm_buf_dispose(&small);
     return check_done("fn_answer");
 }

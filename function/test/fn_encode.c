@@ -3,7 +3,7 @@
 #include <zlib.h>
 #include "check.h"
 #include "function/encode.h"
-#include "function/errno.h"
+#include "common/error.h"
 
 static void test_etag(void)
 {
@@ -15,7 +15,7 @@ static void test_etag(void)
     CHECK(fn_etag("abc", 3, "-gz", gz) == 0 && strlen(gz) == 37 && memcmp(gz, a, 33) == 0 &&
               strcmp(gz + 33, "-gz\"") == 0,
           "suffix inside the quotes: %s", gz);
-    CHECK(fn_etag("abc", 3, "toolong", a) == FN_ECRYPTO && a[0] == '\0', "suffix over 3 bytes refused");
+    CHECK(fn_etag("abc", 3, "toolong", a) == CM_ECRYPTO && a[0] == '\0', "suffix over 3 bytes refused");
 }
 
 static void test_gzip(void)
@@ -48,7 +48,7 @@ static void test_gzip(void)
     }
     cm_buf_t small;
     cm_buf_init(&small, 10);
-    CHECK(fn_gzip(big, sizeof(big), &small) == FN_ETOOBIG && small.len == 0, "gzip respects the cap");
+    CHECK(fn_gzip(big, sizeof(big), &small) == CM_ETOOBIG && small.len == 0, "gzip respects the cap");
     cm_buf_dispose(&small);
 }
 
@@ -77,7 +77,7 @@ static void test_base64(void)
     }
     cm_buf_t small;
     cm_buf_init(&small, 3);
-    CHECK(fn_base64("foo", 3, &small) == FN_ETOOBIG, "base64 respects the cap");
+    CHECK(fn_base64("foo", 3, &small) == CM_ETOOBIG, "base64 respects the cap");
     cm_buf_dispose(&small);
 }
 

@@ -1,7 +1,7 @@
 /* Unit tests of event.c: payload 1.0, 2.0 and function URL events, malformed events, header joining. */
 #include <string.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/event.h"
 
 int main(void)
@@ -13,14 +13,14 @@ int main(void)
         fn_method_t method;
         const char *path, *inm, *ae;
     } cases[] = {
-        {"", FN_EBADEVENT, 0, 0, "", "", ""},
-        {"[]", FN_EBADEVENT, 0, 0, "", "", ""},
-        {"{}", FN_EBADEVENT, 0, 0, "", "", ""},
-        {"{\"version\":\"2.0\"}", FN_EBADEVENT, FN_EVENT_V2, 0, "", "", ""},
-        {"{\"version\":\"2.0\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}", FN_EBADEVENT, FN_EVENT_V2,
+        {"", CM_EBADEVENT, 0, 0, "", "", ""},
+        {"[]", CM_EBADEVENT, 0, 0, "", "", ""},
+        {"{}", CM_EBADEVENT, 0, 0, "", "", ""},
+        {"{\"version\":\"2.0\"}", CM_EBADEVENT, FN_EVENT_V2, 0, "", "", ""},
+        {"{\"version\":\"2.0\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}", CM_EBADEVENT, FN_EVENT_V2,
          FN_METHOD_GET, "", "", ""},
-        {"{\"version\":\"3.0\",\"httpMethod\":\"GET\",\"path\":\"/a/b.js\"}", FN_EBADEVENT, 0, 0, "", "", ""},
-        {"{\"httpMethod\":\"GET\",\"path\":7}", FN_EBADEVENT, FN_EVENT_V1, FN_METHOD_GET, "", "", ""},
+        {"{\"version\":\"3.0\",\"httpMethod\":\"GET\",\"path\":\"/a/b.js\"}", CM_EBADEVENT, 0, 0, "", "", ""},
+        {"{\"httpMethod\":\"GET\",\"path\":7}", CM_EBADEVENT, FN_EVENT_V1, FN_METHOD_GET, "", "", ""},
         /* 2.0 */
         {"{\"version\":\"2.0\",\"rawPath\":\"/a/b.js\",\"requestContext\":{\"http\":{\"method\":\"GET\"},"
          "\"domainName\":\"api.example.com\"},\"headers\":{\"if-none-match\":\"\\\"x\\\"\","
@@ -79,7 +79,7 @@ int main(void)
     n = snprintf(huge, sizeof(huge),
                  "{\"httpMethod\":\"GET\",\"path\":\"/a/b.js\",\"headers\":{\"accept-encoding\":\"%0*d\"}}",
                  FN_HEADER_MAX + 1, 0);
-    CHECK(fn_request_parse(&req, huge, (size_t)n) == FN_ETOOBIG, "header over its cap");
+    CHECK(fn_request_parse(&req, huge, (size_t)n) == CM_ETOOBIG, "header over its cap");
     fn_request_dispose(&req);
     return check_done("fn_event");
 }

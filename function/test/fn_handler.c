@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/handler.h"
 
 static char logged[2048];
@@ -113,7 +113,7 @@ static fn_handler_t *open_store(const char *dir)
     snprintf(url, sizeof(url), "file://%s", dir);
     fn_handler_t *h = NULL;
     int err = fn_handler_new(url, capture, NULL, &h);
-    CHECK(err == 0, "open %s: %s", url, fn_strerror(err));
+    CHECK(err == 0, "open %s: %s", url, cm_strerror(err));
     return h;
 }
 
@@ -408,7 +408,7 @@ static void test_bad_events(void)
     }
     fn_handler_free(h);
     fn_handler_t *bad = (fn_handler_t *)events;
-    CHECK(fn_handler_new("ftp://host/x", NULL, NULL, &bad) == FN_ESCHEME && bad == (fn_handler_t *)events,
+    CHECK(fn_handler_new("ftp://host/x", NULL, NULL, &bad) == CM_ESCHEME && bad == (fn_handler_t *)events,
           "unknown scheme refused");
     fn_handler_free(NULL);
 }

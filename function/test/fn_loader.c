@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/loader.h"
 #include "function/render.h"
 
@@ -156,12 +156,12 @@ static void test_invalid(void)
         int err = fn_loader_set(&l, &bytes);
         char etag[FN_ETAG_SIZE];
         if (cases[i].why != NULL) {
-            CHECK(err == FN_ECONTENT && !l.valid && strstr(l.why, cases[i].why) != NULL, "row %zu: refused (%s)", i,
+            CHECK(err == CM_ECONTENT && !l.valid && strstr(l.why, cases[i].why) != NULL, "row %zu: refused (%s)", i,
                   l.why);
-            CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == FN_EINVAL && etag[0] == '\0',
+            CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == CM_EINVAL && etag[0] == '\0',
                   "row %zu: no render from an invalid loader", i);
-            CHECK(fn_loader_script_json(&l, "{}", 2, &lit) == FN_EINVAL && lit.len == 0, "row %zu: no body", i);
-            CHECK(fn_loader_gzip_json(&l, "{}", 2, &cj, &lit) == FN_EINVAL && lit.len == 0, "row %zu: no gzip", i);
+            CHECK(fn_loader_script_json(&l, "{}", 2, &lit) == CM_EINVAL && lit.len == 0, "row %zu: no body", i);
+            CHECK(fn_loader_gzip_json(&l, "{}", 2, &cj, &lit) == CM_EINVAL && lit.len == 0, "row %zu: no gzip", i);
         } else {
             CHECK(err == 0 && l.valid, "row %zu: accepted", i);
         }
@@ -184,9 +184,9 @@ static void test_invalid(void)
           "pieces made");
     cm_buf_reset(&bytes);
     cm_buf_append(&bytes, "broken", 6);
-    CHECK(fn_loader_set(&l, &bytes) == FN_ECONTENT && !l.json_ready && !l.gz_ready, "pieces forgotten");
-    CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == FN_EINVAL, "and no render");
-    CHECK(fn_loader_etag(&l, "{}", 2, etag) == FN_EINVAL && etag[0] == '\0', "nor a piece's ETag");
+    CHECK(fn_loader_set(&l, &bytes) == CM_ECONTENT && !l.json_ready && !l.gz_ready, "pieces forgotten");
+    CHECK(fn_loader_render(&l, "{}", 2, &cj, etag, NULL, 0) == CM_EINVAL, "and no render");
+    CHECK(fn_loader_etag(&l, "{}", 2, etag) == CM_EINVAL && etag[0] == '\0', "nor a piece's ETag");
     /* The script cap holds for the loader plus the config piece. */
     cm_buf_t huge;
     cm_buf_init(&huge, 8 << 20);
@@ -198,13 +198,13 @@ static void test_invalid(void)
     cm_buf_append(&bytes, "ok(__NEARJS_CONFIG__)", 21);
     CHECK(fn_loader_set(&l, &bytes) == 0, "valid again");
     char why[128] = "";
-    CHECK(fn_loader_render(&l, huge.base, huge.len, &cj, etag, why, sizeof(why)) == FN_ETOOBIG && cj.len == 0 &&
+    CHECK(fn_loader_render(&l, huge.base, huge.len, &cj, etag, why, sizeof(why)) == CM_ETOOBIG && cj.len == 0 &&
               strstr(why, "cap") != NULL,
           "over FN_SCRIPT_MAX once escaped: %s", why);
     /* A piece that fit one loader may not fit a longer one: refused, no tag. */
     char *piece = calloc(1, FN_SCRIPT_MAX + 1);
     size_t fits = FN_SCRIPT_MAX - (21 - strlen(FN_PLACEHOLDER)); /* the loader is "ok(" + placeholder + ")" */
-    CHECK(piece != NULL && fn_loader_etag(&l, piece, fits + 1, etag) == FN_ETOOBIG && etag[0] == '\0',
+    CHECK(piece != NULL && fn_loader_etag(&l, piece, fits + 1, etag) == CM_ETOOBIG && etag[0] == '\0',
           "fn_loader_etag: over FN_SCRIPT_MAX");
     CHECK(piece != NULL && fn_loader_etag(&l, piece, fits, etag) == 0 && strlen(etag) == 34,
           "fn_loader_etag: at FN_SCRIPT_MAX");

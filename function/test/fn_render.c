@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/render.h"
 
 static void test_escape(void)
@@ -15,14 +15,14 @@ static void test_escape(void)
         int want_err;
         const char *want;
     } cases[] = {
-        {"", FN_ECONTENT, NULL},
-        {"not json", FN_ECONTENT, NULL},
-        {"[1,2]", FN_ECONTENT, NULL},
-        {"\"str\"", FN_ECONTENT, NULL},
-        {"{\"a\":1,\"a\":2}", FN_ECONTENT, NULL},
-        {"{\"a\":\"\xff\"}", FN_ECONTENT, NULL},
-        {"{\"a\":\"\\u0000\"}", FN_ECONTENT, NULL},
-        {"{\"a\":1} trailing", FN_ECONTENT, NULL},
+        {"", CM_ECONTENT, NULL},
+        {"not json", CM_ECONTENT, NULL},
+        {"[1,2]", CM_ECONTENT, NULL},
+        {"\"str\"", CM_ECONTENT, NULL},
+        {"{\"a\":1,\"a\":2}", CM_ECONTENT, NULL},
+        {"{\"a\":\"\xff\"}", CM_ECONTENT, NULL},
+        {"{\"a\":\"\\u0000\"}", CM_ECONTENT, NULL},
+        {"{\"a\":1} trailing", CM_ECONTENT, NULL},
         {"{}", 0, "{}"},
         {"{ \"a\" : [ 1 , true , null ] }", 0, "{\"a\":[1,true,null]}"},
         {"{\"x\":\"</script><script>alert(1)</script>\"}", 0,
@@ -108,7 +108,7 @@ static void test_numbers(void)
     cm_buf_t out;
     cm_buf_init(&out, 1024);
     char why[128] = "";
-    CHECK(fn_json_for_script("{\"x\":1e400}", 12, &out, why, sizeof(why)) == FN_ECONTENT && out.len == 0 &&
+    CHECK(fn_json_for_script("{\"x\":1e400}", 12, &out, why, sizeof(why)) == CM_ECONTENT && out.len == 0 &&
               strstr(why, "overflow") != NULL,
           "1e400: %s", why);
     cm_buf_dispose(&out);
@@ -160,9 +160,9 @@ static void test_render(void)
         int want_err;
         const char *want;
     } cases[] = {
-        {"no placeholder", "{}", FN_ECONTENT, NULL},
-        {"bad \xc0\xaf utf8 " FN_PLACEHOLDER, "{}", FN_ECONTENT, NULL},
-        {"x(" FN_PLACEHOLDER ");", "[]", FN_ECONTENT, NULL},
+        {"no placeholder", "{}", CM_ECONTENT, NULL},
+        {"bad \xc0\xaf utf8 " FN_PLACEHOLDER, "{}", CM_ECONTENT, NULL},
+        {"x(" FN_PLACEHOLDER ");", "[]", CM_ECONTENT, NULL},
         {"x(" FN_PLACEHOLDER ");", "{\"a\":1}", 0, "x({\"a\":1});"},
         {FN_PLACEHOLDER, "{}", 0, "{}"},
         {"a " FN_PLACEHOLDER " b " FN_PLACEHOLDER, "{}", 0, "a {} b " FN_PLACEHOLDER},
@@ -184,15 +184,15 @@ static void test_render(void)
     cm_buf_t o;
     cm_buf_init(&o, 100);
     char why[64] = "";
-    CHECK(fn_render(NULL, 0, "{}", 2, &o, why, sizeof(why)) == FN_ECONTENT && strstr(why, "empty"), "empty loader");
-    CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), NULL, 0, &o, why, sizeof(why)) == FN_ECONTENT,
+    CHECK(fn_render(NULL, 0, "{}", 2, &o, why, sizeof(why)) == CM_ECONTENT && strstr(why, "empty"), "empty loader");
+    CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), NULL, 0, &o, why, sizeof(why)) == CM_ECONTENT,
           "empty config: %s", why);
     cm_buf_dispose(&o);
     /* The output cap holds: a config bigger than the buffer's max fails cleanly. */
     cm_buf_t small;
     cm_buf_init(&small, 8);
     CHECK(fn_render(FN_PLACEHOLDER, strlen(FN_PLACEHOLDER), "{\"long\":\"0123456789\"}", 21, &small, NULL, 0) ==
-              FN_ETOOBIG,
+              CM_ETOOBIG,
           "cap");
     CHECK(small.len == 0, "cap: out left empty");
     cm_buf_dispose(&small);

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/store.h"
 #include "../src/store_internal.h"
 
@@ -41,14 +41,14 @@ static void test_open(void)
         const char *url;
         int want;
     } cases[] = {
-        {"", FN_ESCHEME},
-        {"http://x/", FN_ESCHEME},
-        {"/abs/without/scheme", FN_ESCHEME},
-        {"file://relative/path", FN_ESCHEME},
-        {"file://", FN_ESCHEME},
-        {"file:///tmp/%2e%2e", FN_ESCHEME},
-        {"file:///nonexistent-nearjs-store", FN_ESTORE},
-        {"file:///etc/passwd", FN_ESTORE},
+        {"", CM_ESCHEME},
+        {"http://x/", CM_ESCHEME},
+        {"/abs/without/scheme", CM_ESCHEME},
+        {"file://relative/path", CM_ESCHEME},
+        {"file://", CM_ESCHEME},
+        {"file:///tmp/%2e%2e", CM_ESCHEME},
+        {"file:///nonexistent-nearjs-store", CM_ESTORE},
+        {"file:///etc/passwd", CM_ESTORE},
         {"file:///tmp", 0},
         {"file:///tmp/", 0},
     };
@@ -63,7 +63,7 @@ static void test_open(void)
             CHECK(s == (fn_store_t *)&cases, "'%s': out untouched", cases[i].url);
         }
     }
-    CHECK(fn_store_open(NULL, NULL) == FN_ESCHEME, "NULL url");
+    CHECK(fn_store_open(NULL, NULL) == CM_ESCHEME, "NULL url");
     fn_store_free(NULL);
 }
 
@@ -74,14 +74,14 @@ static void test_open_s3(void)
         const char *url, *region;
         int want;
     } cases[] = {
-        {"s3://bucket/prefix", NULL, FN_ECONFIG},
-        {"s3://bucket/prefix", "Bad Region", FN_ECONFIG},
-        {"s3://", "eu-west-1", FN_ESCHEME},
-        {"s3://ab", "eu-west-1", FN_ESCHEME},
-        {"s3://Bad_Bucket/x", "eu-west-1", FN_ESCHEME},
-        {"s3://bucket/pre fix", "eu-west-1", FN_ESCHEME},
-        {"s3://bucket/a/../b", "eu-west-1", FN_ESCHEME},
-        {"s3://bucket/%2e", "eu-west-1", FN_ESCHEME},
+        {"s3://bucket/prefix", NULL, CM_ESTORECONFIG},
+        {"s3://bucket/prefix", "Bad Region", CM_ESTORECONFIG},
+        {"s3://", "eu-west-1", CM_ESCHEME},
+        {"s3://ab", "eu-west-1", CM_ESCHEME},
+        {"s3://Bad_Bucket/x", "eu-west-1", CM_ESCHEME},
+        {"s3://bucket/pre fix", "eu-west-1", CM_ESCHEME},
+        {"s3://bucket/a/../b", "eu-west-1", CM_ESCHEME},
+        {"s3://bucket/%2e", "eu-west-1", CM_ESCHEME},
         {"s3://bucket", "eu-west-1", 0},
         {"s3://bucket/", "eu-west-1", 0},
         {"s3://bucket/content/v1/", "eu-west-1", 0},
@@ -114,9 +114,9 @@ static void test_get(void)
     cm_buf_init(&body, 64);
     fn_version_t v1, v2, none = {0};
 
-    CHECK(fn_store_get(s, "missing.js", NULL, &body, &v1) == FN_ENOTFOUND, "missing");
-    CHECK(fn_store_get(s, "nodir/x.json", NULL, &body, &v1) == FN_ENOTFOUND, "missing folder");
-    CHECK(fn_store_get(s, "sub", NULL, &body, &v1) == FN_ENOTFOUND, "a folder is not an object");
+    CHECK(fn_store_get(s, "missing.js", NULL, &body, &v1) == CM_ENOENT, "missing");
+    CHECK(fn_store_get(s, "nodir/x.json", NULL, &body, &v1) == CM_ENOENT, "missing folder");
+    CHECK(fn_store_get(s, "sub", NULL, &body, &v1) == CM_ENOENT, "a folder is not an object");
 
     put("a.json", "{\"v\":1}", 0);
     CHECK(fn_store_get(s, "a.json", NULL, &body, &v1) == 0 && strcmp(body.base, "{\"v\":1}") == 0, "read");
@@ -132,7 +132,7 @@ static void test_get(void)
     CHECK(fn_store_get(s, "old.json", NULL, &body, &v1) == 0 && v1.len > 0, "versioned");
     cm_buf_reset(&body);
     cm_buf_append(&body, "keep", 4);
-    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == FN_ENOTMODIFIED, "unchanged");
+    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == CM_ENOTMODIFIED, "unchanged");
     CHECK(strcmp(body.base, "keep") == 0, "unchanged leaves body alone");
     CHECK(fn_store_get(s, "old.json", &none, &body, &v2) == 0 && fn_version_eq(&v1, &v2), "no version: read");
     /* Same size, mtime put back to the old value: ctime still tells. */
@@ -145,11 +145,11 @@ static void test_get(void)
           "same size and mtime, new content: seen");
     /* Deleted: not found, even with a version held. */
     unlink(path);
-    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == FN_ENOTFOUND, "deleted");
+    CHECK(fn_store_get(s, "old.json", &v1, &body, &v2) == CM_ENOENT, "deleted");
 
     /* Caps: the body's max bounds the read. */
     put("big.json", "0123456789012345678901234567890123456789012345678901234567890123456789", 0);
-    CHECK(fn_store_get(s, "big.json", NULL, &body, &v2) == FN_ETOOBIG && strstr(fn_store_cause(s), "cap") != NULL,
+    CHECK(fn_store_get(s, "big.json", NULL, &body, &v2) == CM_ETOOBIG && strstr(fn_store_cause(s), "cap") != NULL,
           "over the cap: %s", fn_store_cause(s));
 
     /* Unreadable: the store failing, with a cause naming the object (root ignores modes: skip then). */
@@ -157,7 +157,7 @@ static void test_get(void)
     snprintf(path, sizeof(path), "%s/secret.json", root);
     chmod(path, 0);
     if (geteuid() != 0) {
-        CHECK(fn_store_get(s, "secret.json", NULL, &body, &v2) == FN_ESTORE, "unreadable");
+        CHECK(fn_store_get(s, "secret.json", NULL, &body, &v2) == CM_ESTORE, "unreadable");
         CHECK(strstr(fn_store_cause(s), "secret.json") != NULL, "cause names it: %s", fn_store_cause(s));
     }
     cm_buf_dispose(&body);
@@ -217,15 +217,15 @@ static void test_beneath(int walk_only)
         int want;
         const char *cause; /* a piece of the cause, "" for none */
     } cases[] = {
-        {"accounts/evil/leak.json", FN_ENOTFOUND, "accounts/evil: a symbolic link"},
-        {"accounts/acme/abs.json", FN_ENOTFOUND, "accounts/acme/abs.json: a symbolic link"},
-        {"accounts/acme/inside.json", FN_ENOTFOUND, "symbolic link"},
-        {"accounts/alias/ok.json", FN_ENOTFOUND, "accounts/alias: a symbolic link"},
-        {"accounts/acme/dir.json", FN_ENOTFOUND, "a folder where a file should be"},
-        {"accounts/acme/fifo.json", FN_ENOTFOUND, "a FIFO where a file should be"},
-        {"accounts/plain/x.json", FN_ENOTFOUND, "accounts/plain: a file where a folder should be"},
-        {"accounts/acme/missing.json", FN_ENOTFOUND, ""},
-        {"accounts/nobody/x.json", FN_ENOTFOUND, ""},
+        {"accounts/evil/leak.json", CM_ENOENT, "accounts/evil: a symbolic link"},
+        {"accounts/acme/abs.json", CM_ENOENT, "accounts/acme/abs.json: a symbolic link"},
+        {"accounts/acme/inside.json", CM_ENOENT, "symbolic link"},
+        {"accounts/alias/ok.json", CM_ENOENT, "accounts/alias: a symbolic link"},
+        {"accounts/acme/dir.json", CM_ENOENT, "a folder where a file should be"},
+        {"accounts/acme/fifo.json", CM_ENOENT, "a FIFO where a file should be"},
+        {"accounts/plain/x.json", CM_ENOENT, "accounts/plain: a file where a folder should be"},
+        {"accounts/acme/missing.json", CM_ENOENT, ""},
+        {"accounts/nobody/x.json", CM_ENOENT, ""},
         {"accounts/acme/ok.json", 0, ""},
     };
     cm_buf_t body;
@@ -247,7 +247,7 @@ static void test_beneath(int walk_only)
     snprintf(dev, sizeof(dev), "%s/b/accounts/acme/dev.json", root);
     if (mknod(dev, S_IFCHR | 0644, makedev(1, 3)) == 0) {
         fn_version_t v;
-        CHECK(fn_store_get(s, "accounts/acme/dev.json", NULL, &body, &v) == FN_ENOTFOUND &&
+        CHECK(fn_store_get(s, "accounts/acme/dev.json", NULL, &body, &v) == CM_ENOENT &&
                   strstr(fn_store_cause(s), "a device") != NULL,
               "a device: %s", fn_store_cause(s));
     }
@@ -261,7 +261,7 @@ static void test_beneath(int walk_only)
 
 /* A writer rewriting a file in place (truncate, then one write), as `cat new >file` or an editor without
  * a temporary file does, alternating two contents, against a reader: every read served must be one of the
- * two whole contents; a read that keeps racing is FN_ESTORE with a cause saying so, never a torn body. */
+ * two whole contents; a read that keeps racing is CM_ESTORE with a cause saying so, never a torn body. */
 #define TORN_SIZE (192 * 1024)
 /* sizes off page boundaries, as most files are: only states mid-write are page-aligned */
 static char content_a[TORN_SIZE + 7], content_b[TORN_SIZE / 2 + 3];
@@ -317,7 +317,7 @@ static void test_torn(void)
         if (err == 0 && ((body.len == sizeof(content_a) && memcmp(body.base, content_a, body.len) == 0) ||
                          (body.len == sizeof(content_b) && memcmp(body.base, content_b, body.len) == 0)))
             whole++;
-        else if (err == FN_ESTORE && strstr(fn_store_cause(s), "changed while being read") != NULL)
+        else if (err == CM_ESTORE && strstr(fn_store_cause(s), "changed while being read") != NULL)
             busy++;
         else if (torn++ == 0)
             fprintf(stderr, "torn read: err %d, %zu bytes (%s)\n", err, body.len, fn_store_cause(s));

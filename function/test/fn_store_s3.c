@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "function/errno.h"
+#include "common/error.h"
 #include "function/handler.h"
 #include "function/store.h"
 
@@ -124,8 +124,8 @@ static void test_batch(void)
         int want;
         const char *body;
     } cases[] = {
-        {"accounts/batch/a.json", 1, FN_ENOTMODIFIED, NULL},  {"accounts/batch/missing.json", 0, FN_ENOTFOUND, NULL},
-        {"accounts/batch/a.json", 2, 0, "{\"batch\":\"a\"}"}, {"bad key/..", 0, FN_ESTORE, NULL},
+        {"accounts/batch/a.json", 1, CM_ENOTMODIFIED, NULL},  {"accounts/batch/missing.json", 0, CM_ENOENT, NULL},
+        {"accounts/batch/a.json", 2, 0, "{\"batch\":\"a\"}"}, {"bad key/..", 0, CM_ESTORE, NULL},
         {"accounts/batch/a.json", 0, 0, "{\"batch\":\"a\"}"},
     };
     fn_store_req_t reqs[5];
@@ -138,11 +138,11 @@ static void test_batch(void)
     fn_store_get_all(s, reqs, 5);
     for (int i = 0; i < 5; i++) {
         CHECK(reqs[i].err == cases[i].want, "batch row %d (%s): %s, want %s (%.64s)", i, cases[i].key,
-              fn_strerror(reqs[i].err), fn_strerror(cases[i].want), reqs[i].cause);
+              cm_strerror(reqs[i].err), cm_strerror(cases[i].want), reqs[i].cause);
         if (cases[i].body != NULL)
             CHECK(reqs[i].err == 0 && strcmp(bodies[i].base, cases[i].body) == 0 && fn_version_eq(&reqs[i].now, &have),
                   "batch row %d: body and version", i);
-        CHECK((reqs[i].err == FN_ESTORE) == (reqs[i].cause[0] != '\0'), "batch row %d: a cause with FN_ESTORE only", i);
+        CHECK((reqs[i].err == CM_ESTORE) == (reqs[i].cause[0] != '\0'), "batch row %d: a cause with CM_ESTORE only", i);
     }
     for (int i = 0; i < 5; i++)
         cm_buf_dispose(&bodies[i]);
@@ -165,7 +165,7 @@ int main(void)
 
     fn_handler_t *h = NULL;
     int err = fn_handler_new("s3://" BUCKET_PREFIX, print_log, NULL, &h);
-    CHECK(err == 0, "open: %s", fn_strerror(err));
+    CHECK(err == 0, "open: %s", cm_strerror(err));
     if (h == NULL)
         return check_done("fn_store_s3");
     static answer_t a;

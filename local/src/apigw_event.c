@@ -6,7 +6,7 @@
  * headers or the query are replaced, never passed on raw).
  */
 #include "local/apigw.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "ids.h"
 #include "utf8.h"
 
@@ -90,27 +90,27 @@ static void groups_dispose(groups_t *g)
 }
 
 /* Adds value (a new reference, consumed) under key. Keys become valid UTF-8 first (JSON object keys must be
- * strings) and are compared exactly. Returns 0 or NL_ENOMEM. */
+ * strings) and are compared exactly. Returns 0 or CM_ENOMEM. */
 static int groups_add(groups_t *g, const char *key, size_t key_len, const char *orig, size_t orig_len, json_t *value)
 {
     json_t *k = text(key, key_len);
     if (value == NULL || k == NULL) {
         json_decref(value);
         json_decref(k);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     const char *ks = json_string_value(k);
     for (size_t i = 0; i < g->count; i++) {
         if (strcmp(g->items[i].key, ks) == 0) {
             json_decref(k);
-            return json_array_append_new(g->items[i].values, value) == 0 ? 0 : NL_ENOMEM;
+            return json_array_append_new(g->items[i].values, value) == 0 ? 0 : CM_ENOMEM;
         }
     }
     group_t *items = realloc(g->items, (g->count + 1) * sizeof(*items));
     if (items == NULL) {
         json_decref(value);
         json_decref(k);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     g->items = items;
     group_t *it = &items[g->count];
@@ -122,7 +122,7 @@ static int groups_add(groups_t *g, const char *key, size_t key_len, const char *
         free(it->key);
         json_decref(it->first);
         json_decref(it->values);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     g->count++;
     return 0;
@@ -166,7 +166,7 @@ static int group_query(const char *q, size_t len, groups_t *g)
         return 0;
     char *buf = malloc(len + 1);
     if (buf == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     int rc = 0;
     size_t start = 0;
     while (rc == 0 && start <= len) {
@@ -180,7 +180,7 @@ static int group_query(const char *q, size_t len, groups_t *g)
             size_t vdec = 0;
             if (eq != NULL)
                 vdec = percent_decode(eq + 1, end - (size_t)(eq + 1 - q), buf);
-            rc = key == NULL ? NL_ENOMEM
+            rc = key == NULL ? CM_ENOMEM
                              : groups_add(g, json_string_value(key), json_string_length(key), json_string_value(key),
                                           json_string_length(key), text(buf, vdec));
             json_decref(key);
@@ -251,26 +251,26 @@ static int set_body(json_t *ev, const nl_apigw_request_t *req)
 {
     if (req->body == NULL) {
         if (req->version == 1 && json_object_set_new(ev, "body", json_null()) != 0)
-            return NL_ENOMEM;
-        return json_object_set_new(ev, "isBase64Encoded", json_false()) == 0 ? 0 : NL_ENOMEM;
+            return CM_ENOMEM;
+        return json_object_set_new(ev, "isBase64Encoded", json_false()) == 0 ? 0 : CM_ENOMEM;
     }
     if (body_is_text(find_header(req, "content-type"), req->body, req->body_len)) {
         json_t *b = json_stringn(req->body, req->body_len);
         if (b == NULL || json_object_set_new(ev, "body", b) != 0)
-            return NL_ENOMEM;
-        return json_object_set_new(ev, "isBase64Encoded", json_false()) == 0 ? 0 : NL_ENOMEM;
+            return CM_ENOMEM;
+        return json_object_set_new(ev, "isBase64Encoded", json_false()) == 0 ? 0 : CM_ENOMEM;
     }
     if (req->body_len > (size_t)INT32_MAX / 2)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     unsigned char *b64 = malloc((req->body_len + 2) / 3 * 4 + 1);
     if (b64 == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     int n = EVP_EncodeBlock(b64, (const unsigned char *)req->body, (int)req->body_len);
     json_t *b = json_stringn((const char *)b64, (size_t)n);
     free(b64);
     if (b == NULL || json_object_set_new(ev, "body", b) != 0)
-        return NL_ENOMEM;
-    return json_object_set_new(ev, "isBase64Encoded", json_true()) == 0 ? 0 : NL_ENOMEM;
+        return CM_ENOMEM;
+    return json_object_set_new(ev, "isBase64Encoded", json_true()) == 0 ? 0 : CM_ENOMEM;
 }
 
 static json_t *cookies_of(const nl_apigw_request_t *req)
@@ -368,16 +368,16 @@ static int set_pair(json_t *ev, const char *single, const char *multi, const gro
 {
     if (g->count == 0) {
         if (json_object_set_new(ev, single, json_null()) != 0 || json_object_set_new(ev, multi, json_null()) != 0)
-            return NL_ENOMEM;
+            return CM_ENOMEM;
         return 0;
     }
     json_t *s = json_object(), *m = json_object();
     if (json_object_set_new(ev, single, s) != 0 || json_object_set_new(ev, multi, m) != 0)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     for (size_t i = 0; i < g->count; i++) {
         const char *name = use_first_name ? json_string_value(g->items[i].first) : g->items[i].key;
         if (json_object_set_new(s, name, last(&g->items[i])) != 0 || json_object_set(m, name, g->items[i].values) != 0)
-            return NL_ENOMEM;
+            return CM_ENOMEM;
     }
     return 0;
 }
@@ -430,7 +430,7 @@ fail:
 int nl_apigw_event(const nl_apigw_request_t *req, char **out, size_t *out_len)
 {
     if (req->version != 1 && req->version != 2)
-        return NL_EINVAL;
+        return CM_EINVAL;
     groups_t hdrs = {0}, query = {0};
     int rc = group_headers(req, &hdrs, req->version == 2);
     if (rc == 0)
@@ -438,7 +438,7 @@ int nl_apigw_event(const nl_apigw_request_t *req, char **out, size_t *out_len)
     json_t *ev = NULL;
     if (rc == 0) {
         ev = req->version == 2 ? build_v2(req, &hdrs, &query) : build_v1(req, &hdrs, &query);
-        rc = ev != NULL ? 0 : NL_ENOMEM;
+        rc = ev != NULL ? 0 : CM_ENOMEM;
     }
     groups_dispose(&hdrs);
     groups_dispose(&query);
@@ -447,7 +447,7 @@ int nl_apigw_event(const nl_apigw_request_t *req, char **out, size_t *out_len)
     char *s = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     if (s == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     *out = s;
     *out_len = strlen(s);
     return 0;

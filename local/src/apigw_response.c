@@ -5,7 +5,7 @@
  * `why` says which part of the answer was wrong (the caller logs it next to its 502).
  */
 #include "local/apigw.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "common/base64.h"
 #include "common/buf.h"
 
@@ -39,7 +39,7 @@ static int malformed(char *why, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, size, fmt, ap);
     va_end(ap);
-    return NL_EINVAL;
+    return CM_EINVAL;
 }
 
 static int is_tchar(unsigned char c)
@@ -105,7 +105,7 @@ static int add_header(nl_apigw_response_t *res, const char *name, const char *va
         return 0;
     nl_apigw_out_header_t *h = realloc(res->headers, (res->num_headers + 1) * sizeof(*h));
     if (h == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     res->headers = h;
     h = &res->headers[res->num_headers];
     h->name = strdup(name);
@@ -113,7 +113,7 @@ static int add_header(nl_apigw_response_t *res, const char *name, const char *va
     if (h->name == NULL || h->value == NULL) {
         free(h->name);
         free(h->value);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     res->num_headers++;
     return 0;
@@ -127,7 +127,7 @@ static int add_json_header(nl_apigw_response_t *res, const char *where, const ch
     int bad;
     char *s = scalar_text(v, &bad);
     if (s == NULL)
-        return bad ? malformed(why, why_size, "%s '%.64s' is not a string, number or boolean", where, name) : NL_ENOMEM;
+        return bad ? malformed(why, why_size, "%s '%.64s' is not a string, number or boolean", where, name) : CM_ENOMEM;
     int rc = add_header(res, name, s, strlen(s), why, why_size);
     free(s);
     return rc;
@@ -232,7 +232,7 @@ static int map_body(nl_apigw_response_t *res, json_t *doc, char *why, size_t why
     if (body == NULL || json_is_null(body)) {
         res->body = strdup("");
         res->body_len = 0;
-        return res->body != NULL ? 0 : NL_ENOMEM;
+        return res->body != NULL ? 0 : CM_ENOMEM;
     }
     if (!json_is_string(body))
         return malformed(why, why_size, "body is not a string");
@@ -242,12 +242,12 @@ static int map_body(nl_apigw_response_t *res, json_t *doc, char *why, size_t why
         int rc = cm_base64_decode(text, text_len, &res->body, &res->body_len);
         if (rc == CM_EINVAL)
             return malformed(why, why_size, "isBase64Encoded is true but body is not valid base64");
-        return rc == 0 ? 0 : NL_ENOMEM;
+        return rc == 0 ? 0 : CM_ENOMEM;
     }
     res->body_len = json_string_length(body);
     res->body = malloc(res->body_len + 1);
     if (res->body == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     memcpy(res->body, json_string_value(body), res->body_len);
     res->body[res->body_len] = '\0';
     return 0;
@@ -304,7 +304,7 @@ int nl_apigw_response_map(int version, const char *payload, size_t len, nl_apigw
         /* 2.0's inferred form: the JSON itself is the body */
         res->status = 200;
         res->body = malloc(len + 1);
-        rc = res->body != NULL ? 0 : NL_ENOMEM;
+        rc = res->body != NULL ? 0 : CM_ENOMEM;
         if (rc == 0) {
             memcpy(res->body, payload, len);
             res->body[len] = '\0';

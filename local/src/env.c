@@ -3,7 +3,7 @@
  * Invariant: keys are unique; keys[i] and values[i] are owned and non-NULL for i < count.
  */
 #include "local/env.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -37,10 +37,10 @@ const char *nl_env_get(const nl_env_t *env, const char *key)
 int nl_env_set(nl_env_t *env, const char *key, const char *value)
 {
     if (key[0] == '\0' || strchr(key, '=') != NULL)
-        return NL_EINVAL;
+        return CM_EINVAL;
     char *v = strdup(value);
     if (v == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     for (size_t i = 0; i < env->count; i++) {
         if (strcmp(env->keys[i], key) == 0) {
             free(env->values[i]);
@@ -69,7 +69,7 @@ int nl_env_set(nl_env_t *env, const char *key, const char *value)
     return 0;
 fail:
     free(v);
-    return NL_ENOMEM;
+    return CM_ENOMEM;
 }
 
 char **nl_env_environ(const nl_env_t *env)
@@ -98,12 +98,12 @@ void nl_env_free_environ(char **envp)
     free(envp);
 }
 
-/* Sets every key of one section. Returns 0, NL_ECONFIG (err filled) or NL_ENOMEM. */
+/* Sets every key of one section. Returns 0, CM_ECONFIG (err filled) or CM_ENOMEM. */
 static int apply_section(nl_env_t *env, const char *section, json_t *obj, char *err, size_t err_size)
 {
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "\"%.64s\" must be an object of variables", section);
-        return NL_ECONFIG;
+        return CM_ECONFIG;
     }
     const char *key;
     json_t *v;
@@ -116,15 +116,15 @@ static int apply_section(nl_env_t *env, const char *section, json_t *obj, char *
             text = json_dumps(v, JSON_ENCODE_ANY);
         else {
             snprintf(err, err_size, "\"%.64s\".\"%.64s\": value must be a string, number or boolean", section, key);
-            return NL_ECONFIG;
+            return CM_ECONFIG;
         }
         if (text == NULL)
-            return NL_ENOMEM;
+            return CM_ENOMEM;
         int rc = nl_env_set(env, key, text);
         free(text);
-        if (rc == NL_EINVAL) {
+        if (rc == CM_EINVAL) {
             snprintf(err, err_size, "\"%.64s\".\"%.64s\": not a valid variable name", section, key);
-            return NL_ECONFIG;
+            return CM_ECONFIG;
         }
         if (rc != 0)
             return rc;
@@ -138,12 +138,12 @@ int nl_env_parse_sam(nl_env_t *env, const char *text, size_t len, const char *fu
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         snprintf(err, err_size, "not valid JSON: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-        return NL_ECONFIG;
+        return CM_ECONFIG;
     }
     int rc = 0;
     if (!json_is_object(doc)) {
         snprintf(err, err_size, "must be a JSON object like {\"Parameters\": {\"KEY\": \"VALUE\"}}");
-        rc = NL_ECONFIG;
+        rc = CM_ECONFIG;
         goto done;
     }
     json_t *params = json_object_get(doc, "Parameters");

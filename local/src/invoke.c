@@ -11,7 +11,7 @@
 #include "invoke_args.h"
 #include "ids.h"
 #include "local/env.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/rapi.h"
 #include "local/report.h"
 #include "local/sandbox.h"
@@ -238,7 +238,7 @@ static void rapi_on_idle(nl_rapi_worker_t *w, int first, void *user)
     char id[NL_REQUEST_ID_SIZE];
     int rc = nl_rapi_worker_invoke(w, &ev, id);
     if (rc != 0) {
-        logf_("cannot queue the event: %s", nl_strerror(rc));
+        logf_("cannot queue the event: %s", cm_strerror(rc));
         set_result(iv, 1, NULL, 0);
         stop_runtime(iv);
     }
@@ -337,11 +337,11 @@ int nl__invoke_main(int argc, char **argv)
     nl_env_init(&env);
     char **envp = NULL;
     if ((rc = nl_signals_new(iv.loop, on_signal, &iv, &iv.signals)) != 0) {
-        logf_("cannot watch signals: %s: %s", nl_strerror(rc), strerror(errno));
+        logf_("cannot watch signals: %s: %s", cm_strerror(rc), strerror(errno));
         goto done;
     }
     if ((rc = nl_rapi_worker_new(iv.loop, &iv.rapi_cfg, &iv.rapi_cb, &iv, &iv.worker)) != 0) {
-        logf_("cannot serve the Runtime API on 127.0.0.1: %s: %s", nl_strerror(rc), strerror(errno));
+        logf_("cannot serve the Runtime API on 127.0.0.1: %s: %s", cm_strerror(rc), strerror(errno));
         goto done;
     }
     char stream_name[NL__LOG_STREAM_SIZE];
@@ -355,7 +355,7 @@ int nl__invoke_main(int argc, char **argv)
                           .log_stream = stream_name};
     if ((rc = nl_lambda_env_fill(&env, &le, &iv.args.user_env, (const char *(*)(const char *))getenv)) != 0 ||
         (envp = nl_env_environ(&env)) == NULL) {
-        logf_("cannot build the runtime's environment: %s", nl_strerror(rc != 0 ? rc : NL_ENOMEM));
+        logf_("cannot build the runtime's environment: %s", cm_strerror(rc != 0 ? rc : CM_ENOMEM));
         goto done;
     }
     iv.spawn_ns = cm_mono_ns();

@@ -6,7 +6,7 @@
 #include "invoke.h"
 #include "files.h"
 #include "local/env.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/rapi.h"
 #include "common/buf.h"
 
@@ -199,7 +199,7 @@ int nl__invoke_args_parse(nl__invoke_args_t *a, int argc, char **argv)
         free(text);
         if (rc != 0) {
             fprintf(stderr, "nearjs-local: invoke: env-vars file '%.200s': %s\n", env_path,
-                    rc == NL_ECONFIG ? err : nl_strerror(rc));
+                    rc == CM_ECONFIG ? err : cm_strerror(rc));
             return NL_EXIT_USAGE;
         }
     }

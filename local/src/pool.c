@@ -9,7 +9,7 @@
  * has been reaped, never from inside one of its own callbacks.
  */
 #include "local/pool.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/rapi.h"
 #include "local/report.h"
 #include "local/sandbox.h"
@@ -312,7 +312,7 @@ static void dispatch(nl_pool_t *p)
         int rc = nl_rapi_worker_invoke(e->rapi, &ev, id);
         if (rc != 0) {
             /* only memory can fail here: the job waits, first in line, for the next chance */
-            notice(p, "worker %u: cannot hand the event over: %s", e->index, nl_strerror(rc));
+            notice(p, "worker %u: cannot hand the event over: %s", e->index, cm_strerror(rc));
             e->job = NULL;
             job->env = NULL;
             e->state = ENV_IDLE;
@@ -517,14 +517,14 @@ void nl_pool_on_sigchld(nl_pool_t *p)
     }
 }
 
-/* Starts a runtime in slot e. Returns 0, or NL_ESYS/NL_ENOMEM after logging why (e left not spawned). */
+/* Starts a runtime in slot e. Returns 0, or CM_ESYS/CM_ENOMEM after logging why (e left not spawned). */
 static int spawn_env(env_t *e)
 {
     nl_pool_t *p = e->pool;
     const nl_pool_config_t *cfg = p->cfg;
     int rc = nl_rapi_worker_new(p->loop, &p->rapi_cfg, &p->rapi_cb, e, &e->rapi);
     if (rc != 0) {
-        notice(p, "worker %u: cannot serve the Runtime API on 127.0.0.1: %s: %s", e->index, nl_strerror(rc),
+        notice(p, "worker %u: cannot serve the Runtime API on 127.0.0.1: %s: %s", e->index, cm_strerror(rc),
                strerror(errno));
         return rc;
     }
@@ -545,14 +545,14 @@ static int spawn_env(env_t *e)
     rc = nl_lambda_env_fill(&env, &le, cfg->user_env != NULL ? cfg->user_env : &empty,
                             (const char *(*)(const char *))getenv);
     if (rc == 0 && (envp = nl_env_environ(&env)) == NULL)
-        rc = NL_ENOMEM;
+        rc = CM_ENOMEM;
     if (rc == 0) {
         e->spawn_ns = cm_mono_ns();
         rc = nl_sandbox_spawn_piped(&e->sandbox, cfg->bootstrap, cfg->task_root, envp, &fd);
         if (rc != 0)
             notice(p, "worker %u: cannot start '%.200s': %s", e->index, cfg->bootstrap, strerror(errno));
     } else {
-        notice(p, "worker %u: cannot build the runtime's environment: %s", e->index, nl_strerror(rc));
+        notice(p, "worker %u: cannot build the runtime's environment: %s", e->index, cm_strerror(rc));
     }
     nl_env_free_environ(envp);
     nl_env_dispose(&env);
@@ -576,14 +576,14 @@ static int spawn_env(env_t *e)
 int nl_pool_new(h2o_loop_t *loop, const nl_pool_config_t *cfg, nl_pool_t **out)
 {
     if (cfg->workers == 0)
-        return NL_EINVAL;
+        return CM_EINVAL;
     nl_pool_t *p = calloc(1, sizeof(*p));
     if (p == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     p->envs = calloc(cfg->workers, sizeof(*p->envs));
     if (p->envs == NULL) {
         free(p);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     p->loop = loop;
     p->cfg = cfg;
@@ -662,14 +662,14 @@ int nl_pool_submit(nl_pool_t *p, const char *payload, size_t len, nl_pool_done_c
 {
     size_t max = p->cfg->max_queue != 0 ? p->cfg->max_queue : DEFAULT_MAX_QUEUE;
     if (p->queued >= max)
-        return NL_EBUSY;
+        return CM_EBUSY;
     nl_pool_job_t *job = calloc(1, sizeof(*job));
     if (job == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     job->payload = malloc(len + 1);
     if (job->payload == NULL) {
         free(job);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     memcpy(job->payload, payload, len);
     job->payload[len] = '\0';

@@ -6,7 +6,7 @@
  * once closed, the h2o socket never calls back (h2o disposes it), so freeing c at close is safe.
  */
 #include "rapi_internal.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +144,7 @@ int nl__conn_respond(nl__conn_t *c, int status, const char *extra_headers, const
     if (err != 0) {
         nl__worker_log(c->worker, c, "cannot build the response: %s", cm_strerror(err));
         nl__conn_close(c);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     c->state = NL__CONN_WRITING;
     c->out_ready = 1;

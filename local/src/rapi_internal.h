@@ -86,7 +86,7 @@ struct nl_rapi_worker {
 void nl__conn_accept(nl_rapi_worker_t *w, h2o_socket_t *sock);
 void nl__conn_close(nl__conn_t *c);
 /* Queues a complete response: status line, Content-Type application/json unless extra_headers sets one,
- * extra_headers (each line CRLF-terminated, may be ""), and body. Returns 0 or NL_ENOMEM (the connection
+ * extra_headers (each line CRLF-terminated, may be ""), and body. Returns 0 or CM_ENOMEM (the connection
  * is then closed). */
 int nl__conn_respond(nl__conn_t *c, int status, const char *extra_headers, const char *body, size_t body_len);
 

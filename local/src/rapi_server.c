@@ -7,7 +7,7 @@
  * the payload cap (and the invocation fails with Function.ResponseSizeTooLarge).
  */
 #include "rapi_internal.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "common/base64.h"
 #include "common/listen.h"
 #include "common/log.h"
@@ -386,7 +386,7 @@ int nl_rapi_worker_new(h2o_loop_t *loop, const nl_rapi_config_t *cfg, const nl_r
 {
     nl_rapi_worker_t *w = calloc(1, sizeof(*w));
     if (w == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     w->loop = loop;
     w->cfg = cfg;
     w->cb = cb;
@@ -408,7 +408,7 @@ int nl_rapi_worker_new(h2o_loop_t *loop, const nl_rapi_config_t *cfg, const nl_r
     return 0;
 fail:
     free(w);
-    return NL_ESYS;
+    return CM_ESYS;
 }
 
 void nl_rapi_worker_free(nl_rapi_worker_t *w)
@@ -446,11 +446,11 @@ static int header_safe(const char *s)
 int nl_rapi_worker_invoke(nl_rapi_worker_t *w, const nl_rapi_event_t *ev, char request_id[NL_REQUEST_ID_SIZE])
 {
     if (w->has_inv)
-        return NL_EBUSY;
+        return CM_EBUSY;
     /* the two strings become header values: a CR or LF would let them forge headers */
     if (!header_safe(ev->client_context) || !header_safe(ev->cognito_identity) ||
         (ev->request_id != NULL && (strlen(ev->request_id) != NL_REQUEST_ID_SIZE - 1 || !header_safe(ev->request_id))))
-        return NL_EINVAL;
+        return CM_EINVAL;
     char *payload = malloc(ev->payload_len + 1);
     char *cc = ev->client_context != NULL ? strdup(ev->client_context) : NULL;
     char *cog = ev->cognito_identity != NULL ? strdup(ev->cognito_identity) : NULL;
@@ -459,7 +459,7 @@ int nl_rapi_worker_invoke(nl_rapi_worker_t *w, const nl_rapi_event_t *ev, char r
         free(payload);
         free(cc);
         free(cog);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     if (ev->payload_len != 0)
         memcpy(payload, ev->payload, ev->payload_len);

@@ -2,7 +2,7 @@
  * Runtime processes (posix_spawn, own process group) and signal delivery through a signalfd.
  */
 #include "local/sandbox.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +47,7 @@ static int spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
         errno = rc;
-        return NL_ESYS;
+        return CM_ESYS;
     }
     memset(s, 0, sizeof(*s));
     s->pid = pid;
@@ -63,7 +63,7 @@ int nl_sandbox_spawn_piped(nl_sandbox_t *s, const char *path, const char *cwd, c
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
-        return NL_ESYS;
+        return CM_ESYS;
     /* the child gets its end through dup2, which clears close-on-exec on the copy */
     int rc = spawn(s, path, cwd, envp, fds[1]);
     int saved = errno;
@@ -149,7 +149,7 @@ int nl_signals_new(h2o_loop_t *loop, nl_signal_cb cb, void *user, nl_signals_t *
 {
     nl_signals_t *sig = calloc(1, sizeof(*sig));
     if (sig == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -158,7 +158,7 @@ int nl_signals_new(h2o_loop_t *loop, nl_signal_cb cb, void *user, nl_signals_t *
     sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, &sig->old_mask) != 0) {
         free(sig);
-        return NL_ESYS;
+        return CM_ESYS;
     }
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0) {
@@ -166,7 +166,7 @@ int nl_signals_new(h2o_loop_t *loop, nl_signal_cb cb, void *user, nl_signals_t *
         sigprocmask(SIG_SETMASK, &sig->old_mask, NULL);
         free(sig);
         errno = saved;
-        return NL_ESYS;
+        return CM_ESYS;
     }
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigaction(SIGPIPE, &ign, &sig->old_pipe);

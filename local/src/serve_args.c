@@ -8,7 +8,7 @@
 #include "files.h"
 #include "invoke.h"
 #include "invoke_args.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/template.h"
 
 #include <errno.h>
@@ -226,7 +226,7 @@ int nl__serve_args_parse(nl__serve_args_t *a, nl__verb_t verb, int argc, char **
         char terr[NL_TEMPLATE_ERR_SIZE];
         int trc = nl_template_load(template_path, name, &fn, terr);
         if (trc != 0) {
-            rc = fail(a, "template %s", trc == NL_ECONFIG ? terr : nl_strerror(trc));
+            rc = fail(a, "template %s", trc == CM_ECONFIG ? terr : cm_strerror(trc));
             goto done;
         }
         if (fn.skipped_vars > 0)
@@ -276,7 +276,7 @@ int nl__serve_args_parse(nl__serve_args_t *a, nl__verb_t verb, int argc, char **
         int erc = nl_env_parse_sam(&a->user_env, text, len, a->name, err, sizeof(err));
         free(text);
         if (erc != 0) {
-            rc = fail(a, "env-vars file '%.200s': %s", env_path, erc == NL_ECONFIG ? err : nl_strerror(erc));
+            rc = fail(a, "env-vars file '%.200s': %s", env_path, erc == CM_ECONFIG ? err : cm_strerror(erc));
             goto done;
         }
     }

@@ -12,7 +12,7 @@
 #include "h2o/http2.h"
 #include "invoke.h"
 #include "local/apigw.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/report.h"
 #include "local/sandbox.h"
 #include "common/env.h"
@@ -349,7 +349,7 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
     nl_signals_t *signals = NULL;
     int rc, fd = -1;
     if ((rc = nl_signals_new(srv->loop, on_signal, srv, &signals)) != 0) {
-        nl__log("%s: cannot watch signals: %s: %s", args->verb_name, nl_strerror(rc), strerror(errno));
+        nl__log("%s: cannot watch signals: %s: %s", args->verb_name, cm_strerror(rc), strerror(errno));
         goto done;
     }
     if ((fd = listen_on(args, &srv->port)) < 0)
@@ -363,8 +363,8 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
                                     .data = srv};
     cm_acceptor_start(&srv->acceptor);
     if ((rc = nl_pool_new(srv->loop, &srv->pool_cfg, &srv->pool)) != 0) {
-        nl__log("%s: cannot start the runtimes: %s", args->verb_name, nl_strerror(rc));
-        exit_code = rc == NL_ESYS ? NL_EXIT_USAGE : NL_EXIT_INTERNAL;
+        nl__log("%s: cannot start the runtimes: %s", args->verb_name, cm_strerror(rc));
+        exit_code = rc == CM_ESYS ? NL_EXIT_USAGE : NL_EXIT_INTERNAL;
         goto done;
     }
     int ipv6 = strchr(args->host, ':') != NULL;

@@ -10,7 +10,7 @@
 #include "server.h"
 #include "ids.h"
 #include "local/apigw.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -171,7 +171,7 @@ static void on_done(const nl_pool_result_t *r, void *user)
             send_mapped(pd, &res);
         } else {
             log_req(pd, "502: malformed answer from the function (Lambda request %s): %s", r->request_id,
-                    rc == NL_EINVAL ? why : nl_strerror(rc));
+                    rc == CM_EINVAL ? why : cm_strerror(rc));
             send_gateway_error(pd, 502, INTERNAL_BODY);
         }
         nl_apigw_response_dispose(&res);
@@ -303,11 +303,11 @@ int nl__api_on_req(nl__server_t *srv, h2o_req_t *req)
     if (rc == 0)
         rc = nl_pool_submit(srv->pool, event, event_len, on_done, pd, &pd->job);
     free(event);
-    if (rc == NL_EBUSY) {
+    if (rc == CM_EBUSY) {
         log_req(pd, "429: %zu requests already wait for a runtime", nl_pool_queued(srv->pool));
         send_gateway_error(pd, 429, THROTTLED_BODY);
     } else if (rc != 0) {
-        log_req(pd, "500: cannot build or queue the event: %s", nl_strerror(rc));
+        log_req(pd, "500: cannot build or queue the event: %s", cm_strerror(rc));
         send_gateway_error(pd, 500, INTERNAL_BODY);
     }
     return 0;

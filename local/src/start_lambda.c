@@ -7,7 +7,7 @@
  */
 #include "start_api.h"
 #include "server.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "local/rapi.h"
 #include "common/log.h"
 
@@ -227,9 +227,9 @@ int nl__lambda_on_req(nl__server_t *srv, h2o_req_t *req)
     pd->req = req;
     pd->tail = iov_is(log_type, "Tail");
     int rc = nl_pool_submit(srv->pool, payload, len, on_done, pd, &pd->job);
-    if (rc == NL_EBUSY)
+    if (rc == CM_EBUSY)
         send_api_error(req, 429, "TooManyRequestsException", "Rate Exceeded.");
     else if (rc != 0)
-        send_api_error(req, 500, "ServiceException", nl_strerror(rc));
+        send_api_error(req, 500, "ServiceException", cm_strerror(rc));
     return 0;
 }

@@ -5,7 +5,7 @@
  * file, the line and the key's path.
  */
 #include "local/template.h"
-#include "local/errors.h"
+#include "common/error.h"
 #include "files.h"
 
 #include <errno.h>
@@ -52,7 +52,7 @@ static int fail(reader_t *r, const yaml_node_t *at, const char *key, const char 
     va_end(ap);
     snprintf(r->err, NL_TEMPLATE_ERR_SIZE, "%.200s:%zu: %.120s: %.160s", r->path,
              at != NULL ? at->start_mark.line + 1 : 0, key, msg);
-    return NL_ECONFIG;
+    return CM_ECONFIG;
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -123,7 +123,7 @@ static int read_props(reader_t *r, const yaml_node_t *props, const char *where, 
             return fail(r, n, key, "want a string");
         free(fn->handler);
         if ((fn->handler = strdup(scalar(n))) == NULL)
-            return NL_ENOMEM;
+            return CM_ENOMEM;
     }
     unsigned long v;
     if ((n = get(r, props, "Timeout")) != NULL) {
@@ -151,7 +151,7 @@ static int read_props(reader_t *r, const yaml_node_t *props, const char *where, 
             return fail(r, n, key, "path too long");
         free(fn->code_dir);
         if ((fn->code_dir = strdup(path)) == NULL)
-            return NL_ENOMEM;
+            return CM_ENOMEM;
     }
     yaml_node_t *envn = get(r, props, "Environment");
     if (envn != NULL) {
@@ -221,7 +221,7 @@ static int walk(reader_t *r, const char *want, nl_template_function_t *fn)
     if (found == NULL)
         return fail(r, resources, "Resources", "no function named '%.64s'", want);
     if ((fn->logical_id = strdup(found_id)) == NULL)
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     char dir_buf[PATH_MAX];
     snprintf(dir_buf, sizeof(dir_buf), "%s", r->path);
     const char *dir = dirname(dir_buf);
@@ -242,13 +242,13 @@ int nl_template_load(const char *path, const char *want, nl_template_function_t 
     char why[256];
     if (nl__slurp(path, MAX_TEMPLATE, &text, &len, why, sizeof(why)) != 0) {
         snprintf(err, NL_TEMPLATE_ERR_SIZE, "%.200s: %s", path, why);
-        return NL_ECONFIG;
+        return CM_ECONFIG;
     }
     reader_t r = {.path = path, .err = err};
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         free(text);
-        return NL_ENOMEM;
+        return CM_ENOMEM;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     int rc;
@@ -256,7 +256,7 @@ int nl_template_load(const char *path, const char *want, nl_template_function_t 
         snprintf(err, NL_TEMPLATE_ERR_SIZE, "%.200s:%zu: YAML: %s%s%s", path, parser.problem_mark.line + 1,
                  parser.problem != NULL ? parser.problem : "syntax error", parser.context != NULL ? " " : "",
                  parser.context != NULL ? parser.context : "");
-        rc = NL_ECONFIG;
+        rc = CM_ECONFIG;
     } else {
         rc = walk(&r, want, fn);
         yaml_document_delete(&r.doc);

@@ -2,7 +2,7 @@
  * mapped to responses, malformed answers first. */
 #include "local/apigw.h"
 #include "check.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -67,7 +67,7 @@ static void run_event_case(const event_case_t *c)
     char *out = NULL;
     size_t len = 0;
     int rc = nl_apigw_event(&req, &out, &len);
-    CHECK(rc == 0, "event '%s': nl_apigw_event failed: %s", c->name, nl_strerror(rc));
+    CHECK(rc == 0, "event '%s': nl_apigw_event failed: %s", c->name, cm_strerror(rc));
     if (rc != 0)
         return;
     json_error_t jerr;
@@ -240,22 +240,22 @@ typedef struct response_case {
 
 static const response_case_t response_cases[] = {
     /* malformed answers first */
-    {"not JSON", 2, "hello", NL_EINVAL, 0, NULL, NULL, 0},
-    {"v1 needs statusCode", 1, "{\"body\":\"x\"}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"v1 bare value", 1, "\"x\"", NL_EINVAL, 0, NULL, NULL, 0},
-    {"v1 unknown key", 1, "{\"statusCode\":200,\"cookies\":[]}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"status out of range", 2, "{\"statusCode\":99}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"status not a number", 2, "{\"statusCode\":\"abc\"}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"status float", 2, "{\"statusCode\":200.5}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"body not a string", 2, "{\"statusCode\":200,\"body\":{}}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"headers not an object", 2, "{\"statusCode\":200,\"headers\":[]}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"header value object", 2, "{\"statusCode\":200,\"headers\":{\"a\":{}}}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"header CRLF injection", 2, "{\"statusCode\":200,\"headers\":{\"a\":\"x\\r\\nb: y\"}}", NL_EINVAL, 0, NULL, NULL,
+    {"not JSON", 2, "hello", CM_EINVAL, 0, NULL, NULL, 0},
+    {"v1 needs statusCode", 1, "{\"body\":\"x\"}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"v1 bare value", 1, "\"x\"", CM_EINVAL, 0, NULL, NULL, 0},
+    {"v1 unknown key", 1, "{\"statusCode\":200,\"cookies\":[]}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"status out of range", 2, "{\"statusCode\":99}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"status not a number", 2, "{\"statusCode\":\"abc\"}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"status float", 2, "{\"statusCode\":200.5}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"body not a string", 2, "{\"statusCode\":200,\"body\":{}}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"headers not an object", 2, "{\"statusCode\":200,\"headers\":[]}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"header value object", 2, "{\"statusCode\":200,\"headers\":{\"a\":{}}}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"header CRLF injection", 2, "{\"statusCode\":200,\"headers\":{\"a\":\"x\\r\\nb: y\"}}", CM_EINVAL, 0, NULL, NULL,
      0},
-    {"header name with space", 2, "{\"statusCode\":200,\"headers\":{\"a b\":\"x\"}}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"bad base64", 2, "{\"statusCode\":200,\"body\":\"!!\",\"isBase64Encoded\":true}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"isBase64Encoded not boolean", 2, "{\"statusCode\":200,\"isBase64Encoded\":\"yes\"}", NL_EINVAL, 0, NULL, NULL, 0},
-    {"cookies not strings", 2, "{\"statusCode\":200,\"cookies\":[1]}", NL_EINVAL, 0, NULL, NULL, 0},
+    {"header name with space", 2, "{\"statusCode\":200,\"headers\":{\"a b\":\"x\"}}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"bad base64", 2, "{\"statusCode\":200,\"body\":\"!!\",\"isBase64Encoded\":true}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"isBase64Encoded not boolean", 2, "{\"statusCode\":200,\"isBase64Encoded\":\"yes\"}", CM_EINVAL, 0, NULL, NULL, 0},
+    {"cookies not strings", 2, "{\"statusCode\":200,\"cookies\":[1]}", CM_EINVAL, 0, NULL, NULL, 0},
     /* good answers */
     {"v2 bare object", 2, "{\"a\":1}", 0, 200, "content-type: application/json\n", "{\"a\":1}", 7},
     {"v2 bare string", 2, "\"hi\"", 0, 200, "content-type: application/json\n", "\"hi\"", 4},
@@ -315,11 +315,11 @@ int main(void)
     nl_apigw_request_t bad = {.version = 3};
     char *out = NULL;
     size_t len;
-    CHECK(!(nl_apigw_event(&bad, &out, &len) != NL_EINVAL || out != NULL), "version 3 accepted");
+    CHECK(!(nl_apigw_event(&bad, &out, &len) != CM_EINVAL || out != NULL), "version 3 accepted");
     nl_apigw_response_t res;
     nl_apigw_response_init(&res);
     char why[64];
-    CHECK(!(nl_apigw_response_map(3, "{}", 2, &res, why, sizeof(why)) != NL_EINVAL), "response version 3 accepted");
+    CHECK(!(nl_apigw_response_map(3, "{}", 2, &res, why, sizeof(why)) != CM_EINVAL), "response version 3 accepted");
     for (size_t i = 0; i < sizeof(event_cases) / sizeof(event_cases[0]); i++)
         run_event_case(&event_cases[i]);
     for (size_t i = 0; i < sizeof(response_cases) / sizeof(response_cases[0]); i++)

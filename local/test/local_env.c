@@ -1,7 +1,7 @@
 /* Table-driven tests of the env set, SAM's env-vars parsing and Lambda's variables. */
 #include "local/env.h"
 #include "check.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +31,14 @@ int main(void)
         {"{\"f\":{\"N\":12.5,\"I\":-3,\"B\":false}}", "f", 0, NULL, "I", "-3"},
         {"{\"f\":{\"N\":12.5,\"I\":-3,\"B\":false}}", "f", 0, NULL, "B", "false"},
         {"{}", "f", 0, NULL, "A", NULL},
-        {"", "f", NL_ECONFIG, "not valid JSON", NULL, NULL},
-        {"[]", "f", NL_ECONFIG, "must be a JSON object", NULL, NULL},
-        {"{\"Parameters\":\"x\"}", "f", NL_ECONFIG, "\"Parameters\" must be an object", NULL, NULL},
-        {"{\"f\":{\"A\":null}}", "f", NL_ECONFIG, "\"f\".\"A\": value must be a string", NULL, NULL},
-        {"{\"f\":{\"A\":[1]}}", "f", NL_ECONFIG, "\"f\".\"A\": value must be", NULL, NULL},
-        {"{\"f\":{\"A=B\":\"1\"}}", "f", NL_ECONFIG, "not a valid variable name", NULL, NULL},
-        {"{\"f\":{\"\":\"1\"}}", "f", NL_ECONFIG, "not a valid variable name", NULL, NULL},
-        {"{\"f\":{\"A\":\"1\",\"A\":\"2\"}}", "f", NL_ECONFIG, "duplicate", NULL, NULL},
+        {"", "f", CM_ECONFIG, "not valid JSON", NULL, NULL},
+        {"[]", "f", CM_ECONFIG, "must be a JSON object", NULL, NULL},
+        {"{\"Parameters\":\"x\"}", "f", CM_ECONFIG, "\"Parameters\" must be an object", NULL, NULL},
+        {"{\"f\":{\"A\":null}}", "f", CM_ECONFIG, "\"f\".\"A\": value must be a string", NULL, NULL},
+        {"{\"f\":{\"A\":[1]}}", "f", CM_ECONFIG, "\"f\".\"A\": value must be", NULL, NULL},
+        {"{\"f\":{\"A=B\":\"1\"}}", "f", CM_ECONFIG, "not a valid variable name", NULL, NULL},
+        {"{\"f\":{\"\":\"1\"}}", "f", CM_ECONFIG, "not a valid variable name", NULL, NULL},
+        {"{\"f\":{\"A\":\"1\",\"A\":\"2\"}}", "f", CM_ECONFIG, "duplicate", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct case_ *c = &cases[i];
@@ -93,7 +93,7 @@ int main(void)
         found += strcmp(*p, "MINE=yes") == 0;
     CHECK(!(found != 1), "environ: MINE=yes found %d times", found);
     nl_env_free_environ(envp);
-    CHECK(nl_env_set(&env, "A=B", "x") == NL_EINVAL, "nl_env_set accepted the name 'A=B'");
+    CHECK(nl_env_set(&env, "A=B", "x") == CM_EINVAL, "nl_env_set accepted the name 'A=B'");
     nl_env_dispose(&env);
     nl_env_dispose(&user);
     return check_done("local_env");

@@ -6,7 +6,7 @@
  */
 #include "local/rapi.h"
 #include "check.h"
-#include "local/errors.h"
+#include "common/error.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -162,7 +162,7 @@ int main(void)
           "GET /next should park and report idle (first): got '%s', idle %d/%d", r, idle_calls, idle_first);
     char id[NL_REQUEST_ID_SIZE];
     nl_rapi_event_t ev = {.payload = "{\"k\":1}", .payload_len = 7, .deadline_ms = 1234567890123ull};
-    CHECK(!(nl_rapi_worker_invoke(worker, &ev, id) != 0 || nl_rapi_worker_invoke(worker, &ev, id) != NL_EBUSY),
+    CHECK(!(nl_rapi_worker_invoke(worker, &ev, id) != 0 || nl_rapi_worker_invoke(worker, &ev, id) != CM_EBUSY),
           "invoke / busy");
     r = exchange(fd, "", 0);
     HAS(r, "HTTP/1.1 200 OK\r\n");

@@ -1,6 +1,6 @@
 /* Table-driven tests of SAM template reading: broken templates first (each error must name the file's
  * line and the key), then good ones. */
-#include "local/errors.h"
+#include "common/error.h"
 #include "check.h"
 #include "local/template.h"
 
@@ -26,30 +26,30 @@ typedef struct tcase {
 #define FN_HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
 
 static const tcase_t cases[] = {
-    {"bad yaml", "Resources: [\n", NULL, NL_ECONFIG, ":2: YAML:", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"no resources", "Globals: {}\n", NULL, NL_ECONFIG, ":1: Resources: missing", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"no function", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n", NULL, NL_ECONFIG,
+    {"bad yaml", "Resources: [\n", NULL, CM_ECONFIG, ":2: YAML:", NULL, NULL, 0, 0, NULL, NULL, 0},
+    {"no resources", "Globals: {}\n", NULL, CM_ECONFIG, ":1: Resources: missing", NULL, NULL, 0, 0, NULL, NULL, 0},
+    {"no function", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n", NULL, CM_ECONFIG,
      ":2: Resources: no AWS::Serverless::Function", NULL, NULL, 0, 0, NULL, NULL, 0},
     {"two functions need --name",
      "Resources:\n  A:\n    Type: AWS::Serverless::Function\n  B:\n    Type: AWS::Serverless::Function\n", NULL,
-     NL_ECONFIG, "2 functions: choose one with --name", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"unknown --name", FN_HEAD "      Handler: h\n", "Other", NL_ECONFIG, "no function named 'Other'", NULL, NULL, 0, 0,
+     CM_ECONFIG, "2 functions: choose one with --name", NULL, NULL, 0, 0, NULL, NULL, 0},
+    {"unknown --name", FN_HEAD "      Handler: h\n", "Other", CM_ECONFIG, "no function named 'Other'", NULL, NULL, 0, 0,
      NULL, NULL, 0},
-    {"timeout not a number", FN_HEAD "      Timeout: soon\n", NULL, NL_ECONFIG,
+    {"timeout not a number", FN_HEAD "      Timeout: soon\n", NULL, CM_ECONFIG,
      ":5: Resources.Fn.Properties.Timeout: want an integer from 1 to 900, got 'soon'", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"timeout too big", FN_HEAD "      Timeout: 901\n", NULL, NL_ECONFIG, ":5: Resources.Fn.Properties.Timeout", NULL,
+    {"timeout too big", FN_HEAD "      Timeout: 901\n", NULL, CM_ECONFIG, ":5: Resources.Fn.Properties.Timeout", NULL,
      NULL, 0, 0, NULL, NULL, 0},
-    {"memory too small", FN_HEAD "      MemorySize: 64\n", NULL, NL_ECONFIG,
+    {"memory too small", FN_HEAD "      MemorySize: 64\n", NULL, CM_ECONFIG,
      ":5: Resources.Fn.Properties.MemorySize: want an integer from 128 to 10240", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"handler a list", FN_HEAD "      Handler: [a, b]\n", NULL, NL_ECONFIG,
+    {"handler a list", FN_HEAD "      Handler: [a, b]\n", NULL, CM_ECONFIG,
      ":5: Resources.Fn.Properties.Handler: want a string", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"codeuri in s3", FN_HEAD "      CodeUri: s3://bucket/key.zip\n", NULL, NL_ECONFIG,
+    {"codeuri in s3", FN_HEAD "      CodeUri: s3://bucket/key.zip\n", NULL, CM_ECONFIG,
      "CodeUri: 's3://bucket/key.zip' is in S3", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"variables a list", FN_HEAD "      Environment:\n        Variables: [a]\n", NULL, NL_ECONFIG,
+    {"variables a list", FN_HEAD "      Environment:\n        Variables: [a]\n", NULL, CM_ECONFIG,
      ":6: Resources.Fn.Properties.Environment.Variables: want a mapping", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"variable value a list", FN_HEAD "      Environment:\n        Variables:\n          A: [1, 2]\n", NULL, NL_ECONFIG,
+    {"variable value a list", FN_HEAD "      Environment:\n        Variables:\n          A: [1, 2]\n", NULL, CM_ECONFIG,
      ":7: Resources.Fn.Properties.Environment.Variables.A: want a string", NULL, NULL, 0, 0, NULL, NULL, 0},
-    {"globals timeout bad", "Globals:\n  Function:\n    Timeout: -1\n" FN_HEAD "      Handler: h\n", NULL, NL_ECONFIG,
+    {"globals timeout bad", "Globals:\n  Function:\n    Timeout: -1\n" FN_HEAD "      Handler: h\n", NULL, CM_ECONFIG,
      ":3: Globals.Function.Timeout", NULL, NULL, 0, 0, NULL, NULL, 0},
     /* good */
     {"minimal", FN_HEAD "      CodeUri: build/\n", NULL, 0, NULL, "Fn", NULL, 0, 0, "/build/", "", 0},
@@ -122,7 +122,7 @@ int main(void)
     nl_template_function_t fn;
     nl_template_function_init(&fn);
     char err[NL_TEMPLATE_ERR_SIZE];
-    CHECK(!(nl_template_load("/nonexistent/template.yaml", NULL, &fn, err) != NL_ECONFIG ||
+    CHECK(!(nl_template_load("/nonexistent/template.yaml", NULL, &fn, err) != CM_ECONFIG ||
             strstr(err, "/nonexistent/template.yaml: No such file") == NULL),
           "missing file: '%s'", err);
     nl_template_function_dispose(&fn);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include "check.h"
 #include "../src/internal.h"
+#include "common/error.h"
 
 /* Parses the error JSON of res and returns its member, or NULL. */
 static char *error_field(const lrt_response_t *res, const char *key)
@@ -97,11 +98,30 @@ static void test_strerror(void)
     CHECK(strcmp(lrt_strerror(-999), "unknown error") == 0, "unknown");
 }
 
+/* The public LRT_E* are the tree's shared codes (common/error.h): same values, same texts. */
+static void test_shared_codes(void)
+{
+    static const struct {
+        int lrt, cm;
+    } pairs[] = {{LRT_ENOMEM, CM_ENOMEM},         {LRT_ETOOBIG, CM_ERESPTOOBIG}, {LRT_ESTATE, CM_ESTATE},
+                 {LRT_ETRANSPORT, CM_ETRANSPORT}, {LRT_EPROTOCOL, CM_EPROTOCOL}, {LRT_ECONFIG, CM_EENVIRON},
+                 {LRT_EINVAL, CM_EINVAL}};
+    for (size_t i = 0; i < NCASES(pairs); i++) {
+        CHECK(pairs[i].lrt == pairs[i].cm, "LRT code %d differs from the shared %d", pairs[i].lrt, pairs[i].cm);
+        CHECK(strcmp(lrt_strerror(pairs[i].lrt), cm_strerror(pairs[i].cm)) == 0, "text of %s: '%s' vs '%s'",
+              cm_err_name(pairs[i].cm), lrt_strerror(pairs[i].lrt), cm_strerror(pairs[i].cm));
+    }
+#define LRT__COUNT(name, value, text) +1
+    CHECK(NCASES(pairs) == 0 LRT_ERRNO_MAP(LRT__COUNT), "a code of LRT_ERRNO_MAP is missing here");
+#undef LRT__COUNT
+}
+
 int main(void)
 {
     test_wrong_use();
     test_too_large();
     test_error_texts();
     test_strerror();
+    test_shared_codes();
     return check_done("test_response");
 }

@@ -10,19 +10,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "common/error.h" /* CM_E* codes */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Error codes of common/: 0 or one of these (negative). */
-#define CM_ENOMEM (-1)  /* allocation failed */
-#define CM_ETOOBIG (-2) /* would grow past the buffer's cap */
-#define CM_EINVAL (-3)  /* malformed input */
-#define CM_EIO (-4)     /* a file could not be read */
-#define CM_ETLS (-5)    /* OpenSSL refused a certificate, key or setting */
-
-/* Returns a static description of a CM_E* code (never NULL). */
-const char *cm_strerror(int err);
 
 typedef struct cm_buf {
     char *base; /* NULL until the first append; owned */

@@ -36,10 +36,10 @@ void fn_request_init(fn_request_t *req);
 void fn_request_dispose(fn_request_t *req);
 
 /*
- * Parses len bytes of event JSON into req (previous content is replaced). Returns 0; FN_EBADEVENT
+ * Parses len bytes of event JSON into req (previous content is replaced). Returns 0; CM_EBADEVENT
  * when the text is not JSON or lacks the method or path of a known event version (req->kind is still
- * set when the version was recognised, else 0); FN_ETOOBIG when the event or a header is over its cap;
- * FN_ENOMEM.
+ * set when the version was recognised, else 0); CM_ETOOBIG when the event or a header is over its cap;
+ * CM_ENOMEM.
  */
 int fn_request_parse(fn_request_t *req, const char *event, size_t len);
 

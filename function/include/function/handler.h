@@ -46,7 +46,7 @@ void fn_handler_free(fn_handler_t *h);
 /*
  * Answers one event of len bytes: out (cleared first; its cap should be Lambda's payload limit) gets
  * the response JSON. Every HTTP outcome (400, 404, 503, ...) is an answer and returns 0; only
- * FN_ENOMEM or FN_ETOOBIG (the answer does not fit out) fail, leaving out unspecified.
+ * CM_ENOMEM or CM_ETOOBIG (the answer does not fit out) fail, leaving out unspecified.
  */
 int fn_handler_handle(fn_handler_t *h, const char *event, size_t len, cm_buf_t *out);
 

@@ -43,15 +43,15 @@ void fn_loader_dispose(fn_loader_t *l);
 
 /*
  * Takes the loader's new bytes: swaps bytes into l (bytes gets the old buffer, to reuse), forgets every
- * derived piece, checks the text (fn_loader_check) and hashes it. Returns 0 (l->valid 1), FN_ECONTENT
- * (l->valid 0, l->why says why), or FN_ECRYPTO (l->valid 0).
+ * derived piece, checks the text (fn_loader_check) and hashes it. Returns 0 (l->valid 1), CM_ECONTENT
+ * (l->valid 0, l->why says why), or CM_ECRYPTO (l->valid 0).
  */
 int fn_loader_set(fn_loader_t *l, cm_buf_t *bytes);
 
 /*
  * Renders the config's piece: config_json (cleared first) gets len bytes of config JSON made script-safe
- * (fn_json_for_script), etag the script's ETag. Returns 0, FN_EINVAL (loader not valid), FN_ECONTENT (why
- * as fn_json_for_script), FN_ETOOBIG (the script would exceed FN_SCRIPT_MAX), FN_ENOMEM or FN_ECRYPTO.
+ * (fn_json_for_script), etag the script's ETag. Returns 0, CM_EINVAL (loader not valid), CM_ECONTENT (why
+ * as fn_json_for_script), CM_ETOOBIG (the script would exceed FN_SCRIPT_MAX), CM_ENOMEM or CM_ECRYPTO.
  */
 int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_buf_t *config_json,
                      char etag[FN_ETAG_SIZE], char *why, size_t whylen);
@@ -59,8 +59,8 @@ int fn_loader_render(const fn_loader_t *l, const char *config, size_t len, cm_bu
 /*
  * Computes into etag the ETag of the script made from this loader around a config piece that
  * fn_loader_render made, under this loader or another one (the piece does not depend on the loader):
- * how a script follows a loader change without re-reading its config. Returns 0, FN_EINVAL (loader not
- * valid), FN_ETOOBIG (the script would exceed FN_SCRIPT_MAX) or FN_ECRYPTO; etag is "" on failure.
+ * how a script follows a loader change without re-reading its config. Returns 0, CM_EINVAL (loader not
+ * valid), CM_ETOOBIG (the script would exceed FN_SCRIPT_MAX) or CM_ECRYPTO; etag is "" on failure.
  */
 int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, char etag[FN_ETAG_SIZE]);
 
@@ -68,14 +68,14 @@ int fn_loader_etag(const fn_loader_t *l, const char *config_json, size_t len, ch
 size_t fn_loader_script_len(const fn_loader_t *l, size_t config_len);
 
 /*
- * Appends to out the script (head + config_json + tail) as a JSON string literal. Returns 0, FN_EINVAL,
- * FN_ETOOBIG or FN_ENOMEM; on failure out is unchanged.
+ * Appends to out the script (head + config_json + tail) as a JSON string literal. Returns 0, CM_EINVAL,
+ * CM_ETOOBIG or CM_ENOMEM; on failure out is unchanged.
  */
 int fn_loader_script_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *out);
 
 /*
  * Appends to out the script's gzip encoding as a base64 JSON string literal (gz is a scratch buffer for
- * the gzip bytes, cleared first). Returns 0, FN_EINVAL, FN_ETOOBIG, FN_ENOMEM or FN_EZLIB; on failure
+ * the gzip bytes, cleared first). Returns 0, CM_EINVAL, CM_ETOOBIG, CM_ENOMEM or CM_EZLIB; on failure
  * out is unchanged.
  */
 int fn_loader_gzip_json(fn_loader_t *l, const char *config_json, size_t len, cm_buf_t *gz, cm_buf_t *out);

@@ -22,7 +22,7 @@ int fn_id_valid(const char *id, size_t len);
 
 /*
  * Parses len bytes of path (may contain NUL; never read past len). Returns 0 and fills out, or
- * FN_EBADPATH and leaves out unchanged.
+ * CM_EBADPATH and leaves out unchanged.
  */
 int fn_path_parse(const char *path, size_t len, fn_path_t *out);
 

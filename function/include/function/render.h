@@ -19,8 +19,8 @@
 /*
  * Appends to out the config JSON text (len bytes), validated (must be an object; duplicate keys,
  * invalid UTF-8 and numbers no double holds refused) and dumped as script-safe JSON, each number
- * spelled exactly as in the input. Returns 0, FN_ECONTENT (why, if not NULL,
- * receives jansson's message, NUL-terminated, up to whylen bytes), FN_ETOOBIG or FN_ENOMEM. On failure
+ * spelled exactly as in the input. Returns 0, CM_ECONTENT (why, if not NULL,
+ * receives jansson's message, NUL-terminated, up to whylen bytes), CM_ETOOBIG or CM_ENOMEM. On failure
  * out is unchanged.
  */
 int fn_json_for_script(const char *json, size_t len, cm_buf_t *out, char *why, size_t whylen);
@@ -28,14 +28,14 @@ int fn_json_for_script(const char *json, size_t len, cm_buf_t *out, char *why, s
 /*
  * Checks a loader of loader_len bytes: not empty, valid UTF-8 (it is sent as a JSON string and decoded as
  * UTF-8 by browsers), containing FN_PLACEHOLDER. Returns 0 with *head = the placeholder's offset, or
- * FN_ECONTENT (why as above).
+ * CM_ECONTENT (why as above).
  */
 int fn_loader_check(const char *loader, size_t loader_len, size_t *head, char *why, size_t whylen);
 
 /*
  * Renders the script into out (cleared first): the loader (must be UTF-8 and contain FN_PLACEHOLDER)
- * with its first placeholder replaced by fn_json_for_script(config). Returns 0, FN_ECONTENT (why as
- * above), FN_ETOOBIG (over FN_SCRIPT_MAX or out's cap) or FN_ENOMEM.
+ * with its first placeholder replaced by fn_json_for_script(config). Returns 0, CM_ECONTENT (why as
+ * above), CM_ETOOBIG (over FN_SCRIPT_MAX or out's cap) or CM_ENOMEM.
  */
 int fn_render(const char *loader, size_t loader_len, const char *config, size_t config_len, cm_buf_t *out, char *why,
               size_t whylen);

@@ -28,10 +28,10 @@ typedef struct fn_store fn_store_t;
 
 /*
  * Opens the store named by url. Returns 0 and a new store in *out (caller frees with fn_store_free),
- * FN_ESCHEME for an unknown scheme or a malformed URL, FN_ESTORE when a folder is missing (not a
- * directory), FN_ECONFIG for S3 without a region, FN_ENOCURL for S3 when libcurl.so.4 cannot be loaded
- * (it is loaded on the first S3 open, never for a folder), or FN_ENOMEM. Does not touch *out on failure.
- * Opening does no I/O for S3: an unreachable bucket shows as FN_ESTORE from fn_store_get.
+ * CM_ESCHEME for an unknown scheme or a malformed URL, CM_ESTORE when a folder is missing (not a
+ * directory), CM_ESTORECONFIG for S3 without a region, CM_ENOCURL for S3 when libcurl.so.4 cannot be loaded
+ * (it is loaded on the first S3 open, never for a folder), or CM_ENOMEM. Does not touch *out on failure.
+ * Opening does no I/O for S3: an unreachable bucket shows as CM_ESTORE from fn_store_get.
  */
 int fn_store_open(const char *url, fn_store_t **out);
 
@@ -42,20 +42,20 @@ void fn_store_free(fn_store_t *s);
 const char *fn_store_url(const fn_store_t *s);
 
 /*
- * Returns the cause of the last FN_ESTORE or FN_ETOOBIG from fn_store_get (borrowed, overwritten by the next
+ * Returns the cause of the last CM_ESTORE or CM_ETOOBIG from fn_store_get (borrowed, overwritten by the next
  * call), e.g. "open accounts/a/b.json: Permission denied". "" when none. fn_store_get_all leaves it
  * unspecified (each of its gets has its own).
  */
 const char *fn_store_cause(const fn_store_t *s);
 
 /*
- * Gets the object at key. If have (may be NULL) equals the current version: returns FN_ENOTMODIFIED and
+ * Gets the object at key. If have (may be NULL) equals the current version: returns CM_ENOTMODIFIED and
  * touches nothing. Else clears body, fills it with the object's bytes (capped by body->max), sets *now
- * and returns 0. Other returns: FN_ENOTFOUND, FN_ESTORE (see fn_store_cause), FN_ETOOBIG, FN_ENOMEM;
- * on those body and now are unspecified. FN_ENOTFOUND has a cause too when something other than an
+ * and returns 0. Other returns: CM_ENOENT, CM_ESTORE (see fn_store_cause), CM_ETOOBIG, CM_ENOMEM;
+ * on those body and now are unspecified. CM_ENOENT has a cause too when something other than an
  * object is in its place (folder store: a folder, FIFO, device or symbolic link), for the log.
  * A folder store never opens anything outside its folder and follows no symbolic link under it, and
- * never returns a read that a write in place tore (it reads again, then fails with FN_ESTORE).
+ * never returns a read that a write in place tore (it reads again, then fails with CM_ESTORE).
  * Never stale: the version returned is never newer than the bytes, so a change made while reading is
  * seen on the next call. A version may be withheld (len 0) when it cannot be trusted yet.
  */
@@ -72,7 +72,7 @@ typedef struct fn_store_req {
     cm_buf_t *body;                 /* in: where the bytes go (borrowed; one buffer per get of a batch) */
     int err;                        /* out: what fn_store_get would return for this get */
     fn_version_t now;               /* out, when err is 0: the version of the bytes in body */
-    char cause[FN_STORE_CAUSE_MAX]; /* out: with FN_ESTORE, FN_ETOOBIG (or FN_ENOTFOUND), as fn_store_cause */
+    char cause[FN_STORE_CAUSE_MAX]; /* out: with CM_ESTORE, CM_ETOOBIG (or CM_ENOENT), as fn_store_cause */
 } fn_store_req_t;
 
 /*

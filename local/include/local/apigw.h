@@ -52,7 +52,7 @@ typedef struct nl_apigw_request {
  * multiValueQueryStringParameters, requestContext.identity.sourceIp. Query keys and values are
  * percent-decoded. A body that is not text (a non-text Content-Type, or bytes that are not UTF-8) goes
  * base64 with isBase64Encoded true. Returns 0 and a new NUL-terminated string in *out (caller frees),
- * its length in *out_len; or NL_EINVAL (version not 1 or 2) / NL_ENOMEM, *out untouched. */
+ * its length in *out_len; or CM_EINVAL (version not 1 or 2) / CM_ENOMEM, *out untouched. */
 int nl_apigw_event(const nl_apigw_request_t *req, char **out, size_t *out_len);
 
 /* One response header; both strings owned by the response. */
@@ -79,8 +79,8 @@ void nl_apigw_response_dispose(nl_apigw_response_t *res);
  * for 2.0 any other JSON value is a 200 application/json response whose body is that JSON (the only
  * default API Gateway documents). Header names and values with control characters, a status outside
  * 100..599, a body that is not a string, bad base64, and for 1.0 keys the gateway does not know, make
- * the answer malformed. Returns 0, or NL_EINVAL (malformed: res is left empty and why holds a one-line
- * reason) or NL_ENOMEM. res must be fresh (nl_apigw_response_init). */
+ * the answer malformed. Returns 0, or CM_EINVAL (malformed: res is left empty and why holds a one-line
+ * reason) or CM_ENOMEM. res must be fresh (nl_apigw_response_init). */
 int nl_apigw_response_map(int version, const char *payload, size_t len, nl_apigw_response_t *res, char *why,
                           size_t why_size);
 

@@ -22,7 +22,7 @@ typedef struct nl_env {
 void nl_env_init(nl_env_t *env);
 void nl_env_dispose(nl_env_t *env);
 /* Sets key (non-empty, no '=') to value, replacing an earlier value in place. Both are copied.
- * Returns 0, NL_EINVAL (bad key) or NL_ENOMEM (env unchanged). */
+ * Returns 0, CM_EINVAL (bad key) or CM_ENOMEM (env unchanged). */
 int nl_env_set(nl_env_t *env, const char *key, const char *value);
 /* Returns the value of key (borrowed), or NULL. */
 const char *nl_env_get(const nl_env_t *env, const char *key);
@@ -33,8 +33,8 @@ void nl_env_free_environ(char **envp);
 /* Reads SAM's env-vars document {"Parameters": {...}, "<FunctionName>": {...}} from text and sets into
  * env every key of "Parameters", then every key of function_name's section (which wins). Other
  * functions' sections are ignored. Values must be strings, numbers or booleans (numbers as written in
- * JSON, booleans as "true"/"false"). Returns 0, or NL_ECONFIG with a one-line description of the
- * problem in err (env may then hold some of the keys), or NL_ENOMEM. */
+ * JSON, booleans as "true"/"false"). Returns 0, or CM_ECONFIG with a one-line description of the
+ * problem in err (env may then hold some of the keys), or CM_ENOMEM. */
 int nl_env_parse_sam(nl_env_t *env, const char *text, size_t len, const char *function_name, char *err,
                      size_t err_size);
 
@@ -52,7 +52,7 @@ typedef struct nl_lambda_env {
 /* Fills env as Lambda's provided.al2023 does: LANG, PATH, LD_LIBRARY_PATH and TZ first, then user (the
  * function's own variables, which may replace those four), then the reserved variables, which users
  * cannot replace (Lambda rejects them in a function's configuration), with credentials taken from
- * parent_get ("AWS_ACCESS_KEY_ID"...; e.g. getenv) when set there. Returns 0 or NL_ENOMEM/NL_EINVAL. */
+ * parent_get ("AWS_ACCESS_KEY_ID"...; e.g. getenv) when set there. Returns 0 or CM_ENOMEM/CM_EINVAL. */
 int nl_lambda_env_fill(nl_env_t *env, const nl_lambda_env_t *lambda, const nl_env_t *user,
                        const char *(*parent_get)(const char *name));
 

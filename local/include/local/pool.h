@@ -80,7 +80,7 @@ typedef struct nl_pool_config {
 } nl_pool_config_t;
 
 /* Starts cfg->workers runtimes on loop. cfg and everything it points to are borrowed for the pool's
- * lifetime. Returns 0 and a new pool in *out (nl_pool_free), or NL_ENOMEM / NL_ESYS (errno set: no socket
+ * lifetime. Returns 0 and a new pool in *out (nl_pool_free), or CM_ENOMEM / CM_ESYS (errno set: no socket
  * or the bootstrap cannot be spawned) with nothing left running. */
 int nl_pool_new(h2o_loop_t *loop, const nl_pool_config_t *cfg, nl_pool_t **out);
 /* Kills every runtime (and what it started), reaps them, and drops queued or running jobs without
@@ -88,7 +88,7 @@ int nl_pool_new(h2o_loop_t *loop, const nl_pool_config_t *cfg, nl_pool_t **out);
 void nl_pool_free(nl_pool_t *p);
 /* Queues one invocation of payload (copied); an idle runtime gets it at once. cb is called once with its
  * result (never from inside this call). Returns 0 and the job in *out (valid until cb returns or nl_pool_cancel),
- * NL_EBUSY when the queue is full, NL_ENOMEM. */
+ * CM_EBUSY when the queue is full, CM_ENOMEM. */
 int nl_pool_submit(nl_pool_t *p, const char *payload, size_t len, nl_pool_done_cb cb, void *user, nl_pool_job_t **out);
 /* The caller lost interest (its client went away): no callback will come. A queued job is dropped; a
  * running one finishes in its runtime and its result is thrown away, so the runtime is not left stuck. */

@@ -82,8 +82,8 @@ typedef struct nl_rapi_event {
 void nl_rapi_new_request_id(char out[NL_REQUEST_ID_SIZE]);
 
 /* Starts a worker listening on 127.0.0.1 on an ephemeral port. cfg, cb and user are borrowed for the
- * worker's lifetime. Returns 0 and a new worker in *out (free with nl_rapi_worker_free), or NL_ENOMEM /
- * NL_ESYS (errno set) with *out untouched. */
+ * worker's lifetime. Returns 0 and a new worker in *out (free with nl_rapi_worker_free), or CM_ENOMEM /
+ * CM_ESYS (errno set) with *out untouched. */
 int nl_rapi_worker_new(h2o_loop_t *loop, const nl_rapi_config_t *cfg, const nl_rapi_callbacks_t *cb, void *user,
                        nl_rapi_worker_t **out);
 /* Closes the listener and every connection, drops any invocation without a callback. NULL is a no-op. */
@@ -91,9 +91,9 @@ void nl_rapi_worker_free(nl_rapi_worker_t *w);
 /* Returns "127.0.0.1:PORT", the value of AWS_LAMBDA_RUNTIME_API (borrowed, lives as long as w). */
 const char *nl_rapi_worker_address(const nl_rapi_worker_t *w);
 /* Queues one event; it goes to the runtime at its next GET /next (at once if one is waiting). Fills
- * request_id with the new invocation's UUID. Returns 0, NL_EBUSY (an invocation is queued or running;
- * nothing changed), NL_EINVAL (a request id that is not 36 characters, or a header value with a control
- * character) or NL_ENOMEM. */
+ * request_id with the new invocation's UUID. Returns 0, CM_EBUSY (an invocation is queued or running;
+ * nothing changed), CM_EINVAL (a request id that is not 36 characters, or a header value with a control
+ * character) or CM_ENOMEM. */
 int nl_rapi_worker_invoke(nl_rapi_worker_t *w, const nl_rapi_event_t *ev, char request_id[NL_REQUEST_ID_SIZE]);
 /* Forgets the queued or running invocation (it timed out, or the runtime died) without a callback; later
  * posts for it get 403 InvalidStateTransition, as after a response. A no-op when there is none. */

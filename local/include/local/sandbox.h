@@ -25,12 +25,12 @@ typedef struct nl_sandbox {
     struct rusage usage; /* its resource usage, once exited */
 } nl_sandbox_t;
 
-/* Starts path (argv[0] = path) with envp in cwd. Returns 0, or NL_ESYS with errno set (path not
+/* Starts path (argv[0] = path) with envp in cwd. Returns 0, or CM_ESYS with errno set (path not
  * executable, out of processes...) leaving s untouched. */
 int nl_sandbox_spawn(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[]);
 /* As nl_sandbox_spawn, but the runtime's stdout and stderr both go into a new pipe whose read end
  * (non-blocking, close-on-exec; the caller closes it) is stored in *out_fd, so that its log lines can be
- * told apart per invocation. Returns 0, or NL_ESYS with errno set, s and *out_fd untouched. */
+ * told apart per invocation. Returns 0, or CM_ESYS with errno set, s and *out_fd untouched. */
 int nl_sandbox_spawn_piped(nl_sandbox_t *s, const char *path, const char *cwd, char *const envp[], int *out_fd);
 /* Sends sig to the runtime's whole process group; a no-op once the runtime has exited and its group is gone. */
 void nl_sandbox_kill(nl_sandbox_t *s, int sig);
@@ -44,8 +44,8 @@ typedef struct nl_signals nl_signals_t;
 typedef void (*nl_signal_cb)(nl_signals_t *sig, int signo, void *user);
 
 /* Blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP in the calling thread and delivers them to cb on loop;
- * ignores SIGPIPE (a runtime closing its connection must not kill us). Returns 0 and *out, or NL_ESYS/
- * NL_ENOMEM. Spawned runtimes get the default mask and dispositions back. */
+ * ignores SIGPIPE (a runtime closing its connection must not kill us). Returns 0 and *out, or CM_ESYS/
+ * CM_ENOMEM. Spawned runtimes get the default mask and dispositions back. */
 int nl_signals_new(h2o_loop_t *loop, nl_signal_cb cb, void *user, nl_signals_t **out);
 /* Stops watching and restores the signal mask. NULL is a no-op. */
 void nl_signals_free(nl_signals_t *sig);

@@ -32,8 +32,8 @@ void nl_template_function_dispose(nl_template_function_t *fn);
 
 /* Reads the template at path and fills fn with the function named want (a logical id), or with the only
  * function (AWS::Serverless::Function or AWS::Lambda::Function) when want is NULL. Returns 0, or
- * NL_ECONFIG with one line in err (the file, the line, the key and what is wrong: unreadable file, YAML
- * syntax, no or several functions, a value of the wrong type), NL_ENOMEM. fn must be fresh; on error it
+ * CM_ECONFIG with one line in err (the file, the line, the key and what is wrong: unreadable file, YAML
+ * syntax, no or several functions, a value of the wrong type), CM_ENOMEM. fn must be fresh; on error it
  * may hold part of the values (dispose it in every case). */
 int nl_template_load(const char *path, const char *want, nl_template_function_t *fn, char err[NL_TEMPLATE_ERR_SIZE]);
 

@@ -17,6 +17,7 @@
 #ifndef NEARJS_RUNTIME_H
 #define NEARJS_RUNTIME_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,15 +32,22 @@ extern "C" {
 /* Lambda's limit on a streamed response body, in bytes (20 MiB). */
 #define LRT_MAX_STREAM (20 * 1024 * 1024)
 
-/* Error codes: every function that can fail returns 0 or one of these (negative). */
+/*
+ * Error codes: every function that can fail returns 0 or one of these (negative). They follow the one
+ * convention of the nearjs tree (libuv's): a code with an errno equivalent is that errno negated
+ * (LRT_ENOMEM is -ENOMEM, LRT_EINVAL is -EINVAL); the runtime's own codes are in -4301..-4399. The values
+ * are those of the tree's shared table (common/error.h: CM_ENOMEM, CM_ERESPTOOBIG, ...), which this
+ * installed header does not need; the LRT_E* names stay, so code written against them is unchanged
+ * (binaries built against version 0.1.0, where the values were -1..-7, must be rebuilt).
+ */
 #define LRT_ERRNO_MAP(X)                                                                                               \
-    X(NOMEM, -1, "out of memory")                                                                                      \
-    X(TOOBIG, -2, "response larger than Lambda allows")                                                                \
-    X(STATE, -3, "call not allowed in this state of the response")                                                     \
-    X(TRANSPORT, -4, "Runtime API unreachable")                                                                        \
-    X(PROTOCOL, -5, "Runtime API answered something unexpected")                                                       \
-    X(CONFIG, -6, "environment incomplete")                                                                            \
-    X(INVAL, -7, "invalid argument")
+    X(NOMEM, -ENOMEM, "out of memory")                                                                                 \
+    X(TOOBIG, -4301, "response larger than Lambda allows")                                                             \
+    X(STATE, -4302, "call not allowed in this state of the response")                                                  \
+    X(TRANSPORT, -4303, "Runtime API unreachable")                                                                     \
+    X(PROTOCOL, -4304, "Runtime API answered something unexpected")                                                    \
+    X(CONFIG, -4305, "environment incomplete")                                                                         \
+    X(INVAL, -EINVAL, "invalid argument")
 
 typedef enum lrt_errno {
 #define LRT__ERRNO_ENUM(name, value, text) LRT_E##name = value,
