@@ -47,3 +47,14 @@ mkcert() { # file name [extension line]: FILE.key, FILE.pem for DNS:name, signed
     [ -n "${3:-}" ] && printf '%s\n' "$3" >>"$1.ext"
     openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
 }
+
+# check_idle_cpu PID WHAT: the process's CPU time over 2 s (user + system ticks from /proc), checked to be
+# near idle (at most 20 ticks, 0.2 core-seconds): a server out of descriptors must pause accepting, not spin.
+check_idle_cpu() {
+    local t0 t1
+    t0=$(awk '{print $14 + $15}' "/proc/$1/stat")
+    sleep 2
+    t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
+    echo "     $2: CPU $((t1 - t0)) ticks in 2 s (100 ticks = 1 core-second)"
+    check "no spin while the descriptor table is full" "$([ $((t1 - t0)) -le 20 ] && echo yes || echo "$((t1 - t0)) ticks")" yes
+}
