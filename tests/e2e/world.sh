@@ -90,14 +90,7 @@ start_gateway() {
     GW_PGID[$i]=$!
     GROUPS_STARTED+=("$!")
     disown "$!"
-    for _ in $(seq 200); do
-        grep -q 'warm .* after start' "gw-$r.err" 2>/dev/null && return 0
-        kill -0 "${GW_PGID[$i]}" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "FAIL gateway $r did not start:"
-    cat "gw-$r.err"
-    exit 1
+    await_log "${GW_PGID[$i]}" "gw-$r.err" 'warm .* after start' "gateway $r"
 }
 
 # start_edge i: region i's edge: its own gateway first, then the next regions in order. Sets EDGE_PID[i].
@@ -126,14 +119,7 @@ start_edge() {
     EDGE_PID[$i]=$!
     PIDS+=("$!")
     disown "$!" # killed in cleanup or by a case; no "Killed" job notice
-    for _ in $(seq 100); do
-        grep -q 'serving:' "edge-$r.err" 2>/dev/null && return 0
-        kill -0 "${EDGE_PID[$i]}" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "FAIL edge $r did not start:"
-    cat "edge-$r.err"
-    exit 1
+    await_log "${EDGE_PID[$i]}" "edge-$r.err" 'serving:' "edge $r" 100
 }
 
 for i in 0 1 2; do start_gateway "$i"; done

@@ -55,14 +55,7 @@ start_edge() {
     "$EDGE" -c "$1.yaml" >"$1.out" 2>"$1.err" &
     EDGE_PID=$!
     PIDS+=("$EDGE_PID")
-    for _ in $(seq 100); do
-        grep -q 'serving:' "$1.err" 2>/dev/null && return 0
-        kill -0 "$EDGE_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "FAIL edge $1 did not start:"
-    cat "$1.err"
-    exit 1
+    await_log "$EDGE_PID" "$1.err" 'serving:' "edge $1" 100
 }
 
 start_gateway echo $GW1 gw1 "$ECHO"

@@ -58,3 +58,16 @@ check_idle_cpu() {
     echo "     $2: CPU $((t1 - t0)) ticks in 2 s (100 ticks = 1 core-second)"
     check "no spin while the descriptor table is full" "$([ $((t1 - t0)) -le 20 ] && echo yes || echo "$((t1 - t0)) ticks")" yes
 }
+
+# await_log PID FILE PATTERN WHAT [TRIES]: waits (TRIES x 50 ms, default 200) until FILE has a line matching
+# PATTERN (a server saying it is ready); fails the test, showing FILE, when PID exits or time runs out.
+await_log() {
+    for _ in $(seq "${5:-200}"); do
+        grep -q "$3" "$2" 2>/dev/null && return 0
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "FAIL $4 did not start:"
+    cat "$2"
+    exit 1
+}
