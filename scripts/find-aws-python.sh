@@ -10,6 +10,9 @@ venv="$root/.venv"
 install=1
 [ "${1:-}" = "--no-install" ] && install=0
 
+AWS_TEST_PINS=('moto[server]==5.2.1' 'boto3==1.43.11' 'botocore==1.43.11' 'awscli==1.45.11' 'cfn-lint==1.51.0'
+    'aws-sam-translator==1.110.0')
+
 usable() {
     [ -x "$1" ] && "$1" -c 'import moto, moto.server, boto3' >/dev/null 2>&1 && [ -x "$(dirname "$1")/aws" ]
 }
@@ -41,7 +44,9 @@ if ! /usr/bin/python3 -m venv "$venv" >&2; then
     echo "find-aws-python: cannot create $venv (apt-get install python3-venv)" >&2
     exit 1
 fi
-if ! "$venv/bin/pip" install -q 'moto[server]' boto3 awscli cfn-lint >&2; then
+# Pinned: the versions the deploy tests were checked against (moto's behaviour call by call changes
+# between releases; deploy/README.md, tests/deploy/README.md), and no surprise release runs here.
+if ! "$venv/bin/pip" install -q "${AWS_TEST_PINS[@]}" >&2; then
     echo "find-aws-python: pip install into $venv failed (no access to PyPI?): the AWS-side tests cannot run" >&2
     exit 1
 fi

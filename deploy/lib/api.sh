@@ -12,12 +12,16 @@ step_api() {
     out=$(aws_ apigatewayv2 get-apis | jq -c --arg n "$(api_name)" --arg s "$STACK" \
         '[.Items[] | select(.Name == $n and .Tags["nearjs:stack"] == $s)] | first // empty')
     if [ -z "$out" ]; then
+        # No default execute-api URL: it would bypass the edge's request checks and limits.
         out=$(change create "HTTP API $(api_name)" apigatewayv2 create-api --name "$(api_name)" --protocol-type HTTP \
-            --tags "$(tag_kv)")
+            --disable-execute-api-endpoint --tags "$(tag_kv)")
         [ -z "$out" ] || API_ID=$(jq -r .ApiId <<<"$out")
     else
         API_ID=$(jq -r .ApiId <<<"$out")
         keep "HTTP API $(api_name) ($API_ID)"
+        [ "$(jq -r '.DisableExecuteApiEndpoint // false' <<<"$out")" = true ] ||
+            change update "HTTP API $(api_name): default execute-api endpoint off" apigatewayv2 update-api --api-id "$API_ID" \
+                --disable-execute-api-endpoint >/dev/null
     fi
     if [ "$API_ID" != "$PLANNED" ]; then
         integ=$(aws_ apigatewayv2 get-integrations --api-id "$API_ID" | jq -r --arg u "$FN_ALIAS_ARN" \

@@ -46,6 +46,13 @@ fleet_tags() { # resource-type extra-tags...: a --tag-specifications value
     printf 'ResourceType=%s,Tags=[%s]' "$rt" "$t"
 }
 
+# The AMI's root device, encrypted (the account's default EBS key) and gp3; the size stays the AMI's.
+fleet_root_volume() {
+    local dev
+    dev=$(aws_ ec2 describe-images --image-ids "$FLEET_AMI" | jq -r '.Images[0].RootDeviceName // "/dev/xvda"')
+    jq -cn --arg d "$dev" '[{DeviceName: $d, Ebs: {Encrypted: true, VolumeType: "gp3", DeleteOnTermination: true}}]'
+}
+
 # fleet_launch: one new instance of BUILD; prints its id ($PLANNED in a plan). IAM is eventually
 # consistent: a profile made seconds ago can be refused for a while, so that error is retried.
 fleet_launch() {
@@ -59,7 +66,8 @@ fleet_launch() {
         out=$(AWS_QUIET=1 change create "edge instance ($EDGE_INSTANCE_TYPE, $FLEET_AMI, build $FLEET_BUILD)" \
             ec2 run-instances --count 1 --image-id "$FLEET_AMI" --instance-type "$EDGE_INSTANCE_TYPE" \
             --security-group-ids "$FLEET_SG_ID" --iam-instance-profile "Name=$FLEET_PROFILE" \
-            --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled \
+            --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=1 \
+            --block-device-mappings "$(fleet_root_volume)" \
             --tag-specifications "$(fleet_tags instance nearjs:role=edge "nearjs:build=$FLEET_BUILD")") && break
         grep -q 'Invalid IAM Instance Profile' "$RUN_DIR/error.$REGION" 2>/dev/null && [ "$i" -lt 8 ] || {
             refuse "aws ec2 run-instances failed: $(cat "$RUN_DIR/error.$REGION" 2>/dev/null)"
@@ -217,8 +225,8 @@ step_fleet_instances() {
     local good old id n new
     FLEET_UD=$RUN_DIR/edge-userdata.$REGION
     fleet_userdata "$REGION" >"$FLEET_UD"
-    FLEET_BUILD=$(fleet_build "$FLEET_UD")
     FLEET_AMI=$(fleet_ami)
+    FLEET_BUILD=$(fleet_build "$FLEET_UD" "$FLEET_AMI") # a new AMI (a security update) is a new build
     fleet_state
     good=$(jq -r --arg b "$FLEET_BUILD" '.[] | select(.build == $b) | .id' <<<"$FLEET_INST")
     old=$(jq -r --arg b "$FLEET_BUILD" '.[] | select(.build != $b) | .id' <<<"$FLEET_INST")
