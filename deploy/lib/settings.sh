@@ -32,7 +32,10 @@ bad() { die "setting $1=$(settings_show "$2"): $3"; }
 
 # settings_show VALUE: VALUE for a one-line message: at most 80 characters, quoted as bash would
 # (a newline or an escape sequence in a hostile value is shown, never acted on by the terminal).
-settings_show() { printf '%q' "${1:0:80}"; }
+settings_show() {
+    local v=${1:0:80}
+    if [[ $v =~ ^[A-Za-z0-9\ _./:@,+=~-]*$ ]]; then printf "'%s'" "$v"; else printf '%q' "$v"; fi
+}
 
 # A region name as AWS spells them (us-east-1, ap-southeast-4, us-gov-west-1): nothing else ever
 # reaches a name, an ARN, a file name or the user data.
