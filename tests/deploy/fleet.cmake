@@ -10,6 +10,9 @@ endif()
 add_test(NAME fleet_userdata COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fleet_userdata.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(fleet_userdata PROPERTIES TIMEOUT 400 SKIP_RETURN_CODE 77
                      REQUIRED_FILES "${CMAKE_BINARY_DIR}/bin/nearjs-edge;${CMAKE_BINARY_DIR}/bin/nearjs-local")
+# edge_unit: the packaged systemd unit judged by systemd-analyze (security --offline=true at most 2.0, verify).
+add_test(NAME edge_unit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/edge_unit.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(edge_unit PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77 REQUIRED_FILES "${CMAKE_BINARY_DIR}/bin/nearjs-edge")
 # fleet_deploy: make deploy MODE=edge in two regions, twice (the exact fleet, nothing created the second
 # time), make plan, a new build replaced one instance at a time (a probe reads moto after every change),
 # destroy. fleet_switch: edge -> direct -> edge leaves nothing of the other mode; destroy.
