@@ -102,7 +102,10 @@ settings_check_stack() {
     is_uint "$THROTTLE_RATE" && [ "$THROTTLE_RATE" -ge 1 ] || bad THROTTLE_RATE "$THROTTLE_RATE" "want a whole number >= 1 (requests/s)"
     is_uint "$THROTTLE_BURST" && [ "$THROTTLE_BURST" -ge 1 ] || bad THROTTLE_BURST "$THROTTLE_BURST" "want a whole number >= 1"
     is_uint "$CERT_WAIT" || bad CERT_WAIT "$CERT_WAIT" "want seconds"
-    [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] || bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz"
+    [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] && [[ ! /$HEALTH_PATH/ =~ /\.\.?/ ]] ||
+        bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz (no . or .. segment)"
+    [ -z "$HOSTED_ZONE_ID" ] || [[ $HOSTED_ZONE_ID =~ ^(/hostedzone/)?Z[A-Z0-9]{1,32}$ ]] ||
+        bad HOSTED_ZONE_ID "$HOSTED_ZONE_ID" "want a Route53 zone id such as Z0123456789ABCDEFGHIJ (or nothing: found from DOMAIN)"
     if [ "$verb" = deploy ] || [ "$verb" = plan ]; then
         [ -r "$ZIP" ] && [ -s "$ZIP" ] || bad ZIP "$ZIP" "not readable (run make package first)"
         settings_check_cert
@@ -123,7 +126,7 @@ settings_check_prefix() {
 
 # publish: SRC is a store folder; CONFIRM_DELETE and PUBLISH_DELETE_MAX say how much it may delete.
 settings_check_publish() {
-    : "${PUBLISH_DELETE_MAX:=10}"
+    : "${PUBLISH_DELETE_MAX:=20}"
     is_uint "$PUBLISH_DELETE_MAX" && [ "$PUBLISH_DELETE_MAX" -le 100 ] ||
         bad PUBLISH_DELETE_MAX "$PUBLISH_DELETE_MAX" "want a percentage 0-100 (a publish deleting more of a region's objects needs CONFIRM_DELETE=1)"
     case "${CONFIRM_DELETE:-0}" in 0 | 1) ;; *) bad CONFIRM_DELETE "$CONFIRM_DELETE" "want 0 or 1" ;; esac
