@@ -46,11 +46,13 @@ fleet_tags() { # resource-type extra-tags...: a --tag-specifications value
     printf 'ResourceType=%s,Tags=[%s]' "$rt" "$t"
 }
 
-# The AMI's root device, encrypted (the account's default EBS key) and gp3; the size stays the AMI's.
+# The AMI's root device, encrypted (the account's default EBS key; an unencrypted AMI snapshot is
+# encrypted at launch) and gp3, of the AMI's own snapshot and size (8 GiB for AL2023).
 fleet_root_volume() {
-    local dev
-    dev=$(aws_ ec2 describe-images --image-ids "$FLEET_AMI" | jq -r '.Images[0].RootDeviceName // "/dev/xvda"')
-    jq -cn --arg d "$dev" '[{DeviceName: $d, Ebs: {Encrypted: true, VolumeType: "gp3", DeleteOnTermination: true}}]'
+    aws_ ec2 describe-images --image-ids "$FLEET_AMI" | jq -c '.Images[0] as $i | ($i.RootDeviceName // "/dev/xvda") as $d
+        | ([$i.BlockDeviceMappings[]? | select(.DeviceName == $d) | .Ebs] | first // {}) as $e
+        | [{DeviceName: $d, Ebs: ({Encrypted: true, VolumeType: "gp3", DeleteOnTermination: true, VolumeSize: ($e.VolumeSize // 8)}
+            + (if $e.SnapshotId then {SnapshotId: $e.SnapshotId} else {} end))}]'
 }
 
 # fleet_launch: one new instance of BUILD; prints its id ($PLANNED in a plan). IAM is eventually
