@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 PY=$("$here/../../scripts/find-aws-python.sh" --no-install) || {
-    echo "SKIP: no python3 with botocore (scripts/find-aws-python.sh installs one)"
+    echo "SKIP: no python3 with botocore (make test installs one through scripts/find-aws-python.sh)"
     exit 77
 }
 exec "$PY" "$here/sigv4_botocore.py" "$1"
