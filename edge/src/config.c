@@ -212,8 +212,8 @@ int edge_config_check(const edge_config_t *c, char *err, size_t errlen)
         if (u->ca_file != NULL && check_file("ca file", u->ca_file, err, errlen) != 0)
             return CM_EINVAL;
         if ((u->sign_service == NULL) != (u->sign_region == NULL)) {
-            snprintf(err, errlen, "upstream '%s': sign needs both service and region (sign: {service: lambda, region: R})",
-                     u->name);
+            snprintf(err, errlen,
+                     "upstream '%s': sign needs both service and region (sign: {service: lambda, region: R})", u->name);
             return CM_EINVAL;
         }
     }

@@ -17,8 +17,9 @@ void edge__creds_src_init(edge_creds_src_t *s)
 {
     pthread_mutex_init(&s->mutex, NULL);
     s->cur = NULL;
-    snprintf(s->why, sizeof(s->why), "not fetched yet");
+    snprintf(s->why, sizeof(s->why), "the first fetch is under way");
     atomic_init(&s->version, 0);
+    atomic_init(&s->settled, 0);
 }
 
 void edge__creds_src_dispose(edge_creds_src_t *s)
@@ -51,6 +52,7 @@ void edge__creds_publish(edge_creds_src_t *s, edge_creds_t *c)
     s->cur = c;
     s->why[0] = '\0';
     atomic_fetch_add(&s->version, 1);
+    atomic_store(&s->settled, 1);
     pthread_mutex_unlock(&s->mutex);
     edge__creds_unref(old);
 }
@@ -59,7 +61,13 @@ void edge__creds_failed(edge_creds_src_t *s, const char *why)
 {
     pthread_mutex_lock(&s->mutex);
     snprintf(s->why, sizeof(s->why), "%s", why);
+    atomic_store(&s->settled, 1);
     pthread_mutex_unlock(&s->mutex);
+}
+
+int edge__creds_settled(edge_creds_src_t *s)
+{
+    return atomic_load(&s->settled);
 }
 
 int edge__creds_valid(const edge_creds_t *c, time_t now)

@@ -36,9 +36,10 @@ typedef struct edge_creds {
 /* Where requests find the current credentials. One per server; thread-safe. */
 typedef struct edge_creds_src {
     pthread_mutex_t mutex;
-    edge_creds_t *cur; /* guarded; NULL before the first fetch */
-    char why[400];     /* guarded: why the last fetch failed ("" when it did not) */
+    edge_creds_t *cur;   /* guarded; NULL before the first fetch */
+    char why[400];       /* guarded: why the last fetch failed ("" when it did not) */
     atomic_uint version; /* bumped by every publish: a reader holding a set compares it to know it is current */
+    atomic_int settled;  /* the first fetch has ended (either way): before, no verdict on an upstream */
 } edge_creds_src_t;
 
 void edge__creds_src_init(edge_creds_src_t *s);
@@ -50,6 +51,9 @@ void edge__creds_failed(edge_creds_src_t *s, const char *why);
 /* Returns a new reference to the current set when it is valid at now (not within EDGE_CREDS_MARGIN_S of its
  * expiry), else NULL with why (not NULL) set to one line saying why there are none. */
 edge_creds_t *edge__creds_get(edge_creds_src_t *s, time_t now, char *why, size_t whylen);
+/* Non-zero once the first fetch has ended, successful or not: until then a signing upstream is neither judged
+ * down for want of credentials nor sent anything. */
+int edge__creds_settled(edge_creds_src_t *s);
 /* Non-zero when c is usable at now. */
 int edge__creds_valid(const edge_creds_t *c, time_t now);
 /* Drops a reference (NULL: no-op); the last frees. Thread-safe. */

@@ -256,8 +256,7 @@ static void start_step(struct refresher *r)
     }
     r->reqbuf = h2o_iovec_init(r->head, (size_t)n);
     cm_buf_reset(&r->body);
-    h2o_http1client_connect(&r->client, r, &r->cctx, h2o_iovec_init(r->host, strlen(r->host)), r->port, 0,
-                            on_connect);
+    h2o_http1client_connect(&r->client, r, &r->cctx, h2o_iovec_init(r->host, strlen(r->host)), r->port, 0, on_connect);
 }
 
 /* Reads NEARJS_EDGE_IMDS ("http://HOST:PORT" or "HOST:PORT"), else IMDS's link-local address. */

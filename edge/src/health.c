@@ -128,14 +128,17 @@ static void start_check(struct health *h, edge_gen_t *g, size_t idx)
     /* A signing upstream is checked as requests reach it, signed; without valid credentials no request can go,
      * so it is down, and the line that says so names why (creds.h). */
     const char *sig = "";
+    if (u->conf->sign_service != NULL && !edge__creds_settled(&h->srv->creds)) {
+        u->hc_next_ms = 0; /* the first fetch of credentials is under way: no verdict yet, ask again next tick */
+        return;
+    }
     if (u->conf->sign_service != NULL) {
         char why[EDGE_ERR_SIZE], host[300];
         int host_len = snprintf(host, sizeof(host), "%s", u->conf->name);
         if (u->conf->port != 443)
             host_len = snprintf(host, sizeof(host), "%s:%u", u->conf->name, u->conf->port);
         if (edge__sign(&h->signer, &h->srv->creds, u->conf, idx, "GET", 3, u->conf->health_path,
-                       strlen(u->conf->health_path), host, (size_t)host_len, NULL, time(NULL), why,
-                       sizeof(why)) != 0) {
+                       strlen(u->conf->health_path), host, (size_t)host_len, NULL, time(NULL), why, sizeof(why)) != 0) {
             u->hc_ok = 0;
             edge__upstream_set_health(u, 0, why);
             return;

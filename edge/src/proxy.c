@@ -70,9 +70,9 @@ struct fwd {
     h2o_linklist_t wait_link; /* in w->waiting[upstream] while waiting for a slot */
     /* the exchange on conn */
     char body_hash[CM_SIGV4_HEX_LEN + 1]; /* the body's SHA-256 for x-amz-content-sha256, once computed */
-    int writing;          /* the request write has not completed */
-    int have_head;        /* the answer's head was parsed */
-    edge_answer_t answer; /* its framing (answer.c) */
+    int writing;                          /* the request write has not completed */
+    int have_head;                        /* the answer's head was parsed */
+    edge_answer_t answer;                 /* its framing (answer.c) */
 };
 
 /* build_head's failures */
@@ -537,7 +537,9 @@ static int take_slot(struct fwd *f)
  * marked down (health.c keeps it so until credentials come) and the request may go to the next one. */
 static void unsigned_failed(struct fwd *f, const char *why)
 {
-    edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
+    /* (no verdict on the upstream while the first fetch of credentials is under way: the edge just started) */
+    if (edge__creds_settled(&f->w->srv->creds))
+        edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
     retry_or_fail(f, EDGE_FAILED_CONNECT, 502, "Bad Gateway", why);
 }
 
@@ -643,8 +645,7 @@ static int signature_header(const h2o_iovec_t *n)
 static int dropped_header(h2o_req_t *req, const h2o_iovec_t *n, int signing)
 {
     return is_hop_by_hop(n) || named_by_connection(req, n) || (signing && signature_header(n)) ||
-           h2o_memis(n->base, n->len, H2O_STRLIT("host")) ||
-           h2o_memis(n->base, n->len, H2O_STRLIT("content-length")) ||
+           h2o_memis(n->base, n->len, H2O_STRLIT("host")) || h2o_memis(n->base, n->len, H2O_STRLIT("content-length")) ||
            h2o_memis(n->base, n->len, H2O_STRLIT("x-forwarded-proto")) ||
            h2o_memis(n->base, n->len, H2O_STRLIT("x-forwarded-host"));
 }

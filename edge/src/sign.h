@@ -16,11 +16,11 @@
 #include "creds.h"
 
 typedef struct edge_signer {
-    edge_creds_t *creds;   /* reference, or NULL */
-    unsigned version;      /* the source's version creds came with */
-    cm_sigv4_key_t keys[EDGE_MAX_UPSTREAMS]; /* per upstream index: the day's key of creds */
+    edge_creds_t *creds;                      /* reference, or NULL */
+    unsigned version;                         /* the source's version creds came with */
+    cm_sigv4_key_t keys[EDGE_MAX_UPSTREAMS];  /* per upstream index: the day's key of creds */
     unsigned key_version[EDGE_MAX_UPSTREAMS]; /* version + 1 the key was derived for (0: none) */
-    cm_buf_t lines;        /* the header lines of the last edge__sign, reused */
+    cm_buf_t lines;                           /* the header lines of the last edge__sign, reused */
     cm_buf_t auth;
 } edge_signer_t;
 

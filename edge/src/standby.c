@@ -130,6 +130,5 @@ void edge__standby_tick(edge_worker_t *w)
     st->timer.cb = on_timeout;
     w->standby = st;
     h2o_timeout_link(w->ctx.loop, &w->connect_timeout, &st->timer);
-    h2o_socketpool_connect(&st->connect_req, &g->upstreams[s].pool, w->ctx.loop, &w->getaddr_receiver, on_connect,
-                           st);
+    h2o_socketpool_connect(&st->connect_req, &g->upstreams[s].pool, w->ctx.loop, &w->getaddr_receiver, on_connect, st);
 }

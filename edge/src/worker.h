@@ -44,7 +44,7 @@ struct edge_worker {
     /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */
     size_t served_since_trim;
     uint64_t last_request_ms;
-    size_t num_conns; /* client connections open (accepted, not yet closed) */
+    size_t num_conns;     /* client connections open (accepted, not yet closed) */
     edge_signer_t signer; /* SigV4 for upstreams with sign: (sign.h) */
     /* warm standby (standby.c): the connection being made to the first failover upstream, or NULL */
     struct edge_standby *standby;
