@@ -38,6 +38,11 @@ wait_for() { # what command...: retries the command for up to 10 s
     echo "     (timed out waiting for $what)"
     return 1
 }
+stop_edge() { # n: SIGTERM, then a clean exit (0, no sanitizer report: the ASan tree runs this test too)
+    kill "$EPID"
+    wait "$EPID"
+    check "edge $1 exits clean" "$?$(grep -c 'Sanitizer\|runtime error' "edge$1.err")" 00
+}
 creds() { # key secret token expires-in-seconds: IMDS's credentials document
     printf '{"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"%s","SecretAccessKey":"%s","Token":"%s","Expiration":"%s"}\n' \
         "$1" "$2" "$3" "$(date -u -d "@$(($(date +%s) + $4))" +%Y-%m-%dT%H:%M:%SZ)"
@@ -79,8 +84,7 @@ check "test-config accepts sign:" "$("$EDGE" --test-config -c edge.yaml 2>&1 >/d
 "$EDGE" -c edge.yaml >edge1.out 2>edge1.err &
 EPID=$!
 PIDS+=($EPID)
-await_log "$EPID" edge1.err serving "nearjs-edge"
-wait_for "the first health check" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics | grep 'nearjs_edge_upstream_healthy{' | cut -d' ' -f2)\" = 1 ]"
+await_log "$EPID" edge1.err "credentials: key AKIAFILEEXAMPLE from file" "nearjs-edge's credentials"
 body=$("${C[@]}" "$URL/acct/app.js?b=2&a=1" -H 'Authorization: Bearer from-the-client')
 check "GET signed and verified" "$(jq -r .signed_by <<<"$body")" AKIAFILEEXAMPLE
 check "the client's Authorization is not the one sent" "$(jq -r '.headers.authorization | startswith("AWS4-HMAC-SHA256 Credential=AKIAFILEEXAMPLE/")' <<<"$body")" true
@@ -97,8 +101,7 @@ sig=$(curl -sS --cacert "$T/ca.pem" --resolve "$GW1:$U1:127.0.0.1" "https://$GW1
 check "health checks signed and verified" "$([ "$(jq -r '.valid.AKIAFILEEXAMPLE' <<<"$sig")" -gt 5 ] && echo yes)" yes
 check "nothing refused by the upstream" "$(jq -c .refused <<<"$sig")" "{}"
 check "unsigned straight at the upstream: 403" "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" --resolve "$GW1:$U1:127.0.0.1" "https://$GW1:$U1/acct/x.js")" 403
-kill "$EPID"
-wait "$EPID" 2>/dev/null
+stop_edge 1
 
 echo "== 2. credentials from IMDSv2 (NEARJS_EDGE_IMDS)"
 write_config ""
@@ -128,8 +131,7 @@ wait_for "the rotated key" bash -c "${C[*]} $URL/acct/x.js | grep -q '\"signed_b
 check "rotated credentials in use without a failed request" "$("${C[@]}" "$URL/acct/x.js" | jq -r .signed_by)" AKIAROLETWO
 sig=$(curl -sS --cacert "$T/ca.pem" --resolve "$GW1:$U1:127.0.0.1" "https://$GW1:$U1/sigv4")
 check "nothing refused by the upstream (but part 1's own unsigned request)" "$(jq -c .refused <<<"$sig")" '{"NO_AUTH":1}'
-kill "$EPID"
-wait "$EPID" 2>/dev/null
+stop_edge 2
 
 echo "== 3. warm standby"
 GW2=abc2.lambda-url.eu-central-1.on.aws
@@ -144,7 +146,7 @@ YAML
 NEARJS_EDGE_IMDS="http://127.0.0.1:$IMDS" "$EDGE" -c edge.yaml >edge3.out 2>edge3.err &
 EPID=$!
 PIDS+=($EPID)
-await_log "$EPID" edge3.err serving "nearjs-edge"
+await_log "$EPID" edge3.err "credentials: key" "nearjs-edge's credentials"
 wait_for "the standby" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics | grep 'nearjs_edge_upstream_pool_connections{upstream=\"$GW2\"}' | cut -d' ' -f2)\" = 1 ]"
 for _ in 1 2 3; do "${C[@]}" -o /dev/null "$URL/acct/x.js"; done
 check "requests go to the first upstream" "$("${C[@]}" "$URL/acct/x.js" | jq -r .tag)" one
@@ -155,23 +157,21 @@ tags=""
 for _ in 1 2 3 4 5; do tags="$tags$("${C[@]}" "$URL/acct/x.js" | jq -r .tag) "; done
 check "after the failover every request answered by the second" "$tags" "two two two two two "
 check "and not one of them waited for a handshake" "$(metric nearjs_edge_upstream_handshakes_total "$GW2")" 0
-kill "$EPID"
-wait "$EPID" 2>/dev/null
+stop_edge 3
 
 echo "== 3b. the standby is re-opened when its connection closes"
 start_upstream "$GW1" gw1 "$U1" one-again "${IAM[@]}"
 NEARJS_EDGE_IMDS="http://127.0.0.1:$IMDS" "$EDGE" -c edge.yaml >edge4.out 2>edge4.err &
 EPID=$!
 PIDS+=($EPID)
-await_log "$EPID" edge4.err serving "nearjs-edge"
+await_log "$EPID" edge4.err "credentials: key" "nearjs-edge's credentials"
 wait_for "the standby" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics | grep 'nearjs_edge_upstream_standby_handshakes_total{upstream=\"$GW2\"}' | cut -d' ' -f2)\" = 1 ]"
 kill -KILL "$UP2"; wait "$UP2" 2>/dev/null
 start_upstream "$GW2" gw2 "$U2" two-again
 wait_for "a second standby" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics | grep 'nearjs_edge_upstream_standby_handshakes_total{upstream=\"$GW2\"}' | cut -d' ' -f2)\" = 2 ]"
 check "a closed standby is re-opened" "$(metric nearjs_edge_upstream_standby_handshakes_total "$GW2")" 2
 check "and is idle, ready" "$(metric nearjs_edge_upstream_pool_connections "$GW2")" 1
-kill "$EPID"
-wait "$EPID" 2>/dev/null
+stop_edge 4
 
 echo "edge_sign: $((FAILS == 0 ? 1 : 0)) passed, $FAILS failed" | sed 's/^edge_sign: 1 passed, 0 failed/edge_sign: all passed/'
 [ "$FAILS" -eq 0 ]
