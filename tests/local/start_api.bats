@@ -303,7 +303,7 @@ YAML
 
 # make_certs: a throwaway CA and a certificate for the custom domain (and other.example.test) in $T
 make_certs() {
-    command -v openssl >/dev/null || skip "openssl CLI not found"
+    command -v openssl >/dev/null || skip "openssl CLI not found (make test installs it, through scripts/setup.sh)"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 1 \
         -subj '/CN=nearjs test CA' >/dev/null 2>&1
     openssl req -newkey rsa:2048 -nodes -keyout "$T/srv.key" -out "$T/srv.csr" \
