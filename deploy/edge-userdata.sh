@@ -18,7 +18,8 @@
 #
 # Settings (from deploy): REGION DOMAIN BUCKET ARTIFACT_KEY ARTIFACT_SHA256 CERT_PARAM KEY_PARAM
 # CERT_SHA256 KEY_SHA256 UPSTREAM_REGIONS GATEWAY_HEALTH_PATH ADMIN_PORT ACCOUNT, and ADMIN_CIDR (may be
-# empty: the admin listener /metrics, /healthz then binds 127.0.0.1 only).
+# empty: the admin listener /metrics, /healthz then binds 127.0.0.1 only); with ORIGIN=url also
+# UPSTREAM_HOSTS (region=host ..., each a Lambda function URL host of that region).
 # For tests only (deploy never sets them; cloud-init gives an empty environment):
 #   NEARJS_ROOT=DIR          install under DIR instead of / (every path in the config is under DIR too)
 #   NEARJS_SYSTEMCTL=        no systemctl: install the unit file, do not enable or start it
@@ -57,6 +58,10 @@ want GATEWAY_HEALTH_PATH '^/[A-Za-z0-9/_.-]*$' "an absolute path"
 want ADMIN_PORT '^[0-9]{1,5}$' "a port"
 [ -z "$ADMIN_CIDR" ] || want ADMIN_CIDR '^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$' "an IPv4 CIDR or nothing"
 case "/$GATEWAY_HEALTH_PATH/" in */../*) setting_bad GATEWAY_HEALTH_PATH "no .. segment" ;; esac
+: "${ORIGIN:=apigw}" "${UPSTREAM_HOSTS:=}"
+want ORIGIN '^(apigw|url)$' "apigw or url"
+HOST_RE="$REGION_RE=[a-z0-9]{1,63}\.lambda-url\.$REGION_RE\.on\.aws"
+[ -z "$UPSTREAM_HOSTS" ] || want UPSTREAM_HOSTS "^$HOST_RE( $HOST_RE)*\$" "region=<id>.lambda-url.<region>.on.aws separated by spaces"
 
 ROOT=${NEARJS_ROOT:-}
 ROOT=${ROOT%/}
@@ -189,8 +194,15 @@ fi
     echo "upstreams:"
     # Every check is a request through API Gateway to Lambda (billed): 5 s, with passive marking of failed
     # requests in between, instead of edge.yaml.template's 2 s.
+    # ORIGIN=url (issue 20): each region's Lambda function URL (UPSTREAM_HOSTS: region=host ...), signed
+    # with the instance role's credentials; else each region's API Gateway name.
     for r in $UPSTREAM_REGIONS; do
-        echo "  - url: https://$r-$PUBLIC_NAME"
+        host=$r-$PUBLIC_NAME
+        for h in ${UPSTREAM_HOSTS:-}; do
+            [ "${h%%=*}" = "$r" ] && host=${h#*=}
+        done
+        echo "  - url: https://$host"
+        [ "${ORIGIN:-apigw}" = url ] && echo "    sign: {service: lambda, region: $r}"
         for c in ${NEARJS_EDGE_CONNECT_TO:-}; do
             [ "${c%%=*}" = "$r" ] && echo "    connect_to: ${c#*=}"
         done

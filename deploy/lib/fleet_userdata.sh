@@ -5,10 +5,18 @@
 # The user data runs as root: every value is written with printf %q (bash reads back exactly that
 # string, whatever it holds), and settings.sh has already checked each against a strict pattern.
 
-# fleet_userdata REGION: prints the user data. Needs FLEET_ARTIFACT_KEY/_SHA256, FLEET_CERT/KEY_SHA256.
+# fleet_userdata REGION: prints the user data. Needs FLEET_ARTIFACT_KEY/_SHA256, FLEET_CERT/KEY_SHA256,
+# and with ORIGIN=url the function URL hosts (deploy/lib/origin.sh; FLEET_ORIGIN_HOSTS gives them instead).
 fleet_userdata() {
-    local r=$1 order
+    local r=$1 order hosts="" o h
     order=$(regions_by_distance "$r" "${REGION_LIST[@]}" | cut -d' ' -f1 | tr '\n' ' ')
+    if [ "${ORIGIN:-apigw}" = url ] && [ -n "${FLEET_ORIGIN_HOSTS:-}" ]; then
+        for o in $order; do
+            for h in $FLEET_ORIGIN_HOSTS; do [ "${h%%=*}" != "$o" ] || hosts+="$h "; done
+        done
+    elif [ "${ORIGIN:-apigw}" = url ]; then
+        hosts=$(fleet_origin_hosts $order)
+    fi
     head -n 1 "$DEPLOY_DIR/edge-userdata.sh"
     fleet_ud_var REGION "$r"
     fleet_ud_var DOMAIN "$DOMAIN"
@@ -24,6 +32,10 @@ fleet_userdata() {
     fleet_ud_var GATEWAY_HEALTH_PATH "$HEALTH_PATH"
     fleet_ud_var ADMIN_PORT "${EDGE_ADMIN_PORT:-9100}"
     fleet_ud_var ADMIN_CIDR "${EDGE_ADMIN_CIDR:-}"
+    if [ -n "$hosts" ]; then
+        fleet_ud_var ORIGIN url
+        fleet_ud_var UPSTREAM_HOSTS "${hosts% }"
+    fi
     tail -n +2 "$DEPLOY_DIR/edge-userdata.sh"
 }
 
