@@ -34,7 +34,7 @@ set -euo pipefail
 
 STEP=settings
 trap 'echo "nearjs-edge user data: failed at step $STEP (line $LINENO); see the lines above" >&2' ERR
-ADMIN_CIDR=${ADMIN_CIDR:-}
+: "${ADMIN_CIDR:=}"
 setting_bad() {
     echo "nearjs-edge user data: setting $1 is missing or malformed ($2; deploy renders it: deploy/lib/fleet_userdata.sh)" >&2
     exit 2

@@ -64,6 +64,7 @@ ROWS=(
     "plan CONTENT_PREFIX content" "plan HEALTH_PATH /healthz" "plan THROTTLE_RATE 100" "plan THROTTLE_BURST 100"
     "plan CERT_WAIT 5" "plan EDGE_COUNT 1" "plan EDGE_INSTANCE_TYPE t3.micro" "plan EDGE_ADMIN_PORT 9100"
     "plan EDGE_ADMIN_CIDR 10.0.0.0/16" "plan EDGE_TTL 60" "plan EDGE_HEALTH_WAIT 0" "plan EDGE_DRAIN_WAIT 0"
+    "plan ORIGIN url" "plan RESERVED_CONCURRENCY 10" "plan ORIGIN_WAIT 300"
     "rollback VERSION 2" "publish PUBLISH_DELETE_MAX 20" "publish CONFIRM_DELETE 1"
 )
 mkdir -p store && echo 'x' >store/loader.js
