@@ -16,8 +16,10 @@
 
 fleet_hook() { [ -z "${NEARJS_FLEET_STEP_HOOK:-}" ] || plan || "$NEARJS_FLEET_STEP_HOOK" "$REGION" "$1"; }
 
+# The AMI: the SSM parameter EDGE_AMI_PARAM names (default: AWS's public one for the latest AL2023 of
+# the instance type's architecture, which moves to each release).
 fleet_ami() {
-    aws_ ssm get-parameter --name "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-$EDGE_ARCH" |
+    aws_ ssm get-parameter --name "${EDGE_AMI_PARAM:-/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-$EDGE_ARCH}" |
         jq -r .Parameter.Value
 }
 

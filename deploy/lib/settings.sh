@@ -145,7 +145,9 @@ settings_check_publish() {
 # The edge's settings that reach the user data (run as root) or a security group rule.
 settings_check_edge_security() {
     local verb=$1
-    : "${EDGE_ADMIN_CIDR:=}"
+    : "${EDGE_ADMIN_CIDR:=}" "${EDGE_AMI_PARAM:=}"
+    [ -z "$EDGE_AMI_PARAM" ] || [[ $EDGE_AMI_PARAM =~ ^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]] ||
+        bad EDGE_AMI_PARAM "$EDGE_AMI_PARAM" "want an SSM parameter name such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
     if [ -n "$EDGE_ADMIN_CIDR" ]; then
         [[ $EDGE_ADMIN_CIDR =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] &&
             [ "${BASH_REMATCH[1]}" -le 255 ] && [ "${BASH_REMATCH[2]}" -le 255 ] && [ "${BASH_REMATCH[3]}" -le 255 ] &&

@@ -8,8 +8,10 @@
 #  4. a new edge build: each region's instances replaced one at a time; the probe (fleet_probe.py, the
 #     deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer than EDGE_COUNT-1
 #     running and in DNS, never two launches before a termination; the exact fleet again, all new;
+#  3b. plan and a no-op deploy, every aws argument logged: nothing decrypts the site's key;
+#  4b. a new AMI (EDGE_AMI_PARAM) replaces every instance; the same AMI again replaces nothing;
 #  5. destroy: nothing of ours left (instances, addresses, health checks, records, parameters, groups,
-#     roles, profiles).
+#     roles, profiles); each region's KMS key pending deletion, its alias gone.
 # moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait) and EDGE_DRAIN_WAIT=0.
 # Usage: fleet_deploy.sh BUILD_DIR
 set -u
@@ -93,6 +95,19 @@ done
 snapshot snap.json
 check "plan: state identical" "$(cmp -s snap1.json snap.json && echo same)" same
 
+# --- 3b. deploy and plan never decrypt the site's key: every argument of every aws call, through a
+# wrapper that logs them (one aws process per call)
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s"\nexec "%s" "$@"\n' "$T/aws-args.log" "$AWSBIN/aws" >aws-logged.sh
+chmod +x aws-logged.sh
+: >aws-args.log
+AWS_CLI=$T/aws-logged.sh AWS_CLI_SERVER=0 "${DEPLOY[@]}" plan >plan2.out 2>&1
+check "plan through the argument log exits 0" "$?" 0
+AWS_CLI=$T/aws-logged.sh AWS_CLI_SERVER=0 "${DEPLOY[@]}" deploy >deploy2b.out 2>&1
+check "no-op deploy through the argument log exits 0" "$?" 0
+check "plan and deploy made calls ($(wc -l <aws-args.log))" "$([ "$(wc -l <aws-args.log)" -gt 20 ] && echo yes)" yes
+check "plan and deploy: no call decrypts (no --with-decryption, no kms decrypt)" \
+    "$(grep -c -e '--with-decryption' -e '^kms decrypt' aws-args.log)" 0
+
 # --- 4. a new build: replaced one at a time
 mkdir -p repack
 tar -xzf "$EDGE_ARTIFACT" -C repack
@@ -120,11 +135,36 @@ for r in us-east-1 eu-west-1; do
 done
 check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
 
+# --- 4b. a new AMI (EDGE_AMI_PARAM: a parameter of the test's own, as AWS's public one cannot be
+# written) replaces every instance at the next deploy, one at a time
+for r in us-east-1 eu-west-1; do
+    amis=($(awsj "$r" ec2 describe-images --owners amazon --filters 'Name=name,Values=al2023-ami-2023*' \
+        "Name=architecture,Values=$arch" | jq -r '.Images[].ImageId' | sort))
+    cur=$(jq -r --arg r "$r" '.regions[$r].instances[0].ami' snap.json)
+    for a in "${amis[@]}"; do [ "$a" = "$cur" ] || { awsj "$r" ssm put-parameter --name /test/edge-ami --type String --value "$a" --overwrite >/dev/null; echo "$a" >"ami.$r"; break; }; done
+done
+cp snap.json snap3.json
+EDGE_AMI_PARAM=/test/edge-ami "${DEPLOY[@]}" deploy >deploy4.out 2>&1
+check "new-AMI deploy exits 0" "$?" 0
+snapshot snap.json
+for r in us-east-1 eu-west-1; do
+    check "$r: every instance replaced, now on the new AMI $(cat "ami.$r")" \
+        "$(jq -r --arg r "$r" '[.regions[$r].instances[].ami] | unique | join(" ")' snap.json) $(comm -12 <(jq -r --arg r "$r" '.regions[$r].instances[].id' snap3.json | sort) <(jq -r --arg r "$r" '.regions[$r].instances[].id' snap.json | sort) | wc -l)" \
+        "$(cat "ami.$r") 0"
+    check "$r: still EDGE_COUNT instances" "$(jq --arg r "$r" '.regions[$r].instances | length' snap.json)" 2
+done
+EDGE_AMI_PARAM=/test/edge-ami "${DEPLOY[@]}" deploy >deploy5.out 2>&1
+check "the same AMI again: nothing replaced" "$(grep -c 'done: 0 created, 0 updated, 0 deleted' deploy5.out)" 2
+
 # --- 5. destroy: nothing of ours left
 "${DEPLOY[@]}" destroy >destroy.out 2>&1
 check "destroy exits 0" "$?" 0
 check "destroy: no health check or record deleted twice" "$(grep -c '(no instance)' destroy.out)" 0
 snapshot snap.json
+check "destroy: the KMS key's deletion scheduled, its alias gone" \
+    "$(for r in us-east-1 eu-west-1; do awsj "$r" kms list-keys | jq -r '.Keys[].KeyId' | while read -r k; do
+        awsj "$r" kms describe-key --key-id "$k" | jq -r '.KeyMetadata.KeyState'; done; done | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ') $(for r in us-east-1 eu-west-1; do awsj "$r" kms list-aliases | jq '[.Aliases[] | select(.AliasName == "alias/nearjs-edge")] | length'; done | paste -sd' ')" \
+    "PendingDeletion=2 0 0"
 check "destroy: no instances, addresses, groups, parameters, roles" \
     "$(jq -c '[.regions[] | (.instances, .addresses, .security_groups, (.params | to_entries)) | length] + [(.roles | length), (.profiles | length)]' snap.json)" \
     "[0,0,0,0,0,0,0,0,0,0]"
@@ -132,7 +172,9 @@ check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
 check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in deploy1.out deploy2.out plan.out deploy3.out destroy.out; do echo "--- $f"; tail -40 "$f"; done
+    for f in deploy1.out deploy2.out plan.out plan2.out deploy2b.out deploy3.out deploy4.out deploy5.out destroy.out; do
+        [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }
+    done
     echo "--- probe.log"
     cat "$FLEET_PROBE_LOG"
     exit 1
