@@ -61,8 +61,19 @@ class Security(DeployTest):
             doc = json.loads(doc) if isinstance(doc, str) else doc
             self.assertEqual([x.get("Condition") for x in doc["Statement"]],
                              [{"StringEquals": {"s3:ResourceAccount": ACCOUNT}}] * 2)
-            apis = self.moto.client("apigatewayv2", r).get_apis()["Items"]
+            gw = self.moto.client("apigatewayv2", r)
+            apis = gw.get_apis()["Items"]
             self.assertEqual([a.get("DisableExecuteApiEndpoint") for a in apis], [True], r)
+            # access logs: the stage writes JSON lines to a log group with retention
+            stage = gw.get_stages(ApiId=apis[0]["ApiId"])["Items"][0]
+            group = "/aws/vendedlogs/nearjs/nearjs/api-access"
+            self.assertEqual(stage["AccessLogSettings"]["DestinationArn"], "arn:aws:logs:%s:%s:log-group:%s" % (r, ACCOUNT, group))
+            fmt = json.loads(stage["AccessLogSettings"]["Format"])
+            self.assertEqual({k: fmt[k] for k in ("requestId", "ip", "status", "latency", "integrationError")},
+                             {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "status": "$context.status",
+                              "latency": "$context.responseLatency", "integrationError": "$context.integration.error"})
+            groups = self.moto.client("logs", r).describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+            self.assertEqual([(g["logGroupName"], g.get("retentionInDays")) for g in groups], [(group, 30)])
         out, calls = self.run_deploy("deploy")
         self.assertEqual(self.writes(calls), [], out)
 
@@ -153,6 +164,12 @@ class Security(DeployTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         body = s3.get_object(Bucket=b, Key="-dash.js")["Body"].read()
         self.assertEqual(body, b"// a name starting with -\n")
+
+    def test_4_destroy_removes_the_access_logs(self):
+        self.run_deploy("destroy")
+        for r in REGIONS:
+            groups = self.moto.client("logs", r).describe_log_groups(logGroupNamePrefix="/aws/vendedlogs/nearjs/")["logGroups"]
+            self.assertEqual(groups, [], r)
 
     def test_3_bad_prefix_and_version_refused(self):
         for extra, want in [({"CONTENT_PREFIX": "content/../x"}, "setting CONTENT_PREFIX='content/../x': a '..' segment"),
