@@ -164,5 +164,18 @@ for p in "${PAYLOADS[@]}"; do
         "$RC $(grep -c "^deploy: publish: file name .* has characters a store key does not take" <<<"$OUT") $([ -e "$C" ] && echo RAN || echo clean)" "2 1 clean"
 done
 
+# --- make run's DEMO_STORE inside the sources: refused, the demo untouched (in a copy of the repository's
+# layout, so the real function/demo is never at risk)
+mkdir -p repo/scripts repo/function repo/build
+cp "$ROOT_DIR/scripts/run-demo.sh" repo/scripts/
+cp -R "$ROOT_DIR/function/demo" repo/function/demo
+for store in "$T/repo/function/demo" "$T/repo/function" "$T/repo"; do
+    out=$(PORT=$((20000 + RANDOM % 9000)) DEMO_STORE=$store NEARJS_RUN_EXIT=1 repo/scripts/run-demo.sh "$T/repo/build" 2>&1)
+    rc=$?
+    check "make run DEMO_STORE=$store: refused in one line, the demo untouched" \
+        "$rc $(grep -c "DEMO_STORE .* is inside the sources\|DEMO_STORE .* holds the repository" <<<"$out") $(find repo/function/demo -type f | wc -l)" \
+        "1 1 $(find "$ROOT_DIR/function/demo" -type f | wc -l)"
+done
+
 [ "$FAILS" -eq 0 ] || exit 1
 echo "all injection tests passed"
