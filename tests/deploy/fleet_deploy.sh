@@ -163,7 +163,8 @@ check "destroy: no health check or record deleted twice" "$(grep -c '(no instanc
 snapshot snap.json
 check "destroy: the KMS key's deletion scheduled, its alias gone" \
     "$(for r in us-east-1 eu-west-1; do awsj "$r" kms list-keys | jq -r '.Keys[].KeyId' | while read -r k; do
-        awsj "$r" kms describe-key --key-id "$k" | jq -r '.KeyMetadata.KeyState'; done; done | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ') $(for r in us-east-1 eu-west-1; do awsj "$r" kms list-aliases | jq '[.Aliases[] | select(.AliasName == "alias/nearjs-edge")] | length'; done | paste -sd' ')" \
+        [ "$(awsj "$r" kms list-resource-tags --key-id "$k" | jq -r '.Tags[]? | select(.TagKey == "nearjs:stack") | .TagValue')" = nearjs ] &&
+            awsj "$r" kms describe-key --key-id "$k" | jq -r '.KeyMetadata.KeyState'; done; done | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ') $(for r in us-east-1 eu-west-1; do awsj "$r" kms list-aliases | jq '[.Aliases[] | select(.AliasName == "alias/nearjs-edge")] | length'; done | paste -sd' ')" \
     "PendingDeletion=2 0 0"
 check "destroy: no instances, addresses, groups, parameters, roles" \
     "$(jq -c '[.regions[] | (.instances, .addresses, .security_groups, (.params | to_entries)) | length] + [(.roles | length), (.profiles | length)]' snap.json)" \
