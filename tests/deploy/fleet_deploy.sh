@@ -5,7 +5,7 @@
 #     parameters byte-exact; role policy; health checks; every weighted and latency record);
 #  2. the same deploy again: the summary says 0 created/updated/deleted and the snapshot is identical;
 #  3. make plan with EDGE_COUNT=3: says what it would launch, changes nothing;
-#  4. a new edge build, with EDGE_DRAIN_WAIT=3: each region's instances replaced one at a time; the probe
+#  4. a new edge build, with EDGE_DRAIN_WAIT=4: each region's instances replaced one at a time; the probe
 #     (fleet_probe.py, the deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer
 #     than EDGE_COUNT running and in DNS, never two launches before a termination, each old instance's
 #     record gone while it still runs, then the drain wait, then its termination; the exact fleet again,
@@ -113,7 +113,7 @@ echo "build 2" >"$(echo repack/nearjs-edge-*)/BUILD-NOTE"
 tar -C repack -czf "$T/nearjs-edge-1.0.1-$arch.tar.gz" .
 export EDGE_ARTIFACT=$T/nearjs-edge-1.0.1-$arch.tar.gz
 : >"$FLEET_PROBE_LOG"
-DRAIN=3
+DRAIN=4
 EDGE_DRAIN_WAIT=$DRAIN "${DEPLOY[@]}" deploy >deploy3.out 2>&1
 check "new-build deploy exits 0" "$?" 0
 FLEET_ARTIFACT_KEY=$(expect_userdata)
@@ -129,19 +129,22 @@ for r in us-east-1 eu-west-1; do
     check "$r: never fewer than EDGE_COUNT serving (running and in DNS), at any step" \
         "$(awk -v r="$r" '$1 == r { sub("serving=", "", $3); if (m == "" || $3 + 0 < m) m = $3 + 0 } END { print m }' "$FLEET_PROBE_LOG")" 2
     check "$r: one at a time (launch, address, in DNS, out of DNS, terminate; twice)" \
-        "$(awk -v r="$r" '$1 == r { print $8 }' "$FLEET_PROBE_LOG" | paste -sd' ')" \
+        "$(awk -v r="$r" '$1 == r { print $9 }' "$FLEET_PROBE_LOG" | paste -sd' ')" \
         "launched address in out terminated launched address in out terminated"
-    # The drain: at "out of DNS X" X still runs and has no record; deploy says it waits; "terminated X"
-    # comes at least DRAIN seconds after that probe finished reading.
-    for x in $(awk -v r="$r" '$1 == r && $8 == "out" { print $NF }' "$FLEET_PROBE_LOG"); do
+    # The drain, for each old instance X: at "out of DNS X" X still runs and has no record; deploy says
+    # record, wait, terminate in that order; and moto's own termination time of X (whole seconds, rounded
+    # down) is more than DRAIN-1 s after the "out of DNS" probe finished reading (without the wait: < 1 s).
+    for x in $(awk -v r="$r" '$1 == r && $9 == "out" { print $NF }' "$FLEET_PROBE_LOG"); do
         check "$r: $x out of DNS while still running" \
-            "$(awk -v r="$r" -v x="$x" '$1 == r && $8 == "out" && $NF == x {
+            "$(awk -v r="$r" -v x="$x" '$1 == r && $9 == "out" && $NF == x {
                 print (index("," substr($6, 4) ",", "," x ",") ? "running" : "gone") " " (index("," substr($7, 5) ",", "," x ",") ? "in-dns" : "no-record") }' "$FLEET_PROBE_LOG")" \
             "running no-record"
-        check "$r: $x drain wait announced" "$(grep -c "waiting ${DRAIN}s for resolvers to drop $x" deploy3.out)" 1
-        check "$r: $x terminated at least ${DRAIN}s after it left DNS" \
-            "$(awk -v r="$r" -v x="$x" -v w="$DRAIN" '$1 != r { next } $8 == "out" && $NF == x { sub("end=", "", $5); out = $5 }
-                $8 == "terminated" && $NF == x { sub("start=", "", $4); print (out != "" && $4 - out >= w) ? "yes" : "no: " $4 - out "s" }' "$FLEET_PROBE_LOG")" yes
+        check "$r: $x: record deleted, drain wait, then terminated (deploy's lines)" \
+            "$(grep -F "$x" deploy3.out | sed -n -e 's/.*delete record .*/record/p' -e 's/.*waiting .*resolvers.*/wait/p' \
+                -e 's/.*delete edge instance .*/terminate/p' | paste -sd' ')" "record wait terminate"
+        check "$r: $x terminated more than $((DRAIN - 1))s after it left DNS (moto's clock)" \
+            "$(awk -v r="$r" -v x="$x" -v w="$DRAIN" '$1 != r { next } $9 == "out" && $NF == x { sub("end=", "", $5); out = $5 }
+                $9 == "terminated" && $NF == x { sub("term=", "", $8); print (out != "" && $8 - out > w - 1) ? "yes" : "no: " $8 - out "s" }' "$FLEET_PROBE_LOG")" yes
     done
 done
 check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
