@@ -205,6 +205,8 @@ class RollbackDestroy(Checks):
     """Two versions, rollback to the previous one (and no further), VERSION=n, a deploy that moves live
     back without publishing, then destroy."""
 
+    maxDiff = None  # a destroy that deleted a foreign resource: show every kind it deleted
+
     def test_1_two_versions(self):
         self.deploy()
         RollbackDestroy.new_zip = make_zip(os.path.join(self.tmp, "two.zip"), b"#!/bin/sh\necho two\n")

@@ -46,8 +46,7 @@ class PlainCli(DeployTest):
                                              PATH=folder + os.pathsep + os.environ["PATH"])
                 self.assertEqual(self.writes(calls), [], out)
                 self.assertGreater(len(calls), 15)
-                with open(starts) as f:
-                    started = f.read().splitlines()
+                started = open(starts).read().splitlines() if os.path.exists(starts) else []
                 self.assertEqual(len(started), len(calls), "%s: %d aws processes for %d calls:\n%s"
                                  % (name, len(started), len(calls), "\n".join(started[:5])))
                 self.assertRegex(out, r"us-east-1: done: 0 created, 0 updated, 0 deleted, \d+ unchanged")
