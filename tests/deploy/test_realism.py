@@ -6,7 +6,6 @@ One moto and one layer for the file; each test switches on only its own behaviou
 with the default times unless a test says otherwise. Setup goes straight to moto with boto3.
 Usage: test_realism.py [TestClass...]   (exit 77: skipped without moto)
 """
-import datetime
 import json
 import os
 import subprocess
@@ -18,35 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploylib  # noqa: E402
 from deploylib import REGIONS  # noqa: E402
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-
-
-def new_key(kind):
-    if kind.startswith("RSA_"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[4:]))
-    return ec.generate_private_key({"EC_prime256v1": ec.SECP256R1(), "EC_secp384r1": ec.SECP384R1()}[kind])
-
-
-def make_cert(name, key, issuer_name=None, issuer_key=None, ca=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name or subject)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if not ca:
-        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-    return b.sign(issuer_key or key, hashes.SHA256())
-
-
-def pem(obj):
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+from certs import make_cert, new_key, pem  # noqa: E402
 
 
 class Layer(unittest.TestCase):
@@ -106,7 +77,7 @@ class Layer(unittest.TestCase):
 
     # ---- a. IAM propagation ---------------------------------------------------------------------
     def test_iam_propagation_role(self):
-        self.moto.realism(on={"iam-propagation": {"delay": 4}})
+        self.moto.realism(on={"iam-propagation": {}})  # the default, 10 s: room for a slow machine's CLI
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]})
         _, out, _ = self.aws("iam", "create-role", "--role-name", "fresh", "--assume-role-policy-document", trust)
@@ -120,7 +91,7 @@ class Layer(unittest.TestCase):
                  "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
         attached = time.time()
         self.refused("InvalidParameterValueException", *create)  # a new policy starts the wait again
-        time.sleep(max(0.0, attached + 4.2 - time.time()))
+        time.sleep(max(0.0, attached + 10.2 - time.time()))
         self.aws(*create)  # the role has settled
         self.assertEqual(len(self.by("iam-propagation")), 2)
 
@@ -257,6 +228,31 @@ class Layer(unittest.TestCase):
                            "--private-key", "fileb://%s.key" % ec_)
         self.assertIn("EC_prime256v1", err)
         self.aws(*reimport, "--certificate", "fileb://%s.crt" % same, "--private-key", "fileb://%s.key" % same)
+
+    # ---- checks that add to the call log ------------------------------------------------------------
+    def test_log_params(self):
+        self.moto.realism(on={"log-params": {}})
+        ami = self.moto.client("ssm").get_parameter(
+            Name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")["Parameter"]["Value"]
+        self.aws("ec2", "run-instances", "--image-id", ami, "--instance-type", "t3.micro",
+                 "--credit-specification", "CpuCredits=standard")
+        self.aws("ec2", "describe-instances")
+        got = [(c["operation"], c.get("params", {}).get("CreditSpecification.CpuCredits")) for c in self.moto.calls(self.t0)]
+        self.assertEqual(got, [("RunInstances", "standard"), ("DescribeInstances", None)])
+
+    def test_address_in_dns(self):
+        ec2, r53 = self.moto.client("ec2"), self.moto.client("route53")
+        named, free = (ec2.allocate_address(Domain="vpc") for _ in range(2))
+        zone = r53.create_hosted_zone(Name="addr.example", CallerReference="addr")["HostedZone"]["Id"]
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT",
+            "ResourceRecordSet": {"Name": "a.addr.example", "Type": "A", "TTL": 60,
+                                  "ResourceRecords": [{"Value": named["PublicIp"]}]}}]})
+        self.moto.realism(on={"address-in-dns": {}})
+        self.aws("ec2", "release-address", "--allocation-id", free["AllocationId"])
+        self.aws("ec2", "release-address", "--allocation-id", named["AllocationId"])  # AWS allows it: flagged only
+        got = [c.get("violation", "") for c in self.moto.calls(self.t0)]
+        self.assertEqual(got[0], "")
+        self.assertIn("released %s while named by record a.addr.example." % named["PublicIp"], got[1])
 
     # ---- the call log --------------------------------------------------------------------------------
     def test_call_log(self):
