@@ -134,6 +134,7 @@ class Call:
         self.path = url.path
         self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         self.path_params = {}
+        self.log_extra = {}  # fields a behaviour adds to this call's line of the call log
         auth = headers.get("Authorization", "")
         m = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/aws4_request", auth)
         self.region, signing = m.groups() if m else ("us-east-1", "")
@@ -357,6 +358,7 @@ class Layer:
                      "region": call.region, "write": call.write, "status": resp.status}
             if resp.by:
                 entry["by"] = resp.by
+            entry.update(call.log_extra)  # what a behaviour adds: "params", "violation"
             with self.log_lock:
                 self.log.write(json.dumps(entry) + "\n")
         return resp

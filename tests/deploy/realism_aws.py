@@ -319,6 +319,49 @@ def key_algorithm(pem):
     return None
 
 
+@behaviour("log-params")
+class LogParams(Behaviour):
+    """Not an AWS behaviour: adds each write's request parameters to its call-log line ("params": the
+    form of IAM/EC2 calls, the JSON body of JSON and REST-JSON ones; values cut at 200 characters), so a
+    test can check what was asked for where moto drops it (RunInstances' CreditSpecification)."""
+
+    def before(self, call):
+        if call.write:
+            raw = call.form() if call.protocol in ("query", "ec2") else (
+                call.json() if call.protocol in ("json", "rest-json") else {})
+            call.log_extra["params"] = {k: (v[:200] if isinstance(v, str) else v) for k, v in (raw or {}).items()}
+        return None
+
+
+@behaviour("address-in-dns")
+class AddressInDns(Behaviour):
+    """Not an AWS behaviour (AWS lets you): an invariant check. ReleaseAddress while a Route53 record or
+    health check still names the address adds "violation" to its call-log line: a released address can
+    be allocated by another account at once, and DNS would then send our name to it."""
+
+    def before(self, call):
+        if call.service != "ec2" or call.op != "ReleaseAddress":
+            return None
+        alloc = call.form().get("AllocationId")
+        try:
+            ips = [a["PublicIp"] for a in self.layer.moto("ec2", call.region).describe_addresses(
+                AllocationIds=[alloc])["Addresses"]]
+        except Exception:
+            return None
+        r53 = self.layer.moto("route53")
+        names = []
+        for z in r53.list_hosted_zones()["HostedZones"]:
+            for rec in r53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]:
+                if any(v.get("Value") in ips for v in rec.get("ResourceRecords", [])):
+                    names.append("record %s %s" % (rec["Name"], rec.get("SetIdentifier", "")))
+        for h in r53.list_health_checks()["HealthChecks"]:
+            if h["HealthCheckConfig"].get("IPAddress") in ips:
+                names.append("health check %s" % h["Id"])
+        if names:
+            call.log_extra["violation"] = "released %s while named by %s" % (", ".join(ips), "; ".join(names))
+        return None
+
+
 # Every deploy and fleet test faces these (realism.py --on default). Each fix of issue 17 adds the
 # behaviour it handles here, so that every test faces it from then on.
 realism.PROFILES["default"] += ["acm-one-certificate", "health-check-reference", "reimport-keeps-tags",
