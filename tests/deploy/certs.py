@@ -45,12 +45,13 @@ class TestCA:
         self.int_key = new_key("EC_prime256v1")
         self.inter = make_cert(name + " intermediate", self.int_key, self.root.subject, self.root_key, ca=True)
         self.n = 0
+        self.tag = name.replace(" ", "-")
 
     def leaf(self, kind, names):
         self.n += 1
         key = new_key(kind)
         cert = make_cert(names[0], key, self.inter.subject, self.int_key, sans=names)
-        base = "%s/leaf-%d-%s" % (self.dir, self.n, kind)
+        base = "%s/%s-leaf-%d-%s" % (self.dir, self.tag, self.n, kind)
         for suffix, data in (("crt", pem(cert)), ("key", pem(key)), ("full", pem(cert) + pem(self.inter)),
                              ("inter", pem(self.inter))):
             with open("%s.%s" % (base, suffix), "wb") as f:

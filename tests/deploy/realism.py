@@ -9,7 +9,8 @@ use, throttling, ...). tests/deploy/README.md lists the behaviours with their so
 
 --on all switches on every behaviour with its defaults; --on NAME:k=v sets one parameter (seconds,
 counts). A test may change them while the layer runs: POST /_realism/config with
-{"on": {"NAME": {"k": v}}, "off": ["NAME"]}; GET /_realism/config answers what is on.
+{"on": {"NAME": {"k": v}}, "off": ["NAME"]} (a behaviour already on keeps its state and takes the new
+parameters; off then on starts it afresh); GET /_realism/config answers what is on.
 Ready when GET /_realism/config answers.
 
 The call log (--log): one JSON object a line per call, written when the answer is known:
@@ -408,7 +409,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.layer.on.pop(name, None)
             for name, params in (req.get("on") or {}).items():
                 try:
-                    self.layer.switch_on(name, params or {})
+                    if name in self.layer.on:  # already on: new parameters, its state kept
+                        self.layer.on[name].p.update(params or {})
+                    else:
+                        self.layer.switch_on(name, params or {})
                 except KeyError as e:
                     return self._reply(Response(400, [("Content-Type", "text/plain")], str(e).encode()))
         state = {n: b.p for n, b in self.layer.on.items()}

@@ -77,7 +77,10 @@ class Layer(unittest.TestCase):
 
     # ---- a. IAM propagation ---------------------------------------------------------------------
     def test_iam_propagation_role(self):
-        self.moto.realism(on={"iam-propagation": {}})  # the default, 10 s: room for a slow machine's CLI
+        # 60 s, so that however slow this machine's CLI is, the refusals come within it; then the delay is
+        # cut to 1 s (the behaviour keeps what it saw) to show the role settling. test_first_deploy.py runs
+        # the deploy against the default 10 s.
+        self.moto.realism(on={"iam-propagation": {"delay": 60}})
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]})
         _, out, _ = self.aws("iam", "create-role", "--role-name", "fresh", "--assume-role-policy-document", trust)
@@ -89,14 +92,14 @@ class Layer(unittest.TestCase):
         self.assertIn("cannot be assumed by Lambda", err)
         self.aws("iam", "attach-role-policy", "--role-name", "fresh", "--policy-arn",
                  "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
-        attached = time.time()
         self.refused("InvalidParameterValueException", *create)  # a new policy starts the wait again
-        time.sleep(max(0.0, attached + 10.2 - time.time()))
+        self.moto.realism(on={"iam-propagation": {"delay": 1}})
+        time.sleep(1.2)
         self.aws(*create)  # the role has settled
         self.assertEqual(len(self.by("iam-propagation")), 2)
 
     def test_iam_propagation_instance_profile(self):
-        self.moto.realism(on={"iam-propagation": {}})  # default: 10 s
+        self.moto.realism(on={"iam-propagation": {"delay": 60}})  # room for a slow machine's CLI
         iam = self.moto.client("iam")
         iam.create_role(RoleName="edge-role", AssumeRolePolicyDocument="{}")
         iam.create_instance_profile(InstanceProfileName="old-profile")  # straight to moto: long settled
@@ -144,12 +147,13 @@ class Layer(unittest.TestCase):
                         for _ in range(2))
         api.create_domain_name(DomainName="use.example.com", DomainNameConfigurations=[
             {"CertificateArn": used, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}])
-        self.moto.realism(on={"cert-in-use": {"linger": 3}})
+        self.moto.realism(on={"cert-in-use": {"linger": 60}})  # room for a slow machine's CLI
         self.refused("ResourceInUseException", "acm", "delete-certificate", "--certificate-arn", used, region=region)
         self.aws("acm", "delete-certificate", "--certificate-arn", unused, region=region)
         self.aws("apigatewayv2", "delete-domain-name", "--domain-name", "use.example.com", region=region)
         self.refused("ResourceInUseException", "acm", "delete-certificate", "--certificate-arn", used, region=region)
-        time.sleep(3)
+        self.moto.realism(on={"cert-in-use": {"linger": 1}})  # keeps when the domain let go
+        time.sleep(1.2)
         self.aws("acm", "delete-certificate", "--certificate-arn", used, region=region)
 
     # ---- e. mapped API ------------------------------------------------------------------------------
