@@ -89,9 +89,10 @@ static void check_head(const struct head_case *c)
     edge_upstream_conf_t uconf = {.name = "us-east-1-fast.example.com", .port = c->port};
     edge_upstream_t u = {.conf = &uconf, .index = 3};
     struct fwd f = {.req = &req, .gen = &gen};
-    int r = build_head(&f, &u);
+    char why[EDGE_ERR_SIZE];
+    int r = build_head(&f, &u, why, sizeof(why));
     if (c->want == NULL) {
-        CHECK(r == -1, "%s: build_head returned %d, want -1", c->name, r);
+        CHECK(r == HEAD_TOO_LARGE, "%s: build_head returned %d, want -1", c->name, r);
     } else {
         CHECK(r == 0, "%s: build_head returned %d", c->name, r);
         if (r == 0) {

@@ -1,0 +1,40 @@
+/*
+ * Signing requests to an upstream with sign: {service, region} (sign.c): the SigV4 header lines a request
+ * gets, from the credentials the refresher published (creds.h), with common/sigv4.h. One signer per thread
+ * (each worker, the health thread): it keeps its reference on the current credentials and the day's signing
+ * key per upstream, so a request costs one SHA-256 of its canonical form and one HMAC, no lock and no fetch.
+ */
+#ifndef NEARJS_EDGE_SIGN_H
+#define NEARJS_EDGE_SIGN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/sigv4.h"
+#include "config.h"
+#include "creds.h"
+
+typedef struct edge_signer {
+    edge_creds_t *creds;                      /* reference, or NULL */
+    unsigned version;                         /* the source's version creds came with */
+    cm_sigv4_key_t keys[EDGE_MAX_UPSTREAMS];  /* per upstream index: the day's key of creds */
+    unsigned key_version[EDGE_MAX_UPSTREAMS]; /* version + 1 the key was derived for (0: none) */
+    cm_buf_t lines;                           /* the header lines of the last edge__sign, reused */
+    cm_buf_t auth;
+} edge_signer_t;
+
+void edge__signer_init(edge_signer_t *s);
+void edge__signer_dispose(edge_signer_t *s);
+
+/* Signs a request to upstream index idx (conf u, which has sign_service) made at now: method, target (path and
+ * query as sent), host (the Host value sent), body_hash (hex SHA-256 of the body; NULL when no body is
+ * sent). On success s->lines holds the header lines to add, each ending "\r\n": x-amz-date,
+ * x-amz-security-token (temporary credentials), x-amz-content-sha256 (with a body), authorization; and 0 is
+ * returned. Returns CM_ENOENT with why set (one line) when there are no valid credentials (the request must
+ * not go), or CM_ENOMEM / CM_ETOOBIG / CM_EINVAL. */
+int edge__sign(edge_signer_t *s, edge_creds_src_t *src, const edge_upstream_conf_t *u, size_t idx, const char *method,
+               size_t method_len, const char *target, size_t target_len, const char *host, size_t host_len,
+               const char *body_hash, time_t now, char *why, size_t whylen);
+
+#endif
