@@ -157,7 +157,7 @@ class Security(DeployTest):
         b = bucket("content", "us-east-1")
         vers = s3.list_object_versions(Bucket=b, Prefix="-dash.js")
         prev = [v["VersionId"] for v in vers.get("Versions", []) if v["Key"] == "-dash.js"][0]
-        env = self.env()
+        env = self.env(AWS_MAX_ATTEMPTS=5, AWS_RETRY_MODE="standard")  # as the deploy does: throttling is retried
         p = subprocess.run([self.cli, "--endpoint-url", self.moto.url, "--region", "us-east-1", "s3api", "copy-object",
                             "--bucket", b, "--key=-dash.js", "--copy-source", "%s/-dash.js?versionId=%s" % (b, prev),
                             "--expected-bucket-owner", ACCOUNT], capture_output=True, text=True, env=env)
