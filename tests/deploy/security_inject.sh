@@ -75,8 +75,9 @@ for row in "${ROWS[@]}"; do
         extra=()
         # A region only reaches the sed of old once it is "known": name it in KNOWN_REGIONS_EXTRA too.
         # (MODE=direct: the edge's settings would refuse such a region for another reason first.)
-        [ "$name" = REGIONS ] && extra=("KNOWN_REGIONS_EXTRA=$good$p" MODE=direct)
-        [ "$name" = KNOWN_REGIONS_EXTRA ] && extra=("REGIONS=us-east-1,$good$p" MODE=direct)
+        # (and no CERT_FILE: a certificate check would refuse the region's name first.)
+        [ "$name" = REGIONS ] && extra=("KNOWN_REGIONS_EXTRA=$good$p" MODE=direct CERT_FILE= KEY_FILE=)
+        [ "$name" = KNOWN_REGIONS_EXTRA ] && extra=("REGIONS=us-east-1,$good$p" MODE=direct CERT_FILE= KEY_FILE=)
         want=$name
         [ "$name" = REGIONS ] && want=KNOWN_REGIONS_EXTRA
         deploy_run "$verb" "${extra[@]}" "$name=$good$p" SRC=$T/store
