@@ -21,11 +21,13 @@ settings_load() {
 # expanded (REGIONS='*' is one item, refused), a newline stays inside its item (refused by the checks).
 split_list() {
     local -n _out=$1
-    local IFS=', '
+    local IFS=', ' _all _i
     set -f
     # shellcheck disable=SC2206
-    _out=($2)
+    _all=($2)
     set +f
+    _out=()
+    for _i in ${_all[@]+"${_all[@]}"}; do [ -z "$_i" ] || _out+=("$_i"); done # "a,,b" and "," leave no empty item
 }
 
 bad() { die "setting $1=$(settings_show "$2"): $3"; }
