@@ -23,7 +23,7 @@ import boto3  # noqa: E402
 region, what = sys.argv[1], " ".join(sys.argv[2:])
 log = os.environ["FLEET_PROBE_LOG"]
 try:
-    ep = os.environ["AWS_ENDPOINT_URL"]
+    ep = os.environ.get("MOTO_DIRECT_URL") or os.environ["AWS_ENDPOINT_URL"]  # moto, not the layer
     ec2 = boto3.client("ec2", region_name=region, endpoint_url=ep)
     r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=ep)
     res = ec2.describe_instances(Filters=[
