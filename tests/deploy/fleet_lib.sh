@@ -23,6 +23,8 @@ fleet_moto_begin() {
     MOTO_URL=http://127.0.0.1:$port
     export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_PAGER='' AWS_MAX_ATTEMPTS=1
     export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    # Every region at once: nothing answers a staged rollout's canary checks here (tests/deploy/test_ops.py tests those).
+    export ROLLOUT=all-at-once
     for _ in $(seq 100); do
         curl -s -o /dev/null "$MOTO_URL/moto-api/" && return 0
         sleep 0.1
