@@ -1,9 +1,10 @@
 # deploy/lib/rollout.sh: the staged rollout, `make deploy`'s default (ROLLOUT=staged; issue 19).
 # CANARY_REGION (default: the first of REGIONS) deploys alone first. When it changed anything, it is then
 # verified from outside, as a visitor would see it:
-#   - HEALTH_PATH and SMOKE_PATH over TLS through the region's gateway name <region>-fast.$DOMAIN and, in
-#     edge mode, through one of its edges (fast.$DOMAIN at that instance's Elastic IP): each must answer
-#     200 with X-Nearjs-Region: <region>;
+#   - HEALTH_PATH and SMOKE_PATH (default: the first published script) over TLS through the region's
+#     gateway name <region>-fast.$DOMAIN and, in edge mode, through one of its edges (fast.$DOMAIN at that
+#     instance's Elastic IP): each must answer 200 with X-Nearjs-Region: <region> (but the edge answers
+#     /healthz itself, from its own view of its gateways: there only the 200 is wanted);
 #   - over BAKE_SECONDS, the Errors metric of the new version (AWS/Lambda, FunctionName, Resource
 #     <fn>:live, ExecutedVersion) must stay at 0.
 # Only then do the other regions deploy, in parallel. A canary that fails gets its `live` alias back on
@@ -61,15 +62,13 @@ rollout_weighted() {
 
 # rollout_deploy: the canary, its checks, then the rest. Returns 1 when anything failed.
 rollout_deploy() {
-    local all=("${REGION_LIST[@]}") rest=() r rc why
-    for r in "${all[@]}"; do [ "$r" = "$CANARY_REGION" ] || rest+=("$r"); done
+    local rest=() r rc why
+    for r in "${REGION_LIST[@]}"; do [ "$r" = "$CANARY_REGION" ] || rest+=("$r"); done
     log "rollout: $CANARY_REGION first (the canary), then ${rest[*]:-no other region}"
-    REGION_LIST=("$CANARY_REGION")
     ROLLOUT_PHASE=canary
-    each_region region_deploy
+    ONLY_REGIONS=$CANARY_REGION each_region region_deploy
     rc=$?
     ROLLOUT_PHASE=rest
-    REGION_LIST=("${all[@]}")
     if [ "$rc" -ne 0 ]; then
         log "rollout: the canary $CANARY_REGION did not deploy; ${rest[*]:-no other region} not touched"
         return 1
@@ -83,11 +82,8 @@ rollout_deploy() {
         REGION=$CANARY_REGION rollout_promote || return 1
     fi
     [ ${#rest[@]} -gt 0 ] || return 0
-    REGION_LIST=("${rest[@]}")
-    each_region region_deploy
-    rc=$?
-    REGION_LIST=("${all[@]}")
-    return "$rc"
+    ONLY_REGIONS="${rest[*]}" each_region region_deploy
+    return $?
 }
 
 # rollout_rollback WHY: the canary's live alias back where it was; one line on stderr saying why.
@@ -134,9 +130,9 @@ canary_verify() {
     fi
     for path in "$HEALTH_PATH" $smoke; do
         what="$([ "$path" = "$HEALTH_PATH" ] && echo health || echo smoke) path $path"
-        canary_fetch "$what through the gateway $gw" "$gw" "$(canary_resolve "$gw")" "$path" || return 1
-        [ -z "$edge_ip" ] ||
-            canary_fetch "$what through the edge $edge_ip" "$(public_name)" "$edge_ip" "$path" || return 1
+        canary_fetch "$what through the gateway $gw" "$gw" "$(canary_resolve "$gw")" "$path" "$REGION" || return 1
+        [ -z "$edge_ip" ] || canary_fetch "$what through the edge $edge_ip" "$(public_name)" "$edge_ip" "$path" \
+            "$([ "$path" = /healthz ] || echo "$REGION")" || return 1
     done
     log "[$REGION] canary: ${HEALTH_PATH}${smoke:+ and $smoke} answer 200 from $REGION through $gw${edge_ip:+ and the edge $edge_ip}"
     canary_bake
@@ -150,37 +146,39 @@ canary_resolve() { # name: its address from CANARY_RESOLVE, or nothing (DNS)
     return 0
 }
 
-# SMOKE_PATH, or the first .js object of the canary's content bucket (sorted), or nothing (no content).
+# SMOKE_PATH, or the first published script of the canary's content bucket: the store key
+# accounts/<account>/<file>.json is served as /<account>/<file>.js (function/README.md), first in key
+# order; nothing when nothing is published.
 canary_smoke_path() {
-    local key
+    local p=${CONTENT_PREFIX:+$CONTENT_PREFIX/} path
     if [ -n "$SMOKE_PATH" ]; then
         printf '%s' "$SMOKE_PATH"
         return 0
     fi
-    key=$(aws_ s3api list-objects-v2 --bucket "$(content_bucket "$REGION")" ${CONTENT_PREFIX:+--prefix "$CONTENT_PREFIX/"} |
-        jq -r '[.Contents // [] | .[].Key | select(endswith(".js") and (endswith("loader.js") | not))] | sort | first // empty') ||
+    path=$(aws_ s3api list-objects-v2 --bucket "$(content_bucket "$REGION")" --prefix "${p}accounts/" |
+        jq -r --arg p "${p}accounts/" '[.Contents // [] | .[].Key | ltrimstr($p)
+            | select(test("^[A-Za-z0-9_-]+/[A-Za-z0-9_-]+\\.json$"))] | sort | first // empty | "/" + rtrimstr(".json") + ".js"') ||
         { echo "smoke path: cannot list $(content_bucket "$REGION"): $AWS_ERROR"; return 1; }
-    key=${key#"${CONTENT_PREFIX:+$CONTENT_PREFIX/}"}
-    if [ -z "$key" ]; then
-        log "[$REGION] canary: no published script in $(content_bucket "$REGION") and no SMOKE_PATH: checking $HEALTH_PATH only"
+    if [ -z "$path" ]; then
+        log "[$REGION] canary: nothing published in $(content_bucket "$REGION") and no SMOKE_PATH: checking $HEALTH_PATH only"
         return 0
     fi
-    printf '/%s' "$key"
+    printf '%s' "$path"
 }
 
-# canary_fetch WHAT HOST ADDR PATH: GET https://HOST:CANARY_PORT/PATH (at ADDR when given), the
-# certificate checked; 200 and X-Nearjs-Region: $REGION wanted.
+# canary_fetch WHAT HOST ADDR PATH [REGION]: GET https://HOST:CANARY_PORT/PATH (at ADDR when given), the
+# certificate checked; 200 wanted, and X-Nearjs-Region: REGION when REGION is given.
 canary_fetch() {
-    local what=$1 host=$2 addr=$3 path=$4 args=() code region err
+    local what=$1 host=$2 addr=$3 path=$4 want_region=${5:-} args=() code region err
     [ -z "$addr" ] || args+=(--resolve "$host:$CANARY_PORT:$addr")
     [ -z "$CANARY_CACERT" ] || args+=(--cacert "$CANARY_CACERT")
     code=$(curl -sS "${args[@]}" --max-time 10 -o /dev/null -D "$RUN_DIR/canary.h" -w '%{http_code}' \
         "https://$host:$CANARY_PORT$path" 2>"$RUN_DIR/canary.err") || true
     region=$(tr -d '\r' <"$RUN_DIR/canary.h" 2>/dev/null | awk 'tolower($1) == "x-nearjs-region:" {r = $2} END {print r}')
-    if [ "$code" != 200 ] || [ "$region" != "$REGION" ]; then
-        err=$(head -c 200 "$RUN_DIR/canary.err" | tr '\n' ' ')
-        printf '%s: HTTP %s, X-Nearjs-Region %s (want 200 from %s)%s\n' "$what" "${code:-none}" "${region:-none}" \
-            "$REGION" "${err:+; curl: ${err% }}"
+    if [ "$code" != 200 ] || { [ -n "$want_region" ] && [ "$region" != "$want_region" ]; }; then
+        err=$(head -c 200 "$RUN_DIR/canary.err" | tr '\n' ' ' | sed 's/^curl: //')
+        printf '%s: HTTP %s, X-Nearjs-Region %s (want 200%s)%s\n' "$what" "${code:-none}" "${region:-none}" \
+            "${want_region:+ from $want_region}" "${err:+; curl: ${err% }}"
         return 1
     fi
 }

@@ -39,16 +39,17 @@ def openssl(*args, cwd):
 
 
 def make_ca(tmp, names):
-    """ca.pem, and NAME.pem/NAME.key for each name, signed by it."""
+    """ca.pem, and FILE.pem/FILE.key for each name (FILE: the name, '*' spelt 'wildcard'), signed by it."""
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
             "-out", "ca.pem", "-days", "2", "-subj", "/CN=nearjs-ops-test-ca", cwd=tmp)
     for n in names:
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", n + ".key",
-                "-out", n + ".csr", "-subj", "/CN=" + n, cwd=tmp)
-        with open(os.path.join(tmp, n + ".ext"), "w") as f:
-            f.write("subjectAltName=DNS:%s\n" % n)
-        openssl("x509", "-req", "-in", n + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-                n + ".pem", "-days", "2", "-extfile", n + ".ext", cwd=tmp)
+        f = n.replace("*", "wildcard")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f + ".key",
+                "-out", f + ".csr", "-subj", "/CN=" + n, cwd=tmp)
+        with open(os.path.join(tmp, f + ".ext"), "w") as out:
+            out.write("subjectAltName=DNS:%s\n" % n)
+        openssl("x509", "-req", "-in", f + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                f + ".pem", "-days", "2", "-extfile", f + ".ext", cwd=tmp)
 
 
 def function_zip(path, skip=()):
@@ -109,8 +110,10 @@ class OpsTest(DeployTest):
         print("status (%s) took %.1f s%s" % (extra.get("FORMAT", "table"), took,
                                             ":\n" + p.stdout + p.stderr if "FORMAT" not in extra else ""))
         self.assertEqual(p.returncode, want_rc, p.stdout + p.stderr)
-        calls = open(os.path.join(self.tmp, "status-calls")).read().splitlines()
-        os.unlink(os.path.join(self.tmp, "status-calls"))
+        log = os.path.join(self.tmp, "status-calls")
+        calls = open(log).read().splitlines() if os.path.exists(log) else []
+        if calls:
+            os.unlink(log)
         self.assertEqual([c for c in calls if not c.startswith("read ")], [], "status made a write call")
         self.assertNotIn("\033[", p.stdout, "colours on a pipe")
         return p.stdout
@@ -275,6 +278,129 @@ class Canary(OpsTest):
         self.assertEqual(self.moto.client("cloudwatch").list_dashboards()["DashboardEntries"], [])
         out, calls = self.run_deploy("destroy")
         self.assertEqual(self.writes(calls), [], out)
+
+
+class Edge(OpsTest):
+    """MODE=edge, one instance a region (EDGE_COUNT=1), the demo content published: status healthy; a
+    staged deploy verified through the canary's gateway and its edge (nearjs-edge on the instance's Elastic
+    IP, which moto makes a 127.x address), then one whose edge does not answer; then status degraded."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for b in ("nearjs-local", "nearjs-edge"):
+            if not os.access(os.path.join(BIN, b), os.X_OK):
+                raise unittest.SkipTest("no %s/%s (make build)" % (BIN, b))
+        cls.gw_name = "%s-fast.%s" % (CANARY, DOMAIN)
+        make_ca(cls.tmp, [cls.gw_name, "*." + DOMAIN])
+        cls.artifact = os.path.join(cls.tmp, "nearjs-edge-1.0.0-x86_64.tar.gz")
+        with open(cls.artifact, "wb") as f:
+            f.write(b"an edge build (moto runs no instance)")
+        cls.good = function_zip(os.path.join(cls.tmp, "good.zip"))
+        cls.gw = cls.edge = None
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.gw, cls.edge):
+            if p:
+                p.stop()
+        super().tearDownClass()
+
+    def env(self, **extra):
+        base = dict(MODE="edge", CERT_FILE=os.path.join(self.tmp, "wildcard.%s.pem" % DOMAIN),
+                    KEY_FILE=os.path.join(self.tmp, "wildcard.%s.key" % DOMAIN), EDGE_ARTIFACT=self.artifact, EDGE_COUNT=1,
+                    EDGE_HEALTH_WAIT=0, EDGE_DRAIN_WAIT=0, CERT_WAIT=5, ZIP=self.good)
+        base.update(extra)
+        return super().env(**base)
+
+    def instance(self, region):
+        res = self.moto.client("ec2", region).describe_instances(Filters=[
+            {"Name": "tag:nearjs:role", "Values": ["edge"]}, {"Name": "instance-state-name", "Values": ["running"]}])
+        return [i for r in res["Reservations"] for i in r["Instances"]][0]
+
+    def test_1_healthy(self):
+        self.run_deploy("deploy")
+        self.run_deploy("publish", SRC=DEMO)
+        out = self.status(0)
+        self.assertEqual(out.splitlines()[-1], "healthy")
+        for r in REGIONS:
+            i = self.instance(r)
+            self.assertRegex(out, r"%s +edge %s +ok +running, build [0-9a-f]{16}, up \d+[smh], %s, health check \S+ healthy"
+                             % (r, i["InstanceId"], i["PublicIpAddress"].replace(".", r"\.")))
+            self.assertRegex(out, r"%s +record fast\.example\.com A latency +ok +-> proxy-%s-fast\.example\.com" % (r, r))
+            self.assertRegex(out, r"%s +content +ok +4 objects, ETags the same in every region" % r)
+
+    def start_edge(self, ip, port):
+        """nearjs-edge on IP:PORT for fast.DOMAIN, its upstream the canary's gateway (SNI and Host rewritten)."""
+        conf = os.path.join(self.tmp, "edge.yaml")
+        with open(conf, "w") as f:
+            f.write("threads: 1\nlisteners:\n  - listen: %s:%d\n    tls:\n      - cert: %s\n        key: %s\n"
+                    "upstreams:\n  - url: https://%s\n    connect_to: 127.0.0.1:%d\n    ca: %s\n"
+                    "    health: {path: /healthz, status: 200, interval: 200, rise: 1, fall: 3}\n" % (
+                        ip, port, os.path.join(self.tmp, "wildcard.%s.pem" % DOMAIN), os.path.join(self.tmp, "wildcard.%s.key" % DOMAIN),
+                        self.gw_name, port, os.path.join(self.tmp, "ca.pem")))
+        err = open(os.path.join(self.tmp, "edge.err"), "w")
+        proc = subprocess.Popen([os.path.join(BIN, "nearjs-edge"), "-c", conf], stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.time() + 20
+        while "serving" not in open(err.name).read():
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("edge did not start: " + open(err.name).read()[-2000:])
+            time.sleep(0.05)
+        Edge.edge = type("Proc", (), {"stop": lambda self: (proc.terminate(), proc.wait(10), err.close())})()
+
+    def staged(self, zip_path, want_rc=0):
+        return self.run_deploy("deploy", want_rc, ROLLOUT="staged", ZIP=zip_path, BAKE_SECONDS=0,
+                               CANARY_PORT=self.gw.port, CANARY_RESOLVE="%s=127.0.0.1" % self.gw_name,
+                               CANARY_CACERT=os.path.join(self.tmp, "ca.pem"))
+
+    def test_2_canary_through_the_edge(self):
+        two = function_zip(os.path.join(self.tmp, "two.zip"), skip=("accounts/globex",))
+        Edge.gw = Gateway(self.tmp, two, CANARY, self.gw_name)
+        ip = self.instance(CANARY)["PublicIpAddress"]
+        self.start_edge(ip, self.gw.port)
+        out, _ = self.staged(two)
+        self.assertIn("[%s] canary: /healthz and /acme/main.js answer 200 from %s through %s and the edge %s"
+                      % (CANARY, CANARY, self.gw_name, ip), out)
+        for r in REGIONS:
+            self.assertEqual(self.moto.client("lambda", r).get_alias(FunctionName="nearjs", Name="live")["FunctionVersion"], "2")
+        # the edge gone: the canary fails there, though its gateway answers
+        self.edge.stop()
+        Edge.edge = None
+        three = function_zip(os.path.join(self.tmp, "three.zip"), skip=("accounts/acme/widget",))
+        out, calls = self.staged(three, want_rc=1)
+        self.assertRegex(out, r"deploy: canary %s failed: health path /healthz through the edge %s: HTTP 000, "
+                              r"X-Nearjs-Region none \(want 200 from %s\); curl: .*; live rolled back 3 -> 2; not touched: %s"
+                         % (CANARY, ip.replace(".", r"\."), CANARY, REST))
+        self.assertEqual([c for c in self.writes(calls) if c.split()[1] == REST], [])
+        # back to what the settings say everywhere (the next tests' baseline)
+        self.run_deploy("deploy", ZIP=two)
+
+    def test_3_degraded_and_drifted(self):
+        stopped = self.instance(CANARY)["InstanceId"]
+        failing = self.instance(REST)
+        hc = [h["Id"] for h in self.moto.client("route53").list_health_checks()["HealthChecks"]
+              if h["HealthCheckConfig"].get("IPAddress") == failing["PublicIpAddress"]]
+        self.assertEqual(len(hc), 1)
+        self.moto.realism(on={"health-check-failing": {"ids": hc[0]}})
+        self.moto.client("ec2", CANARY).stop_instances(InstanceIds=[stopped])
+        self.moto.client("lambda", CANARY).update_function_configuration(FunctionName="nearjs", MemorySize=512)
+        self.moto.client("s3", REST).put_object(Bucket="nearjs-content-%s-%s" % (ACCOUNT, REST),
+                                                 Key="accounts/acme/main.json", Body=b'{"edited": "by hand"}')
+        out = self.status(1)
+        last = out.splitlines()[-1]
+        self.assertTrue(last.startswith("degraded: "), last)
+        self.assertIn("%s edge %s: stopped, build " % (CANARY, stopped), last)
+        self.assertIn("%s edge fleet: 0 of 1 instances running" % CANARY, last)
+        self.assertRegex(last, r"%s edge %s: running, .*health check %s failing: Failure: HTTP Status Code 503"
+                         % (REST, failing["InstanceId"], hc[0]))
+        for r in REGIONS:
+            self.assertIn("%s content: 4 objects; 1 differ from the other regions (accounts/acme/main.json)" % r, last)
+        self.assertTrue(last.endswith("; drifted: %s function nearjs $LATEST MemorySize=512 (settings 256)" % CANARY), last)
+        js = json.loads(self.status(1, FORMAT="json"))
+        self.assertEqual(js["verdict"], "degraded")
+        self.assertEqual(js["drifted"], ["%s function nearjs $LATEST MemorySize=512 (settings 256)" % CANARY])
+        # bad settings: exit 2, one line naming the setting
+        self.status(2, FORMAT="yaml")
 
 
 if __name__ == "__main__":
