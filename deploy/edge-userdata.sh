@@ -12,7 +12,7 @@
 # naming the step; nothing is started half-configured.
 #
 # Settings (from deploy): REGION DOMAIN BUCKET ARTIFACT_KEY ARTIFACT_SHA256 CERT_PARAM KEY_PARAM
-# CERT_SHA256 KEY_SHA256 UPSTREAM_REGIONS GATEWAY_HEALTH_PATH.
+# CERT_SHA256 KEY_SHA256 UPSTREAM_REGIONS GATEWAY_HEALTH_PATH; with ORIGIN=url also UPSTREAM_HOSTS.
 # For tests only (deploy never sets them; cloud-init gives an empty environment):
 #   NEARJS_ROOT=DIR          install under DIR instead of / (every path in the config is under DIR too)
 #   NEARJS_SYSTEMCTL=        no systemctl: install the unit file, do not enable or start it
@@ -131,8 +131,15 @@ fi
     echo "upstreams:"
     # Every check is a request through API Gateway to Lambda (billed): 5 s, with passive marking of failed
     # requests in between, instead of edge.yaml.template's 2 s.
+    # ORIGIN=url (issue 20): each region's Lambda function URL (UPSTREAM_HOSTS: region=host ...), signed
+    # with the instance role's credentials; else each region's API Gateway name.
     for r in $UPSTREAM_REGIONS; do
-        echo "  - url: https://$r-$PUBLIC_NAME"
+        host=$r-$PUBLIC_NAME
+        for h in ${UPSTREAM_HOSTS:-}; do
+            [ "${h%%=*}" = "$r" ] && host=${h#*=}
+        done
+        echo "  - url: https://$host"
+        [ "${ORIGIN:-apigw}" = url ] && echo "    sign: {service: lambda, region: $r}"
         for c in ${NEARJS_EDGE_CONNECT_TO:-}; do
             [ "${c%%=*}" = "$r" ] && echo "    connect_to: ${c#*=}"
         done

@@ -59,6 +59,16 @@ settings_check_stack() {
         ;;
     *) bad MODE "$MODE" "want direct or edge" ;;
     esac
+    case "$MODE/${ORIGIN:-}" in
+    edge/url | edge/apigw | direct/apigw) ;;
+    direct/url) bad ORIGIN "$ORIGIN" "MODE=direct serves browsers from API Gateway's custom domain: want apigw (or MODE=edge)" ;;
+    *) bad ORIGIN "${ORIGIN:-}" "want url (the function URL behind the edges) or apigw (API Gateway)" ;;
+    esac
+    if [ "$ORIGIN" = url ]; then
+        is_uint "${RESERVED_CONCURRENCY:-}" && [ "$RESERVED_CONCURRENCY" -ge 1 ] ||
+            bad RESERVED_CONCURRENCY "${RESERVED_CONCURRENCY:-}" "want a whole number >= 1 (concurrent executions per region)"
+        is_uint "${ORIGIN_WAIT:-}" || bad ORIGIN_WAIT "${ORIGIN_WAIT:-}" "want seconds"
+    fi
     [[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
         bad DOMAIN "$DOMAIN" "want a lower-case DNS name such as example.com (fast.\$DOMAIN is served)"
     is_uint "$MEMORY" && [ "$MEMORY" -ge 128 ] && [ "$MEMORY" -le 10240 ] || bad MEMORY "$MEMORY" "want 128-10240 (MB)"

@@ -314,6 +314,43 @@ static json_t *domain_prefix(const char *domain)
     return text(domain, dot != NULL ? (size_t)(dot - domain) : strlen(domain));
 }
 
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? text(s, strlen(s)) : json_null();
+}
+
+/* A function URL's requestContext ("Lambda function URL request and response payloads" in the Lambda
+ * developer guide): the URL id where API Gateway has its API id, the URL's own name, the signer in
+ * authorizer.iam, and "anonymous" as accountId when nobody signed. */
+static json_t *url_context(const nl_apigw_request_t *req, const nl_apigw_header_t *ua, const char *when)
+{
+    char domain[256];
+    snprintf(domain, sizeof(domain), "%s.lambda-url.%s.on.aws", req->url_id,
+             req->url_region != NULL ? req->url_region : "us-east-1");
+    json_t *ctx = json_pack(
+        "{s:o, s:o, s:n, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:s, s:s, s:s, s:s, s:I}", "accountId",
+        req->iam != NULL && req->url_account != NULL ? text(req->url_account, strlen(req->url_account))
+                                                     : json_string("anonymous"),
+        "apiId", text(req->url_id, strlen(req->url_id)), "authentication", "domainName", text(domain, strlen(domain)),
+        "domainPrefix", text(req->url_id, strlen(req->url_id)), "http", "method", text(req->method, req->method_len),
+        "path", text(req->path, req->path_len), "protocol", text(req->protocol, strlen(req->protocol)), "sourceIp",
+        text(req->source_ip, strlen(req->source_ip)), "userAgent",
+        ua != NULL ? text(ua->value, ua->value_len) : json_string(""), "requestId", req->request_id, "routeKey",
+        "$default", "stage", "$default", "time", when, "timeEpoch", (json_int_t)req->epoch_ms);
+    if (ctx == NULL || req->iam == NULL)
+        return ctx;
+    const nl_apigw_iam_t *iam = req->iam;
+    json_t *auth =
+        json_pack("{s:{s:o, s:o, s:o, s:n, s:n, s:o, s:o}}", "iam", "accessKey", str_or_null(iam->access_key),
+                  "accountId", str_or_null(iam->account_id), "callerId", str_or_null(iam->caller_id), "cognitoIdentity",
+                  "principalOrgId", "userArn", str_or_null(iam->user_arn), "userId", str_or_null(iam->user_id));
+    if (auth == NULL || json_object_set_new(ctx, "authorizer", auth) != 0) {
+        json_decref(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 static json_t *build_v2(const nl_apigw_request_t *req, groups_t *hdrs, groups_t *query)
 {
     char when[32];
@@ -346,13 +383,19 @@ static json_t *build_v2(const nl_apigw_request_t *req, groups_t *hdrs, groups_t 
         }
     }
     json_t *ctx =
-        json_pack("{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:s, s:s, s:s, s:s, s:I}", "accountId", ACCOUNT_ID,
+        req->url_id != NULL
+            ? url_context(req, ua, when)
+            : json_pack(
+                  "{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:s, s:s, s:s, s:s, s:I}", "accountId", ACCOUNT_ID,
                   "apiId", API_ID, "domainName", text(req->domain_name, strlen(req->domain_name)), "domainPrefix",
                   domain_prefix(req->domain_name), "http", "method", text(req->method, req->method_len), "path",
                   text(req->path, req->path_len), "protocol", text(req->protocol, strlen(req->protocol)), "sourceIp",
                   text(req->source_ip, strlen(req->source_ip)), "userAgent",
                   ua != NULL ? text(ua->value, ua->value_len) : json_string(""), "requestId", req->request_id,
                   "routeKey", "$default", "stage", "$default", "time", when, "timeEpoch", (json_int_t)req->epoch_ms);
+    if (req->url_id != NULL && (json_object_set_new(ev, "pathParameters", json_null()) != 0 ||
+                                json_object_set_new(ev, "stageVariables", json_null()) != 0))
+        goto fail;
     if (ctx == NULL || json_object_set_new(ev, "requestContext", ctx) != 0)
         goto fail;
     if (set_body(ev, req) != 0)
@@ -429,7 +472,7 @@ fail:
 
 int nl_apigw_event(const nl_apigw_request_t *req, char **out, size_t *out_len)
 {
-    if (req->version != 1 && req->version != 2)
+    if ((req->version != 1 && req->version != 2) || (req->url_id != NULL && req->version != 2))
         return CM_EINVAL;
     groups_t hdrs = {0}, query = {0};
     int rc = group_headers(req, &hdrs, req->version == 2);

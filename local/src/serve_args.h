@@ -18,8 +18,15 @@ typedef struct nl__serve_args {
     unsigned port;
     int payload; /* 1 or 2 */
     unsigned workers;
-    const char *domain, *cert, *key; /* --domain mode, else NULL */
-    char *bootstrap;                 /* absolute path */
+    const char *domain, *cert, *key; /* --domain mode (or --function-url over TLS), else NULL */
+    /* --function-url: Lambda's function URL instead of API Gateway (any Host, the URL's event and
+     * errors); with --iam, AuthType AWS_IAM: each request must carry a valid SigV4 signature of iam_key */
+    int function_url;
+    char *url_id;               /* the <url-id> of <url-id>.lambda-url.<region>.on.aws */
+    char *iam_key, *iam_secret; /* --iam KEY_ID:SECRET[:TOKEN], or NULL (AuthType NONE) */
+    char *iam_token;            /* the session token of temporary credentials, or NULL */
+    char *iam_principal;        /* who those keys are (requestContext.authorizer.iam.userArn) */
+    char *bootstrap;            /* absolute path */
     char *task_root;
     char *name;
     char *handler;

@@ -320,7 +320,7 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
                                        .platform_lines = !args->quiet || args->verb == NL__VERB_LAMBDA,
                                        .log = pool_log,
                                        .log_user = srv};
-    if (args->domain != NULL) {
+    if (args->cert != NULL) {
         char err[768];
         if (nl__server_tls_ctx(args, &srv->ssl, err, sizeof(err)) != 0) {
             nl__log("%s: %s", args->verb_name, err);
@@ -368,12 +368,15 @@ int nl__server_run(const nl__serve_args_t *args, nl__server_on_req on_req, nl__s
         goto done;
     }
     int ipv6 = strchr(args->host, ':') != NULL;
-    nl__log("%s: function '%s' (%s, %u worker%s, timeout %.2f s): listening on %s://%s%s%s:%u%s%s%s", args->verb_name,
+    char what[256] = "";
+    if (args->verb == NL__VERB_API && args->function_url)
+        snprintf(what, sizeof(what), " (function URL %s.lambda-url.%s.on.aws, AuthType %s)", args->url_id, region,
+                 args->iam_key != NULL ? "AWS_IAM" : "NONE");
+    else if (args->verb == NL__VERB_API)
+        snprintf(what, sizeof(what), " (payload %s)", args->payload == 1 ? "1.0" : "2.0");
+    nl__log("%s: function '%s' (%s, %u worker%s, timeout %.2f s): listening on %s://%s%s%s:%u%s", args->verb_name,
             args->name, args->bootstrap, args->workers, args->workers == 1 ? "" : "s", args->timeout_s,
-            srv->ssl != NULL ? "https" : "http", ipv6 ? "[" : "", args->host, ipv6 ? "]" : "", srv->port,
-            args->verb == NL__VERB_API ? " (payload " : "",
-            args->verb == NL__VERB_API ? (args->payload == 1 ? "1.0" : "2.0") : "",
-            args->verb == NL__VERB_API ? ")" : "");
+            srv->ssl != NULL ? "https" : "http", ipv6 ? "[" : "", args->host, ipv6 ? "]" : "", srv->port, what);
     int all_warm = 0;
     while (!srv->stop) {
         h2o_evloop_run(srv->loop, INT32_MAX);

@@ -7,6 +7,7 @@
  * away first, the hook cancels the job, so the result is dropped instead of written to a dead request.
  */
 #include "start_api.h"
+#include "furl_auth.h"
 #include "server.h"
 #include "ids.h"
 #include "local/apigw.h"
@@ -27,12 +28,18 @@
 #define TIMEOUT_BODY "{\"message\":\"Endpoint request timed out\"}"
 #define THROTTLED_BODY "{\"message\":\"Too Many Requests\"}"
 #define TOO_LARGE_BODY "{\"message\":\"Request Entity Too Large\"}"
+/* A function URL's refusal, as Lambda words it today (403, x-amzn-ErrorType AccessDeniedException; seen in
+ * awsdocs/aws-lambda-developer-guide issue 494, 2026): the same for unsigned, expired, tampered and
+ * unauthorized requests, so that a caller learns nothing about which check failed. */
+#define URL_FORBIDDEN_BODY                                                                                             \
+    "{\"Message\":\"Forbidden. For troubleshooting Function URL authorization issues, see: "                           \
+    "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html\"}"
 
 typedef struct pending {
     nl__server_t *srv;
     h2o_req_t *req;
     nl_pool_job_t *job;
-    char request_id[17];
+    char request_id[37]; /* API Gateway's 16 characters, or Lambda's UUID for a function URL */
     char method[16];
     char path[128]; /* for log lines; cut */
 } pending_t;
@@ -94,7 +101,10 @@ static const char *domain_refusal(const nl__serve_args_t *a, h2o_req_t *req, cha
 
 static void add_common_headers(h2o_req_t *req, const nl__serve_args_t *a, const char *request_id)
 {
-    if (a->payload == 2)
+    if (a->function_url)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-amzn-requestid"), 0, NULL,
+                              h2o_strdup(&req->pool, request_id, SIZE_MAX).base, strlen(request_id));
+    else if (a->payload == 2)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("apigw-requestid"), 0, NULL,
                               h2o_strdup(&req->pool, request_id, SIZE_MAX).base, strlen(request_id));
     else
@@ -106,7 +116,9 @@ static void send_gateway_error(pending_t *pd, int status, const char *body)
 {
     h2o_req_t *req = pd->req;
     add_common_headers(req, pd->srv->args, pd->request_id);
-    if (status == 403)
+    if (status == 403 && pd->srv->args->function_url)
+        nl__server_send(req, status, "x-amzn-errortype", "AccessDeniedException", URL_FORBIDDEN_BODY);
+    else if (status == 403)
         nl__server_send(req, status, "x-amzn-errortype", "ForbiddenException", body);
     else
         nl__server_send(req, status, NULL, NULL, body);
@@ -203,10 +215,18 @@ static int header_is(const h2o_header_t *h, const char *lower)
     return h->name->len == strlen(lower) && strncasecmp(h->name->base, lower, h->name->len) == 0;
 }
 
+static void new_request_id(const nl__serve_args_t *a, char out[37])
+{
+    if (a->function_url)
+        nl__uuid4(out);
+    else
+        nl_apigw_request_id(out);
+}
+
 h2o_iovec_t nl__api_on_too_large(nl__server_t *srv, h2o_req_t *req)
 {
     pending_t pd = {.srv = srv, .req = req};
-    nl_apigw_request_id(pd.request_id);
+    new_request_id(srv->args, pd.request_id);
     snprintf(pd.method, sizeof(pd.method), "%.*s", (int)req->input.method.len, req->input.method.base);
     size_t path_len = req->input.query_at != SIZE_MAX ? req->input.query_at : req->input.path.len;
     snprintf(pd.path, sizeof(pd.path), "%.*s", (int)(path_len < 120 ? path_len : 120), req->input.path.base);
@@ -223,7 +243,7 @@ int nl__api_on_req(nl__server_t *srv, h2o_req_t *req)
     memset(pd, 0, sizeof(*pd));
     pd->srv = srv;
     pd->req = req;
-    nl_apigw_request_id(pd->request_id);
+    new_request_id(a, pd->request_id);
     snprintf(pd->method, sizeof(pd->method), "%.*s", (int)req->input.method.len, req->input.method.base);
     size_t path_len = req->input.query_at != SIZE_MAX ? req->input.query_at : req->input.path.len;
     snprintf(pd->path, sizeof(pd->path), "%.*s", (int)(path_len < 120 ? path_len : 120), req->input.path.base);
@@ -234,6 +254,16 @@ int nl__api_on_req(nl__server_t *srv, h2o_req_t *req)
         if (why != NULL) {
             log_req(pd, "403 ForbiddenException: %s", why);
             send_gateway_error(pd, 403, FORBIDDEN_BODY);
+            return 0;
+        }
+    }
+    nl__furl_signer_t signer;
+    if (a->function_url && a->iam_key != NULL) {
+        char buf[400];
+        const char *why = nl__furl_auth(a, srv->pool_cfg.region, req, cm_epoch_ms() / 1000, &signer, buf, sizeof(buf));
+        if (why != NULL) {
+            log_req(pd, "403 AccessDeniedException: %s", why);
+            send_gateway_error(pd, 403, NULL);
             return 0;
         }
     }
@@ -296,6 +326,10 @@ int nl__api_on_req(nl__server_t *srv, h2o_req_t *req)
         .domain_name = host[0] != '\0' ? host : "localhost",
         .request_id = pd->request_id,
         .epoch_ms = cm_epoch_ms(),
+        .url_id = a->function_url ? a->url_id : NULL,
+        .url_region = srv->pool_cfg.region,
+        .url_account = NL__FURL_ACCOUNT,
+        .iam = a->function_url && a->iam_key != NULL ? &signer.iam : NULL,
     };
     char *event = NULL;
     size_t event_len = 0;

@@ -1,7 +1,7 @@
 /*
- * The TLS context of --domain mode: common/'s server context (ALPN h2 + http/1.1, TLS 1.2 minimum) with the
- * one certificate given. The SNI and Host checks are the handler's (start_api.c): a wrong name must get
- * API Gateway's 403, not a failed handshake.
+ * The TLS context of --domain mode (and of --function-url with --cert): common/'s server context (ALPN h2 + http/1.1,
+ * TLS 1.2 minimum) with the one certificate given. The SNI and Host checks are the handler's (start_api.c): a wrong
+ * name must get API Gateway's 403, not a failed handshake.
  */
 #include "server.h"
 #include "common/tls.h"

@@ -46,7 +46,11 @@ typedef struct event_case {
     check_t checks[12];
 } event_case_t;
 
-static void run_event_case(const event_case_t *c)
+static const nl_apigw_iam_t edge_role = {"ASIAEDGE", "111122223333", "AROAEDGE:i-0abc",
+                                         "arn:aws:sts::111122223333:assumed-role/nearjs-edge-us-east-1/i-0abc",
+                                         "AROAEDGE:i-0abc"};
+
+static void run_event_case(const event_case_t *c, const char *url_id, const nl_apigw_iam_t *iam)
 {
     nl_apigw_request_t req = {.version = c->version,
                               .method = c->method,
@@ -63,7 +67,11 @@ static void run_event_case(const event_case_t *c)
                               .protocol = "HTTP/1.1",
                               .domain_name = "api.example.test",
                               .request_id = "REQID",
-                              .epoch_ms = 1583348638390ull};
+                              .epoch_ms = 1583348638390ull,
+                              .url_id = url_id,
+                              .url_region = "eu-west-1",
+                              .url_account = "123456789012",
+                              .iam = iam};
     char *out = NULL;
     size_t len = 0;
     int rc = nl_apigw_event(&req, &out, &len);
@@ -309,6 +317,55 @@ static void run_response_case(const response_case_t *c)
     nl_apigw_response_dispose(&res);
 }
 
+/* Function URL events: the same request data, with the URL's id and maybe a signer. */
+typedef struct url_case {
+    event_case_t ev;
+    const char *url_id;
+    const nl_apigw_iam_t *iam;
+} url_case_t;
+
+static const url_case_t url_cases[] = {
+    {.ev = {.name = "function URL, signed: the URL's requestContext and the signer",
+            .version = 2,
+            .method = "GET",
+            .path = "/acme/widget.js",
+            .query = "v=1",
+            .headers = {H("Host", "anything.example.test"), H("User-Agent", "ua/1")},
+            .num_headers = 2,
+            .checks =
+                {{"requestContext/domainName", "\"abcdefghij0123456789abcdefghij01.lambda-url.eu-west-1.on.aws\""},
+                 {"requestContext/domainPrefix", "\"abcdefghij0123456789abcdefghij01\""},
+                 {"requestContext/apiId", "\"abcdefghij0123456789abcdefghij01\""},
+                 {"requestContext/accountId", "\"123456789012\""},
+                 {"requestContext/authentication", "null"},
+                 {"requestContext/authorizer/iam",
+                  "{\"accessKey\":\"ASIAEDGE\",\"accountId\":\"111122223333\",\"callerId\":\"AROAEDGE:i-0abc\","
+                  "\"cognitoIdentity\":null,\"principalOrgId\":null,\"userArn\":\"arn:aws:sts::111122223333:assumed-"
+                  "role/nearjs-edge-us-east-1/i-0abc\",\"userId\":\"AROAEDGE:i-0abc\"}"},
+                 {"requestContext/routeKey", "\"$default\""},
+                 {"requestContext/stage", "\"$default\""},
+                 {"requestContext/http/path", "\"/acme/widget.js\""},
+                 {"headers/host", "\"anything.example.test\""},
+                 {"pathParameters", "null"},
+                 {"stageVariables", "null"}}},
+     .url_id = "abcdefghij0123456789abcdefghij01",
+     .iam = &edge_role},
+    {.ev = {.name = "function URL, unsigned: anonymous, no authorizer",
+            .version = 2,
+            .method = "POST",
+            .path = "/",
+            .headers = {H("Content-Type", "text/plain")},
+            .num_headers = 1,
+            .body = "hi",
+            .body_len = 2,
+            .checks = {{"requestContext/accountId", "\"anonymous\""},
+                       {"requestContext/authorizer", ABSENT},
+                       {"requestContext/domainPrefix", "\"u1\""},
+                       {"body", "\"hi\""},
+                       {"isBase64Encoded", "false"}}},
+     .url_id = "u1"},
+};
+
 int main(void)
 {
     /* wrong use first */
@@ -316,12 +373,17 @@ int main(void)
     char *out = NULL;
     size_t len;
     CHECK(!(nl_apigw_event(&bad, &out, &len) != CM_EINVAL || out != NULL), "version 3 accepted");
+    nl_apigw_request_t url_v1 = {.version = 1, .url_id = "u1"};
+    CHECK(!(nl_apigw_event(&url_v1, &out, &len) != CM_EINVAL || out != NULL),
+          "a function URL event in payload 1.0 accepted (function URLs speak 2.0 only)");
     nl_apigw_response_t res;
     nl_apigw_response_init(&res);
     char why[64];
     CHECK(!(nl_apigw_response_map(3, "{}", 2, &res, why, sizeof(why)) != CM_EINVAL), "response version 3 accepted");
     for (size_t i = 0; i < sizeof(event_cases) / sizeof(event_cases[0]); i++)
-        run_event_case(&event_cases[i]);
+        run_event_case(&event_cases[i], NULL, NULL);
+    for (size_t i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++)
+        run_event_case(&url_cases[i].ev, url_cases[i].url_id, url_cases[i].iam);
     for (size_t i = 0; i < sizeof(response_cases) / sizeof(response_cases[0]); i++)
         run_response_case(&response_cases[i]);
     char id[17];

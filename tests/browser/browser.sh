@@ -14,10 +14,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../edge/lib.sh"
 
 CHROMIUM=$(command -v chromium || true)
-[ -n "$CHROMIUM" ] || { echo "SKIP browser: no chromium (run tests/browser/setup.sh, or make test)"; exit 77; }
+[ -n "$CHROMIUM" ] || { echo "SKIP browser: no chromium (make test installs it, through tests/browser/setup.sh)"; exit 77; }
 [ -d "$HERE/node_modules/puppeteer-core" ] ||
-    { echo "SKIP browser: no puppeteer-core in tests/browser/node_modules (run tests/browser/setup.sh)"; exit 77; }
-command -v node >/dev/null || { echo "SKIP browser: no node (run tests/browser/setup.sh)"; exit 77; }
+    { echo "SKIP browser: no puppeteer-core in tests/browser/node_modules (make test installs it, through tests/browser/setup.sh)"; exit 77; }
+command -v node >/dev/null || { echo "SKIP browser: no node (make test installs it, through tests/browser/setup.sh)"; exit 77; }
 
 edge_test_begin browser
 PUBLIC=fast.example.test

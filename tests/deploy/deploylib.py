@@ -25,11 +25,12 @@ REGIONS = ["us-east-1", "eu-west-1"]
 ACCOUNT = "123456789012"
 DOMAIN = "example.com"
 
+AWS_PYTHON_HOW = ("make test installs them: its make setup runs scripts/find-aws-python.sh (pyenv's python with them, or a .venv it pip-installs)")
 try:
     import boto3
     import moto  # noqa: F401
 except ImportError:
-    print("skipped: no boto3/moto in %s (scripts/find-aws-python.sh)" % sys.executable)
+    print("SKIP: no boto3/moto in %s: %s" % (sys.executable, AWS_PYTHON_HOW))
     sys.exit(77)
 
 
@@ -49,15 +50,13 @@ def aws_clis():
 
 
 def cli_for(want):
-    """The CLI named (v1 or v2); the other one, saying so, when this machine lacks it; exits 77 (skipped)
-    when it has none."""
+    """The CLI named (v1 or v2): the test says which CLI it runs, so it runs that one or none. Exits 77
+    (skipped; under CI=true tests/run_test.sh fails it) when this machine lacks it."""
     clis = aws_clis()
-    if want not in clis and clis:
-        other = sorted(clis)[0]
-        print("note: no aws CLI %s on this machine: using %s (%s)" % (want, other, clis[other]))
-        want = other
     if want not in clis:
-        print("skipped: no aws CLI on this machine (apt-get install awscli)")
+        how = {"v1": "pyenv's v1 beside the python with moto: %s" % AWS_PYTHON_HOW,
+               "v2": "Debian's awscli at /usr/bin/aws: make test installs it, through scripts/setup.sh"}
+        print("SKIP: no aws CLI %s on this machine, and this test runs that one (%s)" % (want, how.get(want, want)))
         sys.exit(77)
     return want, clis[want]
 

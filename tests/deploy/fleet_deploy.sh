@@ -46,6 +46,11 @@ expect_userdata() {
         DEPLOY_DIR=$ROOT_DIR/deploy
         for f in "$DEPLOY_DIR"/lib/*.sh; do . "$f"; done
         ACCOUNT=123456789012 HEALTH_PATH=/healthz REGION_LIST=(us-east-1 eu-west-1)
+        # ORIGIN=url, edge mode's default: each region's function URL, as moto made it
+        ORIGIN=url FLEET_ORIGIN_HOSTS=$(for r in "${REGION_LIST[@]}"; do
+            printf '%s=%s ' "$r" "$(awsj "$r" lambda get-function-url-config --function-name nearjs --qualifier live |
+                jq -r '.FunctionUrl | ltrimstr("https://") | rtrimstr("/")')"
+        done)
         fleet_pem_check
         fleet_artifact_prepare
         for r in "${REGION_LIST[@]}"; do fleet_userdata "$r" >"$T/ud.$r"; done

@@ -7,7 +7,7 @@
 # when no Python with moto and the aws CLI is on this machine.
 fleet_moto_begin() {
     PY=$("$ROOT_DIR/scripts/find-aws-python.sh" --no-install) || {
-        echo "SKIP: no python3 with moto and the aws CLI (scripts/find-aws-python.sh installs them)"
+        echo "SKIP: no python3 with moto and the aws CLI: make test installs them: its make setup runs scripts/find-aws-python.sh (pyenv's python with them, or a .venv it pip-installs)"
         exit 77
     }
     AWSBIN=$(dirname "$PY")

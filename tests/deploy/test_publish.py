@@ -38,7 +38,7 @@ class Publish(DeployTest):
         """The real bootstrap reading REGION's content bucket: (status, body)."""
         local, boot = os.path.join(BIN, "nearjs-local"), os.path.join(BIN, "bootstrap")
         if not (os.access(local, os.X_OK) and os.access(boot, os.X_OK)):
-            self.skipTest("no %s or %s (make build)" % (local, boot))
+            self.skipTest("no %s or %s (make test builds them)" % (local, boot))
         env_file = os.path.join(self.tmp, "env-%s.json" % region)
         with open(env_file, "w") as f:
             json.dump({"Parameters": {"NEARJS_STORE": "s3://" + bucket(region), "NEARJS_S3_ENDPOINT": self.moto.url}}, f)

@@ -19,10 +19,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../edge/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP e2e world ($CASE): needs root to make network namespaces (ip netns); run ctest as root"
+    echo "SKIP e2e world ($CASE): needs root to make network namespaces (ip netns), which make test cannot give: run it as root (CI does)"
     exit 77
 fi
-command -v ip >/dev/null || { echo "SKIP e2e world ($CASE): no 'ip' (iproute2; scripts/setup.sh installs it)"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP e2e world ($CASE): no 'ip' (iproute2: make test installs it, through scripts/setup.sh)"; exit 77; }
 
 REGIONS=(us-east-1 eu-west-1 ap-southeast-2)
 PUBLIC=fast.example.test

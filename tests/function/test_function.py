@@ -4,7 +4,7 @@
 Each test builds an API Gateway 2.0, 1.0 or function URL event, runs it, and checks the answer JSON
 that nearjs-local prints: status, every header rule, bodies (gzip decoded), 304s, HEAD, bad ids,
 unknown accounts, live edits in a temporary copy of the demo store, a failing store, init errors.
-Exits 77 (skipped) when nearjs-local or the bootstrap is not built.
+Exits 77 (skipped) when nearjs-local or the bootstrap is not built; fails when `nearjs-local invoke --help` does.
 """
 import base64
 import gzip
@@ -354,13 +354,15 @@ class FunctionTest(unittest.TestCase):
 
 def main():
     if not os.access(NEARJS_LOCAL, os.X_OK) or not os.access(BOOTSTRAP, os.X_OK):
-        print("SKIP: %s or %s not built" % (NEARJS_LOCAL, BOOTSTRAP))
+        print("SKIP: %s or %s not built (make test builds them)" % (NEARJS_LOCAL, BOOTSTRAP))
         return 77
-    probe = subprocess.run([NEARJS_LOCAL, "invoke", "--help"], capture_output=True)
+    # A built nearjs-local whose `invoke --help` fails is a regression of the product, not a missing
+    # prerequisite: it fails this test.
+    probe = subprocess.run([NEARJS_LOCAL, "invoke", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
-        print("SKIP: nearjs-local invoke is not usable yet")
-        return 77
-    result = unittest.main(exit=False, verbosity=1).result
+        print("FAIL: %s invoke --help exits %d: %s" % (NEARJS_LOCAL, probe.returncode, probe.stderr.strip()))
+        return 1
+    result = unittest.main(exit=False, verbosity=2).result
     return 0 if result.wasSuccessful() else 1
 
 

@@ -448,15 +448,15 @@ class S3StoreTest(unittest.TestCase):
 
 def main():
     if not os.access(NEARJS_LOCAL, os.X_OK) or not os.access(BOOTSTRAP, os.X_OK):
-        print("SKIP: %s or %s not built" % (NEARJS_LOCAL, BOOTSTRAP))
+        print("SKIP: %s or %s not built (make test builds them)" % (NEARJS_LOCAL, BOOTSTRAP))
         return 77
     try:
         import boto3  # noqa: F401
         import moto  # noqa: F401
     except ImportError as e:
-        print("SKIP: %s" % e)
+        print("SKIP: %s in %s: make test installs moto and boto3: its make setup runs scripts/find-aws-python.sh (pyenv's python with them, or a .venv it pip-installs)" % (e, sys.executable))
         return 77
-    result = unittest.main(exit=False, verbosity=1).result
+    result = unittest.main(exit=False, verbosity=2).result
     return 0 if result.wasSuccessful() else 1
 
 

@@ -303,7 +303,7 @@ YAML
 
 # make_certs: a throwaway CA and a certificate for the custom domain (and other.example.test) in $T
 make_certs() {
-    command -v openssl >/dev/null || skip "openssl CLI not found"
+    command -v openssl >/dev/null || skip "openssl CLI not found (make test installs it, through scripts/setup.sh)"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 1 \
         -subj '/CN=nearjs test CA' >/dev/null 2>&1
     openssl req -newkey rsa:2048 -nodes -keyout "$T/srv.key" -out "$T/srv.csr" \
@@ -348,4 +348,78 @@ make_certs() {
     curl -sS --max-time 3 "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && fail_with "plain HTTP answered"
     req $R "https://$D:$PORT/ok"
     [ "$code" = 200 ] || fail_with "after a plain HTTP attempt"
+}
+
+@test "function URL: flags checked (--iam, --principal, --url-id need --function-url; no --domain, no payload 1.0)" {
+    run "$BIN" start-api --iam AKIDEXAMPLE000000001:s "$FN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--iam, --principal and --url-id need --function-url"* ]]
+    run "$BIN" start-api --function-url --payload 1.0 "$FN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"payload 2.0 only"* ]]
+    run "$BIN" start-api --function-url --domain x.example.test --cert /dev/null --key /dev/null "$FN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"exclude each other"* ]]
+    run "$BIN" start-api --function-url --iam short:secret "$FN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"want KEY_ID:SECRET[:SESSION_TOKEN]"* ]]
+    run "$BIN" start-api --function-url --url-id Bad_Id "$FN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--url-id 'Bad_Id'"* ]]
+}
+
+# furl PYTHON-ARGS...: one request through tests/local/furl_client.py (botocore's SigV4Auth signs it) to the
+# server; status in $code, headers in $T/h, body in $T/b.
+furl() {
+    "$NEARJS_AWS_PYTHON" "$BATS_TEST_DIRNAME/furl_client.py" --connect "127.0.0.1:$PORT" --host "$FURL_HOST" "$@" >"$T/out"
+    code=$(head -1 "$T/out")
+    sed -n '2,/^$/p' "$T/out" >"$T/h"
+    sed '1,/^$/d' "$T/out" >"$T/b"
+}
+
+@test "function URL, AWS_IAM: botocore-signed requests served with the URL's event; unsigned, expired, replayed, tampered, other credentials or scope: Lambda's 403" {
+    [ -n "${NEARJS_AWS_PYTHON:-}" ] && "$NEARJS_AWS_PYTHON" -c 'import botocore' 2>/dev/null ||
+        skip "no Python with botocore (scripts/find-aws-python.sh)"
+    KEY=ASIAEDGEEXAMPLE00001 SECRET=edge-secret TOKEN=edge-session-token
+    AWS_REGION=eu-west-1 start_server start-api --workers 1 --function-url --url-id abcdefghij0123456789abcdefghij01 \
+        --iam "$KEY:$SECRET:$TOKEN" --principal arn:aws:sts::111122223333:assumed-role/nearjs-edge-eu-west-1/i-0abc "$FN"
+    grep -q 'function URL abcdefghij0123456789abcdefghij01.lambda-url.eu-west-1.on.aws, AuthType AWS_IAM' "$T/err" ||
+        fail_with "listening line"
+    FURL_HOST=anything.example.test # a function URL answers any Host (the signature covers it)
+    signed=(--key "$KEY" --secret "$SECRET" --token "$TOKEN" --region eu-west-1)
+    furl --method POST --path '/echo?a=1' --body hello "${signed[@]}"
+    [ "$code" = 200 ] || fail_with "signed POST: $code $(cat "$T/b")"
+    [ -n "$(header x-amzn-requestid)" ] || fail_with "x-amzn-requestid"
+    [ "$(jq_py "$T/b" 'd["requestContext"]["domainName"]')" = abcdefghij0123456789abcdefghij01.lambda-url.eu-west-1.on.aws ] ||
+        fail_with "domainName"
+    [ "$(jq_py "$T/b" 'd["requestContext"]["authorizer"]["iam"]["accessKey"]')" = "$KEY" ] || fail_with "authorizer.iam.accessKey"
+    [ "$(jq_py "$T/b" 'd["requestContext"]["authorizer"]["iam"]["userArn"]')" = arn:aws:sts::111122223333:assumed-role/nearjs-edge-eu-west-1/i-0abc ] ||
+        fail_with "authorizer.iam.userArn"
+    [ "$(jq_py "$T/b" 'd["requestContext"]["authorizer"]["iam"]["accountId"]')" = 111122223333 ] || fail_with "iam.accountId"
+    [ "$(jq_py "$T/b" 'd["body"]')" = hello ] || fail_with "body"
+    furl --path /echo "${signed[@]}" --skew -250
+    [ "$code" = 200 ] || fail_with "signed 250 s ago (inside 5 minutes): $code"
+    # each refusal: 403, Lambda's words, and one log line naming the reason
+    refused() { # reason-in-log furl-args...
+        local why=$1
+        shift
+        furl "$@"
+        [ "$code" = 403 ] || fail_with "$why: $code"
+        [ "$(header x-amzn-errortype)" = AccessDeniedException ] || fail_with "$why: x-amzn-errortype"
+        [ "$(jq_py "$T/b" 'd["Message"]')" = "Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html" ] ||
+            fail_with "$why: body $(cat "$T/b")"
+        [ "$(grep -c "403 AccessDeniedException: .*($why)" "$T/err")" -ge 1 ] || fail_with "$why: not logged"
+    }
+    refused NO_AUTH --path /echo
+    refused SKEW --path /echo "${signed[@]}" --skew -301
+    refused SKEW --path /echo "${signed[@]}" --skew 301
+    refused MISMATCH --path /echo "${signed[@]}" --tamper path
+    refused MISMATCH --path /echo "${signed[@]}" --tamper query
+    refused MISMATCH --path /echo "${signed[@]}" --tamper header
+    refused MISMATCH --method POST --path /echo --body hello "${signed[@]}" --tamper body
+    refused MISMATCH --path /echo --key "$KEY" --secret other-secret --token "$TOKEN" --region eu-west-1
+    refused UNKNOWN_KEY --path /echo --key ASIAOTHEREXAMPLE0001 --secret "$SECRET" --token "$TOKEN" --region eu-west-1
+    refused SCOPE --path /echo "${signed[@]}" --region us-east-1
+    refused SCOPE --path /echo "${signed[@]}" --service execute-api
+    refused TOKEN --path /echo --key "$KEY" --secret "$SECRET" --region eu-west-1
 }

@@ -22,7 +22,7 @@ teardown() {
 }
 
 need_aws() {
-    [ -n "$AWS" ] || skip "aws CLI not found (scripts/find-aws-python.sh, PATH; scripts/setup.sh installs Debian's awscli)"
+    [ -n "$AWS" ] || skip "aws CLI not found (make test installs Debian's awscli, through scripts/setup.sh)"
 }
 
 # invoke ARGS...: aws lambda invoke against the server; metadata JSON in $T/meta, payload in $T/out

@@ -12,7 +12,7 @@ SRC=$(realpath "$2")
 edge_test_begin edge-root
 IN_ROOT=$SRC/tests/package/in_root.sh
 if [ "$(id -u)" -ne 0 ] && ! unshare -r -m -p -f true 2>/dev/null; then
-    echo "SKIP: chroot needs root or an unprivileged user namespace"
+    echo "SKIP: chroot needs root or an unprivileged user namespace (unshare -r); make test cannot install either: run it as root, or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
     exit 77
 fi
 

@@ -251,7 +251,7 @@ class PackageRootTest(unittest.TestCase):
         try:
             import boto3
         except ImportError as e:
-            self.skipTest("no boto3/moto: %s" % e)
+            self.skipTest("no boto3/moto in %s (%s): make test installs them: its make setup runs scripts/find-aws-python.sh (pyenv's python with them, or a .venv it pip-installs)" % (sys.executable, e))
         cls = type(self)
         if cls.moto is None:
             cls.port = free_port()
@@ -334,10 +334,11 @@ class PackageRootTest(unittest.TestCase):
 
 def main():
     if not os.access(NEARJS_LOCAL, os.X_OK):
-        print("SKIP: %s not built" % NEARJS_LOCAL)
+        print("SKIP: %s not built (make test builds it)" % NEARJS_LOCAL)
         return 77
     if not can_chroot():
-        print("SKIP: chroot needs root or an unprivileged user namespace (unshare -r), and neither works here")
+        print("SKIP: chroot needs root or an unprivileged user namespace (unshare -r), and neither works here; make test"
+              " cannot install either: run it as root, or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)")
         return 77
     result = unittest.main(exit=False, verbosity=2).result
     return 0 if result.wasSuccessful() else 1

@@ -39,7 +39,8 @@ def offline(cmd, **kw):
 class SamTemplateTest(unittest.TestCase):
     def need_cfn_lint(self):
         if not os.access(CFN_LINT, os.X_OK):
-            self.skipTest("no cfn-lint beside %s (scripts/find-aws-python.sh finds a python with it)" % sys.executable)
+            self.skipTest("no cfn-lint beside %s: make test's scripts/find-aws-python.sh pip-installs it only into a .venv"
+                          " it creates; pip install cfn-lint beside that python" % sys.executable)
 
     def test_cfn_lint_clean(self):
         self.need_cfn_lint()
@@ -135,7 +136,7 @@ print(json.dumps(transform(tpl, {}, NoManagedPolicies()), default=str))
 
 def main():
     if not os.access(os.path.join(BIN, "nearjs-local"), os.X_OK):
-        print("SKIP: nearjs-local not built")
+        print("SKIP: nearjs-local not built (make test builds it)")
         return 77
     result = unittest.main(exit=False, verbosity=2).result
     return 0 if result.wasSuccessful() else 1

@@ -25,6 +25,15 @@ typedef struct nl_apigw_header {
     size_t value_len;
 } nl_apigw_header_t;
 
+/* Who signed a request to a function URL with AuthType AWS_IAM: requestContext.authorizer.iam. Borrowed. */
+typedef struct nl_apigw_iam {
+    const char *access_key;
+    const char *account_id;
+    const char *caller_id; /* "AROA...:session" for a role's session */
+    const char *user_arn;
+    const char *user_id;
+} nl_apigw_iam_t;
+
 /* An HTTP request as the gateway saw it. Everything is borrowed. */
 typedef struct nl_apigw_request {
     int version; /* payload format: 1 (REST, "1.0") or 2 (HTTP API, "2.0") */
@@ -43,11 +52,21 @@ typedef struct nl_apigw_request {
     const char *domain_name; /* the Host (or :authority) without its port */
     const char *request_id;  /* the gateway's id of this request */
     uint64_t epoch_ms;       /* when the request came in */
+    /* A Lambda function URL instead of API Gateway (payload 2.0 only): with url_id set, requestContext
+     * takes the function URL's shape: apiId and domainPrefix are url_id, domainName is
+     * "<url_id>.lambda-url.<url_region>.on.aws" (domain_name is unused), accountId is the function
+     * owner's (url_account) when signed, "anonymous" when not, "authentication" is null, authorizer.iam
+     * is iam when set; pathParameters and stageVariables are null at the top level. */
+    const char *url_id;
+    const char *url_region;
+    const char *url_account;
+    const nl_apigw_iam_t *iam;
 } nl_apigw_request_t;
 
 /* Builds the event for req as the gateway does. 2.0: lowercase header names, repeated headers and query
  * keys joined with ',', cookies in "cookies" (not in headers), rawPath, rawQueryString, requestContext
- * with domainName, http.{method,path,protocol,sourceIp,userAgent}, requestId, time, timeEpoch. 1.0:
+ * with domainName, http.{method,path,protocol,sourceIp,userAgent}, requestId, time, timeEpoch (a function
+ * URL's shape with url_id, see above). 1.0:
  * headers (last value) + multiValueHeaders, queryStringParameters (last value) +
  * multiValueQueryStringParameters, requestContext.identity.sourceIp. Query keys and values are
  * percent-decoded. A body that is not text (a non-text Content-Type, or bytes that are not UTF-8) goes
