@@ -3,14 +3,18 @@
 # Per region: SNS topic <stack>-alarms (ALARM_EMAIL, when set, subscribed to it: AWS mails a confirmation
 # link first) and CloudWatch alarms notifying it:
 #   <stack>-<region>-fn-errors, -fn-throttles   AWS/Lambda Errors, Throttles of the function (Sum > 0 a minute)
-#   <stack>-<region>-api-5xx                    AWS/ApiGateway 5xx of the HTTP API (Sum > 0 a minute)
+#   <stack>-<region>-api-5xx                    AWS/ApiGateway 5xx of the HTTP API (Sum > 0 a minute), or with
+#                                               ORIGIN=url -url-5xx: AWS/Lambda Url5xxCount of the function URL
 #   <stack>-<region>-health-<id>                AWS/Route53 HealthCheckStatus < 1, one per health check of the
 #                                               region (direct: <region>-fast; edge: one per instance)
 # Route53 publishes health check metrics in us-east-1 only, so the health alarms live there and notify
 # us-east-1's <stack>-alarms topic. Alarms are compared field by field (describe-alarms) and only put when
 # they differ; our alarms no longer wanted (an edge instance replaced) are deleted.
 # The dashboard <stack> (CloudWatch dashboards are global; its API is called in us-east-1): per region,
-# requests, p50/p99 latency of the gateway and the function, errors, and the health of its checks.
+# requests, p50/p99 latency of the gateway (ORIGIN=url: the function URL) and the function, errors, and
+# the health of its checks.
+
+origin_is_url() { [ "$MODE" = edge ] && [ "${ORIGIN:-}" = url ]; }
 
 ALARM_HOME=us-east-1 # where Route53's metrics, the health alarms and the dashboard live
 
@@ -36,22 +40,24 @@ in_region() {
     "$@"
 }
 
-# The health checks of REGION (this stack's): direct mode's on <region>-fast.$DOMAIN, and the edge
-# instances' (CallerReference <stack>/<region>/<instance>). JSON [{Id, What}].
+# The health checks of REGION (this stack's): direct mode's on <region>-fast.$DOMAIN (found by its
+# configuration, as dns.sh's health_find does), edge mode's one per instance (CallerReference
+# <stack>/<region>/<instance>). JSON [{Id, What}].
 ops_health_checks() { # [list-health-checks answer]
     local all=${1:-}
     [ -n "$all" ] || all=$(aws_ route53 list-health-checks)
-    jq -c --arg f "$(regional_name "$REGION")" --arg p "$HEALTH_PATH" --arg ref "$STACK/$REGION/" '[.HealthChecks[]
-        | if (.HealthCheckConfig | .Type == "HTTPS" and .FullyQualifiedDomainName == $f and .ResourcePath == $p)
+    jq -c --arg f "$(regional_name "$REGION")" --arg p "$HEALTH_PATH" --arg ref "$STACK/$REGION/" --arg mode "$MODE" '[.HealthChecks[]
+        | if $mode == "direct" and (.HealthCheckConfig | .Type == "HTTPS" and .FullyQualifiedDomainName == $f and .ResourcePath == $p)
           then {Id, What: ("https://" + $f + $p)}
-          elif (.CallerReference | startswith($ref)) then {Id, What: ("edge " + (.CallerReference | ltrimstr($ref)))}
+          elif $mode == "edge" and (.CallerReference | startswith($ref)) then {Id, What: ("edge " + (.CallerReference | ltrimstr($ref)))}
           else empty end] | sort_by(.Id)' <<<"$all"
 }
 
 # The alarms this region wants, as put-metric-alarm input (--cli-input-json), each with its region.
 alarms_want() {
     local hcs=$1
-    jq -cn --arg s "$STACK" --arg r "$REGION" --arg fn "$(fn_name)" --arg api "$API_ID" --arg home "$ALARM_HOME" \
+    jq -cn --arg s "$STACK" --arg r "$REGION" --arg fn "$(fn_name)" --arg api "${API_ID:-}" --arg home "$ALARM_HOME" \
+        --argjson url "$(origin_is_url && echo true || echo false)" \
         --arg topic "$(topic_arn "$REGION")" --arg htopic "$(topic_arn "$ALARM_HOME")" --argjson hcs "$hcs" '
         def alarm($name; $ns; $metric; $dims; $stat; $op; $thr; $topic):
             {AlarmName: ($s + "-" + $r + "-" + $name), Namespace: $ns, MetricName: $metric,
@@ -60,7 +66,10 @@ alarms_want() {
              AlarmActions: [$topic], OKActions: [$topic], Tags: [{Key: "nearjs:stack", Value: $s}]};
         [ (alarm("fn-errors"; "AWS/Lambda"; "Errors"; {FunctionName: $fn}; "Sum"; "GreaterThanThreshold"; 0; $topic) + {region: $r}),
           (alarm("fn-throttles"; "AWS/Lambda"; "Throttles"; {FunctionName: $fn}; "Sum"; "GreaterThanThreshold"; 0; $topic) + {region: $r}),
-          (alarm("api-5xx"; "AWS/ApiGateway"; "5xx"; {ApiId: $api}; "Sum"; "GreaterThanThreshold"; 0; $topic) + {region: $r}),
+          (if $url then alarm("url-5xx"; "AWS/Lambda"; "Url5xxCount"; {FunctionName: $fn, Resource: ($fn + ":live")};
+                              "Sum"; "GreaterThanThreshold"; 0; $topic)
+           else alarm("api-5xx"; "AWS/ApiGateway"; "5xx"; {ApiId: $api}; "Sum"; "GreaterThanThreshold"; 0; $topic) end
+           + {region: $r}),
           ($hcs[] | alarm("health-" + .Id; "AWS/Route53"; "HealthCheckStatus"; {HealthCheckId: .Id}; "Minimum";
                           "LessThanThreshold"; 1; $htopic) + {region: $home, AlarmDescription: .What}) ]'
 }
@@ -168,24 +177,32 @@ dashboard_body() {
     local r y=0 api hcs all rows=()
     all=$(aws_ route53 list-health-checks)
     for r in "${REGION_LIST[@]}"; do
-        api=$(REGION=$r aws_ apigatewayv2 get-apis | jq -r --arg n "$(api_name)" --arg s "$STACK" \
+        api=""
+        origin_is_url || api=$(REGION=$r aws_ apigatewayv2 get-apis | jq -r --arg n "$(api_name)" --arg s "$STACK" \
             '[.Items[] | select(.Name == $n and .Tags["nearjs:stack"] == $s) | .ApiId] | first // ""')
         hcs=$(REGION=$r ops_health_checks "$all")
         rows+=("$(jq -cn --arg r "$r" --arg fn "$(fn_name)" --arg api "$api" --argjson y "$y" --argjson hcs "$hcs" \
-            --arg home "$ALARM_HOME" '
+            --arg home "$ALARM_HOME" --argjson url "$(origin_is_url && echo true || echo false)" '
             def w($x; $title; $region; $stat; $metrics): {type: "metric", x: $x, y: $y, width: 6, height: 6,
                 properties: {title: ($r + ": " + $title), region: $region, stat: $stat, period: 60, view: "timeSeries",
                              metrics: $metrics}};
-            [ w(0; "requests"; $r; "Sum"; [["AWS/ApiGateway", "Count", "ApiId", $api, {label: "gateway requests"}],
+            # the origin the edges (or browsers) reach: the HTTP API, or with ORIGIN=url the function URL
+            (if $url then ["AWS/Lambda", "UrlRequestCount", "FunctionName", $fn, "Resource", ($fn + ":live")]
+             else ["AWS/ApiGateway", "Count", "ApiId", $api] end) as $count
+            | (if $url then ["AWS/Lambda", "UrlRequestLatency", "FunctionName", $fn, "Resource", ($fn + ":live")]
+               else ["AWS/ApiGateway", "Latency", "ApiId", $api] end) as $lat
+            | (if $url then ["AWS/Lambda", "Url5xxCount", "FunctionName", $fn, "Resource", ($fn + ":live")]
+               else ["AWS/ApiGateway", "5xx", "ApiId", $api] end) as $e5xx
+            | [ w(0; "requests"; $r; "Sum"; [$count + [{label: "gateway requests"}],
                                             ["AWS/Lambda", "Invocations", "FunctionName", $fn, {label: "function invocations"}]]),
               w(6; "latency p50 / p99 (ms)"; $r; "p50";
-                [["AWS/ApiGateway", "Latency", "ApiId", $api, {stat: "p50", label: "gateway p50"}],
-                 ["AWS/ApiGateway", "Latency", "ApiId", $api, {stat: "p99", label: "gateway p99"}],
+                [$lat + [{stat: "p50", label: "gateway p50"}],
+                 $lat + [{stat: "p99", label: "gateway p99"}],
                  ["AWS/Lambda", "Duration", "FunctionName", $fn, {stat: "p50", label: "function p50"}],
                  ["AWS/Lambda", "Duration", "FunctionName", $fn, {stat: "p99", label: "function p99"}]]),
               w(12; "errors"; $r; "Sum"; [["AWS/Lambda", "Errors", "FunctionName", $fn, {label: "function errors"}],
                                           ["AWS/Lambda", "Throttles", "FunctionName", $fn, {label: "throttles"}],
-                                          ["AWS/ApiGateway", "5xx", "ApiId", $api, {label: "gateway 5xx"}]]),
+                                          $e5xx + [{label: "gateway 5xx"}]]),
               w(18; "health checks (1 healthy)"; $home; "Minimum";
                 [$hcs[] | ["AWS/Route53", "HealthCheckStatus", "HealthCheckId", .Id, {label: .What}]]) ]')")
         y=$((y + 6))

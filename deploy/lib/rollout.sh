@@ -4,7 +4,8 @@
 #   - HEALTH_PATH and SMOKE_PATH (default: the first published script) over TLS through the region's
 #     gateway name <region>-fast.$DOMAIN and, in edge mode, through one of its edges (fast.$DOMAIN at that
 #     instance's Elastic IP): each must answer 200 with X-Nearjs-Region: <region> (but the edge answers
-#     /healthz itself, from its own view of its gateways: there only the 200 is wanted);
+#     /healthz itself, from its own view of its gateways: there only the 200 is wanted). With ORIGIN=url
+#     there is no gateway name (the function URL takes only the edges' signed requests): the edge alone;
 #   - over BAKE_SECONDS, the Errors metric of the new version (AWS/Lambda, FunctionName, Resource
 #     <fn>:live, ExecutedVersion) must stay at 0.
 # Only then do the other regions deploy, in parallel. A canary that fails gets its `live` alias back on
@@ -62,8 +63,20 @@ rollout_weighted() {
 
 # rollout_deploy: the canary, its checks, then the rest. Returns 1 when anything failed.
 rollout_deploy() {
-    local rest=() r rc why
+    local rest=() r rc why missing=()
     for r in "${REGION_LIST[@]}"; do [ "$r" = "$CANARY_REGION" ] || rest+=("$r"); done
+    # ORIGIN=url: every region's edges name every region's function URL, so the canary cannot go first
+    # while another region has none yet (its first deploy): then all at once, as nothing serves there.
+    if origin_is_url; then
+        for r in "${rest[@]}"; do
+            [ -n "$(REGION=$r RUN_DIR=$RUN_DIR/xr.rollout origin_read_url)" ] || missing+=("$r")
+        done
+        if [ ${#missing[@]} -gt 0 ]; then
+            log "rollout: ${missing[*]} has no function URL yet (a first deploy there), which the canary's edges need: all regions at once"
+            each_region region_deploy
+            return $?
+        fi
+    fi
     log "rollout: $CANARY_REGION first (the canary), then ${rest[*]:-no other region}"
     ROLLOUT_PHASE=canary
     ONLY_REGIONS=$CANARY_REGION each_region region_deploy
@@ -89,7 +102,7 @@ rollout_deploy() {
 # rollout_rollback WHY: the canary's live alias back where it was; one line on stderr saying why.
 rollout_rollback() {
     local old new undo="no new version went live, so live is as it was"
-    read -r old new <"$RUN_DIR/live.$REGION" 2>/dev/null || true
+    read -r old new 2>/dev/null <"$RUN_DIR/live.$REGION" || true
     if [ -n "${new:-}" ] && [ "$old" = - ]; then
         undo="live was made by this run (no earlier version to go back to): left on $new"
     elif [ -n "${new:-}" ]; then
@@ -110,7 +123,7 @@ rollout_rollback() {
 rollout_promote() {
     local old new
     [ -n "${CANARY_WEIGHT:-}" ] || return 0
-    read -r old new <"$RUN_DIR/live.$REGION" 2>/dev/null || return 0
+    read -r old new 2>/dev/null <"$RUN_DIR/live.$REGION" || return 0
     [ "$old" != - ] || return 0
     log "[$REGION] update alias live $old -> $new (the canary passed with $CANARY_WEIGHT%)"
     aws_ lambda update-alias --function-name "$(fn_name)" --name live --function-version "$new" \
@@ -122,6 +135,8 @@ rollout_promote() {
 canary_verify() {
     local gw smoke edge_ip="" path what
     gw=$(regional_name "$REGION")
+    # ORIGIN=url: the function URL takes requests signed by the edges' role only: checked through an edge.
+    ! origin_is_url || gw=""
     smoke=$(canary_smoke_path) || return 1
     if [ "$MODE" = edge ]; then
         edge_ip=$(aws_ ec2 describe-addresses --filters "Name=tag:nearjs:stack,Values=$STACK" \
@@ -130,11 +145,13 @@ canary_verify() {
     fi
     for path in "$HEALTH_PATH" $smoke; do
         what="$([ "$path" = "$HEALTH_PATH" ] && echo health || echo smoke) path $path"
-        canary_fetch "$what through the gateway $gw" "$gw" "$(canary_resolve "$gw")" "$path" "$REGION" || return 1
+        [ -z "$gw" ] || canary_fetch "$what through the gateway $gw" "$gw" "$(canary_resolve "$gw")" "$path" "$REGION" || return 1
         [ -z "$edge_ip" ] || canary_fetch "$what through the edge $edge_ip" "$(public_name)" "$edge_ip" "$path" \
             "$([ "$path" = /healthz ] || echo "$REGION")" || return 1
     done
-    log "[$REGION] canary: ${HEALTH_PATH}${smoke:+ and $smoke} answer 200 from $REGION through $gw${edge_ip:+ and the edge $edge_ip}"
+    local via=$gw
+    [ -z "$edge_ip" ] || via="${via:+$via and }the edge $edge_ip"
+    log "[$REGION] canary: ${HEALTH_PATH}${smoke:+ and $smoke} answer 200 from $REGION through $via"
     canary_bake
 }
 
@@ -186,7 +203,7 @@ canary_fetch() {
 # The new version's Errors over BAKE_SECONDS (checked every 10 s, and once at the end).
 canary_bake() {
     local old new start end now sum q
-    read -r old new <"$RUN_DIR/live.$REGION" 2>/dev/null || return 0
+    read -r old new 2>/dev/null <"$RUN_DIR/live.$REGION" || return 0
     start=$(($(date +%s) - 60))
     end=$((SECONDS + BAKE_SECONDS))
     [ "$BAKE_SECONDS" = 0 ] || log "[$REGION] canary: baking ${BAKE_SECONDS}s (Errors of $(fn_name):live version $new must stay 0)"

@@ -37,7 +37,10 @@ def region_facts(arg):
         if f["function"] else None
     f["live"] = aws(r, "lambda", "get-function-configuration", "--function-name", reg["fn"], "--qualifier",
                     f["alias"]["FunctionVersion"]) if f["alias"] else None
-    apis = [a for a in aws(r, "apigatewayv2", "get-apis").get("Items", [])
+    if spec["origin"] == "url":
+        f["furl"] = aws.find(NOT_FOUND, r, "lambda", "get-function-url-config", "--function-name", reg["fn"],
+                             "--qualifier", "live") if f["alias"] else None
+    apis = [] if spec["origin"] == "url" else [a for a in aws(r, "apigatewayv2", "get-apis").get("Items", [])
             if a.get("Name") == reg["api"] and (a.get("Tags") or {}).get("nearjs:stack") == spec["stack"]]
     f["apis"] = apis
     if apis:
@@ -143,8 +146,23 @@ def check_function(rep, spec, reg, f):
     rep.row(r, "last deploy", "-", "%s by %s" % (at, by) if at else "no record (nearjs:deployed-at tag)")
 
 
+def check_furl(rep, spec, reg, f):
+    """ORIGIN=url: the function URL on live, AuthType AWS_IAM (the edges sign; nothing else may call it)."""
+    r = reg["region"]
+    u = f.get("furl")
+    if not u:
+        rep.row(r, "function URL %s:live" % reg["fn"], "FAIL", "missing")
+        return
+    rep.row(r, "function URL %s:live" % reg["fn"], "ok", u.get("FunctionUrl", "?"))
+    if u.get("AuthType") != "AWS_IAM":
+        rep.drift(r, "function URL %s:live" % reg["fn"], "AuthType", u.get("AuthType"), "AWS_IAM")
+
+
 def check_api(rep, spec, reg, f):
     r = reg["region"]
+    if spec["origin"] == "url":
+        check_furl(rep, spec, reg, f)
+        return
     if not f["apis"]:
         rep.row(r, "API " + reg["api"], "FAIL", "missing")
         return
@@ -207,10 +225,14 @@ def check_dns(rep, spec, reg, f, g, hcs):
         return "health check %s %s" % (hc, st), ("ok" if st == "healthy" else "FAIL")
 
     reg_name = reg["regional_name"]
+    if spec["origin"] == "url":
+        reg_name = None  # no regional record: the edges reach the function URL
     d = f["domains"].get(reg_name) or {}
     target = norm_name(((d.get("DomainNameConfigurations") or [{}])[0]).get("ApiGatewayDomainName") or "")
-    have = find(reg_name)
-    if not have:
+    have = find(reg_name) if reg_name else [None]
+    if not reg_name:
+        pass
+    elif not have:
         rep.row(r, "record %s A" % reg_name, "FAIL", "missing")
     elif target and norm_name(have[0].get("AliasTarget", {}).get("DNSName", "")) != target:
         rep.row(r, "record %s A" % reg_name, "FAIL", "-> %s, not the domain's target %s" % (

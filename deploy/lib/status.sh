@@ -35,7 +35,7 @@ ops_spec() {
     for r in "${REGION_LIST[@]}"; do
         jq -cn --arg region "$r" --arg fn "$(fn_name)" --arg api "$(api_name)" --arg rn "$(regional_name "$r")" \
             --arg pub "$(public_name)" --arg cb "$(content_bucket "$r")" --arg cs "$(content_store "$r")" \
-            --arg alias "arn:aws:lambda:$r:$ACCOUNT:function:$(fn_name):live" --arg domains "$(cert_names "$r")" \
+            --arg alias "arn:aws:lambda:$r:$ACCOUNT:function:$(fn_name):live" --arg domains "$(origin_is_url || cert_names "$r")" \
             --arg proxy "proxy-$r-fast.$DOMAIN" \
             --arg setid "$([ "$MODE" = edge ] && printf '%s-edge-%s' "$STACK" "$r" || printf '%s-fast-%s' "$STACK" "$r")" \
             '{region: $region, fn: $fn, api: $api, regional_name: $rn, public_name: $pub, content_bucket: $cb,
@@ -45,7 +45,8 @@ ops_spec() {
         --arg mode "$MODE" --argjson memory "$MEMORY" --argjson timeout "$TIMEOUT" --arg arch "$ARCH" \
         --arg rate "$THROTTLE_RATE" --arg burst "$THROTTLE_BURST" --argjson edges "${EDGE_COUNT:-0}" \
         --arg prefix "$CONTENT_PREFIX" --arg format "$format" --argjson color "$color" --arg url "$(dashboard_url)" \
-        '{stack: $stack, domain: $domain, zone_id: $zone, account: $account, mode: $mode, memory: $memory,
+        --arg origin "$(origin_is_url && echo url || echo apigw)" \
+        '{stack: $stack, domain: $domain, zone_id: $zone, account: $account, mode: $mode, origin: $origin, memory: $memory,
           timeout: $timeout, arch: $arch, throttle_rate: ($rate | tonumber), throttle_burst: ($burst | tonumber),
           edge_count: $edges, content_prefix: $prefix, format: $format, color: ($color == 1),
           dashboard_url: $url, regions: .}'

@@ -307,7 +307,7 @@ class Edge(OpsTest):
         super().tearDownClass()
 
     def env(self, **extra):
-        base = dict(MODE="edge", CERT_FILE=os.path.join(self.tmp, "wildcard.%s.pem" % DOMAIN),
+        base = dict(MODE="edge", ORIGIN="apigw", CERT_FILE=os.path.join(self.tmp, "wildcard.%s.pem" % DOMAIN),
                     KEY_FILE=os.path.join(self.tmp, "wildcard.%s.key" % DOMAIN), EDGE_ARTIFACT=self.artifact, EDGE_COUNT=1,
                     EDGE_HEALTH_WAIT=0, EDGE_DRAIN_WAIT=0, CERT_WAIT=5, ZIP=self.good)
         base.update(extra)
