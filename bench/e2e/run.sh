@@ -9,6 +9,11 @@
 # Loopback: 1 connection (sequential requests: latency) and 8 connections (req/s), p50/p99 from h2load's
 # per-request log, after a warm-up. The edge's /metrics shows how many upstream TLS handshakes the measured
 # requests waited on (nearjs_edge_upstream_handshakes_total before and after).
+# Issue 20: the same edge in front of a Lambda function URL instead (`start-api --function-url --iam`, TLS,
+# AuthType AWS_IAM), signing each request (sign: {service: lambda, region: us-east-1}) with credentials from
+# the IMDS double (scripts/imds_double.py): "edge -> function URL" against "edge -> gateway". Locally the two
+# differ only in our own code (the edge's SigV4 signing and the emulator's verification against its SNI and
+# Host checks); in AWS the function URL also saves API Gateway's own hop, which no local run can show.
 # Usage: bench/e2e/run.sh [BUILD_DIR]   (default build). Installs haproxy and nghttp2-client (h2load) when
 # missing. Knobs: N1 (sequential requests, 3000), N8 (requests over 8 connections, 20000), NSLOW (requests
 # per proxy over the 20 ms link, 300), DELAY_MS (20). About a minute. Writes bench/results/e2e.txt.
@@ -37,6 +42,8 @@ PUB=fast.example.test
 make_ca nearjs-bench-ca
 mkcert gw $GW
 mkcert edge $PUB
+FURL=$(printf 'nearjs-bench' | sha256sum | cut -c1-32).lambda-url.us-east-1.on.aws
+mkcert furl "*.lambda-url.us-east-1.on.aws"
 cat edge.pem edge.key >edge.both.pem
 cp -R "$root/function/demo" store
 printf '{"Parameters": {"NEARJS_STORE": "file://%s/store"}}\n' "$T" >env.json
@@ -51,6 +58,24 @@ for _ in $(seq 200); do
     sleep 0.05
 done
 [ -n "$GP" ] || { say "the gateway did not start: $(cat gw.err)"; exit 2; }
+# The function URL, with the edge role's key, and the IMDS double that hands it to the edge.
+KEY=ASIABENCHEDGE0000001 SECRET=$(openssl rand -hex 20) TOKEN=$(openssl rand -hex 40)
+IP=$(free_port)
+python3 "$root/scripts/imds_double.py" --port "$IP" --role nearjs-edge-bench --key $KEY --secret "$SECRET" \
+    --token "$TOKEN" >/dev/null 2>imds.err &
+PIDS+=($!)
+disown $!
+AWS_REGION=us-east-1 setsid "$build/bin/nearjs-local" start-api --port 0 --workers 2 --quiet --function-url \
+    --url-id "${FURL%%.*}" --iam "$KEY:$SECRET:$TOKEN" --cert furl.pem --key furl.key --env-vars env.json \
+    "$build/bin/bootstrap" >/dev/null 2>furl.err &
+GROUPS_STARTED+=($!)
+disown $!
+FP=
+for _ in $(seq 200); do
+    grep -q 'warm .* after start' furl.err 2>/dev/null && FP=$(grep -o 'listening on https://[^ ]*:[0-9]*' furl.err | grep -o '[0-9]*$') && break
+    sleep 0.05
+done
+[ -n "$FP" ] || { say "the function URL did not start: $(cat furl.err)"; exit 2; }
 
 # start_edge PORT ADMIN UPSTREAM_PORT: nearjs-edge, one line, one worker.
 start_edge() {
@@ -60,6 +85,32 @@ start_edge() {
     disown $!
     for _ in $(seq 100); do grep -q 'serving:' "edge-$1.err" 2>/dev/null && return 0; sleep 0.05; done
     say "nearjs-edge did not start: $(cat "edge-$1.err")"
+    exit 2
+}
+# start_signing_edge PORT ADMIN: nearjs-edge, one worker, in front of the function URL, signing.
+start_signing_edge() {
+    cat >"edge-$1.yaml" <<EOF
+threads: 1
+listeners:
+  - listen: 127.0.0.1:$1
+    tls: [{cert: $T/edge.pem, key: $T/edge.key}]
+  - listen: 127.0.0.1:$2
+    admin: true
+upstreams:
+  - url: https://$FURL
+    connect_to: 127.0.0.1:$FP
+    ca: $T/ca.pem
+    sign: {service: lambda, region: us-east-1}
+EOF
+    NEARJS_EDGE_IMDS=http://127.0.0.1:$IP "$build/bin/nearjs-edge" -c "edge-$1.yaml" >/dev/null 2>"edge-$1.err" &
+    PIDS+=($!)
+    disown $!
+    for _ in $(seq 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert ca.pem --resolve "$PUB:$1:127.0.0.1" "https://$PUB:$1/acme/main.js")" = 200 ] &&
+            return 0
+        sleep 0.05
+    done
+    say "the signing nearjs-edge did not serve: $(cat "edge-$1.err")"
     exit 2
 }
 # start_haproxy_seed PORT UPSTREAM_PORT: the seed's config: TLS in, `option httpclose`, TLS to the gateway
@@ -126,6 +177,14 @@ seq_hs=$((HS1 - HS0))
 ADMIN= run "gateway direct" $GW "$GP" 8 "$N8" || failed=1
 ADMIN=$EA run "edge -> gateway" $PUB "$EP" 8 "$N8" || failed=1
 par_hs=$((HS1 - HS0))
+UP=$(free_port)
+UA=$(free_port)
+start_signing_edge "$UP" "$UA"
+ADMIN=$UA run "edge -> function URL (signed)" $PUB "$UP" 1 "$N1" || failed=1
+url_seq_hs=$((HS1 - HS0))
+ADMIN=$UA run "edge -> function URL (signed)" $PUB "$UP" 8 "$N8" || failed=1
+url_par_hs=$((HS1 - HS0))
+url_refused=$(grep -c '403 AccessDeniedException' furl.err)
 
 # The 20 ms link: a delaying relay in front of the gateway; each proxy reaches the gateway through it.
 python3 "$root/tests/function/delay_relay.py" "$GP" "$DELAY_MS" >relay.port 2>relay.err &
@@ -151,8 +210,16 @@ read -r d50 d99 < <(awk 'NR == 2 {a50 = $(NF - 1); a99 = $NF} NR == 3 {printf "%
     echo "Client h2load --h1 (keep-alive, TLS), GET /acme/main.js (526 bytes), the function over a folder store."
     cat rows.txt
     echo "edge's added latency, 1 connection: p50 +$d50 ms, p99 +$d99 ms"
+    echo "edge -> function URL against edge -> gateway (locally only our own code differs: signing and its check):"
+    awk '/^edge -> (gateway|function URL)/ {c = $(NF - 5); k = ($3 == "gateway") ? "g" : "u"
+            rps[k, c] = $(NF - 2); p50[k, c] = $(NF - 1); p99[k, c] = $NF}
+        END {for (c = 1; c <= 8; c *= 8) if (("u", c) in p50)
+            printf "  %d connection(s): p50 %+.3f ms, p99 %+.3f ms, req/s x%.2f\n", c, p50["u", c] - p50["g", c],
+                p99["u", c] - p99["g", c], rps["u", c] / rps["g", c]}' rows.txt
     echo "upstream TLS handshakes the measured requests waited on (nearjs_edge_upstream_handshakes_total):"
     echo "  loopback, 1 connection: $seq_hs of $N1; 8 connections: $par_hs of $N8; ${DELAY_MS} ms link: $slow_hs of $NSLOW"
+    echo "  to the function URL: 1 connection: $url_seq_hs of $N1; 8 connections: $url_par_hs of $N8"
+    echo "the function URL's refusals of the edge's signed requests: $url_refused"
 } | tee "$results/e2e.txt"
 cp raw.txt "$results/e2e-raw.txt"
 exit "$failed"

@@ -44,9 +44,12 @@ void edge_config_dispose(edge_config_t *c)
         free(u->connect_host);
         free(u->ca_file);
         free(u->health_path);
+        free(u->sign_service);
+        free(u->sign_region);
     }
     free(c->user);
     free(c->access_log);
+    free(c->credentials_file);
     edge_config_init(c);
 }
 
@@ -208,6 +211,13 @@ int edge_config_check(const edge_config_t *c, char *err, size_t errlen)
         const edge_upstream_conf_t *u = &c->upstreams[i];
         if (u->ca_file != NULL && check_file("ca file", u->ca_file, err, errlen) != 0)
             return CM_EINVAL;
+        if ((u->sign_service == NULL) != (u->sign_region == NULL)) {
+            snprintf(err, errlen,
+                     "upstream '%s': sign needs both service and region (sign: {service: lambda, region: R})", u->name);
+            return CM_EINVAL;
+        }
     }
+    if (c->credentials_file != NULL && check_file("credentials file", c->credentials_file, err, errlen) != 0)
+        return CM_EINVAL;
     return 0;
 }

@@ -47,6 +47,10 @@ typedef struct edge_upstream_conf {
     size_t pool_size; /* idle connections each worker keeps per upstream (upconn.c) */
     size_t max_conns; /* connections (busy or being made) each worker may have to it; more requests wait */
     size_t queue;     /* requests each worker lets wait for one of them; past that: 503 at once */
+    /* sign: {service, region}: every request to it (health checks too) is signed with AWS SigV4 (creds.c,
+     * sign.c) with the instance role's credentials. Both NULL: not signed. Owned. */
+    char *sign_service;
+    char *sign_region;
 } edge_upstream_conf_t;
 
 typedef struct edge_config {
@@ -62,6 +66,9 @@ typedef struct edge_config {
     size_t max_header_bytes, max_body_bytes, max_response_bytes;
     char *access_log; /* path, "-" for stdout, NULL for none; owned */
     int access_log_json;
+    /* Test only: the AWS credentials for signing come from this JSON file (IMDS's document: AccessKeyId,
+     * SecretAccessKey, Token, Expiration), re-read on each refresh, instead of the instance role. Owned. */
+    char *credentials_file;
 } edge_config_t;
 
 /* Fills c with defaults and no listeners or upstreams. */

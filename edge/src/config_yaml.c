@@ -278,6 +278,27 @@ static int on_health(struct ycx *y, const char *k, yaml_node_t *v, const char *f
     return unknown(y, v, full);
 }
 
+/* An AWS name as it goes into a SigV4 scope: lower-case letters, digits and '-' (us-east-1, lambda). */
+static int aws_name(struct ycx *y, yaml_node_t *v, const char *full, char **out)
+{
+    int rc = str(y, v, full, out);
+    if (rc != 0)
+        return rc;
+    if (strlen(*out) > 63 || strspn(*out, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(*out))
+        return fail(y, v, full, "must be lower-case letters, digits and '-' (an AWS region or service name)");
+    return 0;
+}
+
+static int on_sign(struct ycx *y, const char *k, yaml_node_t *v, const char *full, void *arg)
+{
+    edge_upstream_conf_t *u = arg;
+    if (strcmp(k, "service") == 0)
+        return aws_name(y, v, full, &u->sign_service);
+    if (strcmp(k, "region") == 0)
+        return aws_name(y, v, full, &u->sign_region);
+    return unknown(y, v, full);
+}
+
 static int on_upstream(struct ycx *y, const char *k, yaml_node_t *v, const char *full, void *arg)
 {
     edge_upstream_conf_t *u = arg;
@@ -329,6 +350,13 @@ static int on_upstream(struct ycx *y, const char *k, yaml_node_t *v, const char 
     }
     if (strcmp(k, "health") == 0)
         return each_pair(y, v, full, on_health, u);
+    if (strcmp(k, "sign") == 0) {
+        if ((rc = each_pair(y, v, full, on_sign, u)) != 0)
+            return rc;
+        if (u->sign_service == NULL || u->sign_region == NULL)
+            return fail(y, v, full, "needs both service and region (sign: {service: lambda, region: R})");
+        return 0;
+    }
     return unknown(y, v, full);
 }
 
@@ -350,6 +378,13 @@ static int on_top(struct ycx *y, const char *k, yaml_node_t *v, const char *full
         return each_pair(y, v, full, on_limits, c);
     if (strcmp(k, "access_log") == 0)
         return each_pair(y, v, full, on_access_log, c);
+    if (strcmp(k, "credentials_file") == 0) { /* test only: see edge/README.md, "Signing" */
+        if ((rc = str(y, v, full, &c->credentials_file)) != 0)
+            return rc;
+        if (access(c->credentials_file, R_OK) != 0)
+            return fail(y, v, full, "not readable: %s", strerror(errno));
+        return 0;
+    }
     if (strcmp(k, "listeners") == 0 || strcmp(k, "upstreams") == 0) {
         int is_l = k[0] == 'l';
         if (v->type != YAML_SEQUENCE_NODE)

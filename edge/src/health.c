@@ -23,7 +23,7 @@ struct check {
     h2o_http1client_t *client;
     h2o_http1client_ctx_t cctx;
     h2o_iovec_t reqbuf;
-    char head[1024];
+    char head[8192]; /* room for the SigV4 lines of a signing upstream (a session token is ~1 KB) */
 };
 
 struct health {
@@ -36,6 +36,7 @@ struct health {
     h2o_linklist_t checks;
     h2o_linklist_t finished;
     edge_gen_t *gen;
+    edge_signer_t signer; /* health checks to a signing upstream are signed too */
 };
 
 /* Frees checks that finished before this tick: h2o is done with their pools by now. */
@@ -124,15 +125,41 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
 static void start_check(struct health *h, edge_gen_t *g, size_t idx)
 {
     edge_upstream_t *u = &g->upstreams[idx];
+    /* A signing upstream is checked as requests reach it, signed; without valid credentials no request can go,
+     * so it is down, and the line that says so names why (creds.h). */
+    const char *sig = "";
+    if (u->conf->sign_service != NULL && !edge__creds_settled(&h->srv->creds)) {
+        u->hc_next_ms = 0; /* the first fetch of credentials is under way: no verdict yet, ask again next tick */
+        return;
+    }
+    if (u->conf->sign_service != NULL) {
+        char why[EDGE_ERR_SIZE], host[300];
+        int host_len = snprintf(host, sizeof(host), "%s", u->conf->name);
+        if (u->conf->port != 443)
+            host_len = snprintf(host, sizeof(host), "%s:%u", u->conf->name, u->conf->port);
+        const cm_buf_t *lines;
+        if (edge__sign(&h->signer, &h->srv->creds, u->conf, idx, "GET", 3, u->conf->health_path,
+                       strlen(u->conf->health_path), host, (size_t)host_len, NULL, time(NULL), &lines, why,
+                       sizeof(why)) != 0) {
+            u->hc_ok = 0;
+            edge__upstream_set_health(u, 0, why);
+            return;
+        }
+        sig = lines->base;
+    }
     struct check *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
     c->health = h;
     c->gen = edge__gen_ref(g);
     c->idx = idx;
+    /* Host as requests send it: with the port unless 443 (and so as it was signed) */
+    char port[8] = "";
+    if (u->conf->port != 443)
+        snprintf(port, sizeof(port), ":%u", u->conf->port);
     int n = snprintf(c->head, sizeof(c->head),
-                     "GET %s HTTP/1.1\r\nhost: %s\r\nuser-agent: nearjs-edge-health\r\nconnection: close\r\n\r\n",
-                     u->conf->health_path, u->conf->name);
+                     "GET %s HTTP/1.1\r\nhost: %s%s\r\nuser-agent: nearjs-edge-health\r\nconnection: close\r\n%s\r\n",
+                     u->conf->health_path, u->conf->name, port, sig);
     c->reqbuf = h2o_iovec_init(c->head, n > 0 && (size_t)n < sizeof(c->head) ? (size_t)n : 0);
     c->cctx = (h2o_http1client_ctx_t){h->loop, &h->getaddr_receiver, &h->io_timeout, NULL, u->ssl_ctx};
     u->hc_inflight = 1;
@@ -172,6 +199,7 @@ static void health_free(struct health *h)
     cm_h2o_queue_destroy(h->queue);
     cm_h2o_evloop_destroy(h->loop);
     edge__gen_unref(h->gen);
+    edge__signer_dispose(&h->signer);
     free(h);
 }
 
@@ -202,6 +230,7 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid)
     if (h == NULL)
         return CM_ENOMEM;
     h->srv = srv;
+    edge__signer_init(&h->signer);
     h->loop = h2o_evloop_create();
     h->queue = h2o_multithread_create_queue(h->loop);
     h2o_multithread_register_receiver(h->queue, &h->getaddr_receiver, h2o_hostinfo_getaddr_receiver);

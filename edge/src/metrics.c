@@ -63,6 +63,12 @@ char *edge__metrics_render(edge_metrics_t *m, edge_gen_t *g, size_t *len)
     for (size_t i = 0; i < g->num_upstreams; i++)
         cm_buf_appendf(&b, "nearjs_edge_upstream_handshakes_total{upstream=\"%s\"} %lu\n", g->upstreams[i].conf->name,
                        atomic_load(&m->upstream_handshakes[i]));
+    cm_buf_appendf(&b, "# HELP nearjs_edge_upstream_standby_handshakes_total New TLS connections made ahead of any "
+                       "request: each worker's warm standby to its first failover upstream (standby.c).\n"
+                       "# TYPE nearjs_edge_upstream_standby_handshakes_total counter\n");
+    for (size_t i = 0; i < g->num_upstreams; i++)
+        cm_buf_appendf(&b, "nearjs_edge_upstream_standby_handshakes_total{upstream=\"%s\"} %lu\n",
+                       g->upstreams[i].conf->name, atomic_load(&m->standby_handshakes[i]));
     cm_buf_appendf(&b,
                    "# HELP nearjs_edge_upstream_latency_seconds Time from sending to the upstream to its last byte.\n"
                    "# TYPE nearjs_edge_upstream_latency_seconds histogram\n");

@@ -20,6 +20,7 @@ typedef struct edge_metrics {
     atomic_ulong latency_count[EDGE_MAX_UPSTREAMS];
     atomic_ulong retries, upstream_errors[EDGE_MAX_UPSTREAMS];
     atomic_ulong upstream_handshakes[EDGE_MAX_UPSTREAMS]; /* TLS handshakes proxy.c made to forward requests */
+    atomic_ulong standby_handshakes[EDGE_MAX_UPSTREAMS];  /* TLS handshakes standby.c made ahead of any request */
 } edge_metrics_t;
 
 struct edge_gen;

@@ -69,13 +69,18 @@ struct fwd {
     size_t slot_upstream;
     h2o_linklist_t wait_link; /* in w->waiting[upstream] while waiting for a slot */
     /* the exchange on conn */
-    int writing;          /* the request write has not completed */
-    int have_head;        /* the answer's head was parsed */
-    edge_answer_t answer; /* its framing (answer.c) */
+    char body_hash[CM_SIGV4_HEX_LEN + 1]; /* the body's SHA-256 for x-amz-content-sha256, once computed */
+    int writing;                          /* the request write has not completed */
+    int have_head;                        /* the answer's head was parsed */
+    edge_answer_t answer;                 /* its framing (answer.c) */
 };
 
+/* build_head's failures */
+#define HEAD_TOO_LARGE (-1)
+#define HEAD_UNSIGNED (-2) /* the upstream signs and there are no valid credentials: the request must not go */
+
 static void start_attempt(struct fwd *f);
-static int build_head(struct fwd *f, edge_upstream_t *u);
+static int build_head(struct fwd *f, edge_upstream_t *u, char *why, size_t whylen);
 static void on_deferred_start(h2o_timeout_entry_t *entry);
 
 static int is_hop_by_hop(const h2o_iovec_t *name)
@@ -528,15 +533,31 @@ static int take_slot(struct fwd *f)
     return 0;
 }
 
+/* A signing upstream without valid credentials: nothing was sent, so as a connect-phase failure the upstream is
+ * marked down (health.c keeps it so until credentials come) and the request may go to the next one. */
+static void unsigned_failed(struct fwd *f, const char *why)
+{
+    /* (no verdict on the upstream while the first fetch of credentials is under way: the edge just started) */
+    if (edge__creds_settled(&f->w->srv->creds))
+        edge__upstream_failed(&f->gen->upstreams[f->upstream], why);
+    retry_or_fail(f, EDGE_FAILED_CONNECT, 502, "Bad Gateway", why);
+}
+
 static void start_attempt(struct fwd *f)
 {
+    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
+    /* Host is per upstream (each region's gateway has its own name), and so is the signature: rebuild for
+     * another upstream; on_req built the first one and checked the size. Before taking a slot: a request that
+     * cannot be signed takes none. */
+    if (f->head_for != u->index) {
+        char why[EDGE_ERR_SIZE];
+        if (build_head(f, u, why, sizeof(why)) == HEAD_UNSIGNED) {
+            unsigned_failed(f, why);
+            return;
+        }
+    }
     if (!f->has_slot && !take_slot(f))
         return;
-    edge_upstream_t *u = &f->gen->upstreams[f->upstream];
-    /* Host is per upstream (each region's gateway has its own name): rebuild for another upstream; on_req
-     * built the first one and checked the size */
-    if (f->head_for != u->index)
-        build_head(f, u);
     f->tried = 1;
     f->have_head = 0;
     f->t_upstream_ns = cm_mono_ns();
@@ -610,19 +631,30 @@ static inline void put(char **p, const void *src, size_t n)
     *p += n;
 }
 
-/* A header the upstream request leaves out or writes itself. */
-static int dropped_header(h2o_req_t *req, const h2o_iovec_t *n)
+/* A header the signature sets: a client's own would make a second one (Lambda reads the Authorization header of
+ * a function URL) or ride along unsigned under the edge's signature. */
+static int signature_header(const h2o_iovec_t *n)
 {
-    return is_hop_by_hop(n) || named_by_connection(req, n) || h2o_memis(n->base, n->len, H2O_STRLIT("host")) ||
-           h2o_memis(n->base, n->len, H2O_STRLIT("content-length")) ||
+    return h2o_memis(n->base, n->len, H2O_STRLIT("authorization")) ||
+           h2o_memis(n->base, n->len, H2O_STRLIT("x-amz-date")) ||
+           h2o_memis(n->base, n->len, H2O_STRLIT("x-amz-security-token")) ||
+           h2o_memis(n->base, n->len, H2O_STRLIT("x-amz-content-sha256"));
+}
+
+/* A header the upstream request leaves out or writes itself. */
+static int dropped_header(h2o_req_t *req, const h2o_iovec_t *n, int signing)
+{
+    return is_hop_by_hop(n) || named_by_connection(req, n) || (signing && signature_header(n)) ||
+           h2o_memis(n->base, n->len, H2O_STRLIT("host")) || h2o_memis(n->base, n->len, H2O_STRLIT("content-length")) ||
            h2o_memis(n->base, n->len, H2O_STRLIT("x-forwarded-proto")) ||
            h2o_memis(n->base, n->len, H2O_STRLIT("x-forwarded-host"));
 }
 
 /* Builds the request head for upstream u into one buffer from the request's pool (sized first, then
- * filled with memcpy: this runs once per request and printf-style formatting showed in profiles).
- * Returns 0, or -1 when the client's headers exceed max_header_bytes. */
-static int build_head(struct fwd *f, edge_upstream_t *u)
+ * filled with memcpy: this runs once per request and printf-style formatting showed in profiles); for an
+ * upstream with sign:, the SigV4 lines too (sign.h). Returns 0, HEAD_TOO_LARGE when the client's headers
+ * exceed max_header_bytes, or HEAD_UNSIGNED with why set when it cannot be signed (then nothing is built). */
+static int build_head(struct fwd *f, edge_upstream_t *u, char *why, size_t whylen)
 {
     h2o_req_t *req = f->req;
     size_t max = f->gen->conf.max_header_bytes;
@@ -630,7 +662,7 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
     for (size_t i = 0; i < req->headers.size; i++)
         total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
     if (total > max)
-        return -1;
+        return HEAD_TOO_LARGE;
     char client[64];
     edge__client_addr(req, client, sizeof(client));
     size_t client_len = strlen(client);
@@ -642,6 +674,22 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
                       h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT"));
     char length[32] = "";
     size_t length_len = with_length ? (size_t)snprintf(length, sizeof(length), "%zu", req->entity.len) : 0;
+    int signing = u->conf->sign_service != NULL;
+    h2o_iovec_t sig = {NULL, 0};
+    if (signing) {
+        char host[300];
+        int host_len = snprintf(host, sizeof(host), "%s%s", u->conf->name, port);
+        if (with_length && f->body_hash[0] == '\0')
+            cm_sigv4_sha256_hex(req->entity.base != NULL ? req->entity.base : "", req->entity.len, f->body_hash);
+        const cm_buf_t *lines;
+        if (edge__sign(&f->w->signer, &f->w->srv->creds, u->conf, u->index, req->method.base, req->method.len,
+                       req->path.base, req->path.len, host, (size_t)host_len, with_length ? f->body_hash : NULL,
+                       time(NULL), &lines, why, whylen) != 0) {
+            f->head_for = SIZE_MAX;
+            return HEAD_UNSIGNED;
+        }
+        sig = h2o_iovec_init(lines->base, lines->len);
+    }
 
     /* the last X-Forwarded-For wins when a client repeats it */
     h2o_iovec_t xff = {NULL, 0};
@@ -653,7 +701,7 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
     size_t size = req->method.len + 1 + req->path.len + sizeof(" HTTP/1.1\r\nhost: ") + name_len + port_len + 2 +
                   total + sizeof("x-forwarded-for: , \r\n") + xff.len + client_len +
                   sizeof("x-forwarded-proto: https\r\nx-forwarded-host: \r\n") + req->authority.len +
-                  sizeof("content-length: \r\n") + length_len + 2;
+                  sizeof("content-length: \r\n") + length_len + sig.len + 2;
     char *head = h2o_mem_alloc_pool(&req->pool, size), *p = head;
     put(&p, req->method.base, req->method.len);
     put(&p, " ", 1);
@@ -664,7 +712,8 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
     put(&p, "\r\n", 2);
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
-        if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-for")) || dropped_header(req, h->name))
+        if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-for")) ||
+            dropped_header(req, h->name, signing))
             continue;
         put(&p, h->name->base, h->name->len);
         put(&p, ": ", 2);
@@ -692,6 +741,8 @@ static int build_head(struct fwd *f, edge_upstream_t *u)
         put(&p, length, length_len);
         put(&p, "\r\n", 2);
     }
+    if (sig.len != 0)
+        put(&p, sig.base, sig.len);
     put(&p, "\r\n", 2);
     f->reqbufs[0] = h2o_iovec_init(head, (size_t)(p - head));
     f->num_reqbufs = 1;
@@ -732,7 +783,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         fwd_finish_log(f, 400, 0, 0);
         return 0;
     }
-    if (build_head(f, &f->gen->upstreams[f->upstream]) != 0) {
+    char why[EDGE_ERR_SIZE];
+    /* HEAD_UNSIGNED: start_attempt tries again and, failing, fails over (the head is left unbuilt) */
+    if (build_head(f, &f->gen->upstreams[f->upstream], why, sizeof(why)) == HEAD_TOO_LARGE) {
         f->done = 1;
         add_hsts(f);
         h2o_send_error_generic(req, 431, "Request Header Fields Too Large", "request header fields too large\n",

@@ -9,6 +9,7 @@
  * Each worker polls the current generation every tick (100 ms) and keeps one reference on it.
  */
 #include "server.h"
+#include "standby.h"
 #include "upconn.h"
 #include "common/h2o_compat.h"
 #include "common/listen.h"
@@ -121,6 +122,7 @@ static void worker_refresh(edge_worker_t *w)
     if (w->gen != srv->gen) {
         /* idle upstream connections belong to the retired generation: requests of the new one use its
          * pools and contexts */
+        edge__standby_cancel(w);
         edge__upconn_close_idle(w);
         edge__gen_unref(w->gen);
         w->gen = edge__gen_ref(srv->gen);
@@ -135,6 +137,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
     edge_worker_t *w = H2O_STRUCT_FROM_MEMBER(edge_worker_t, tick, entry);
     worker_refresh(w);
     edge__upconn_expire(w, w->gen->conf.idle_timeout_ms);
+    edge__standby_tick(w);
     /* glibc keeps a burst's freed memory (the edge stayed at 366-428 MB after one, 14 MB once trimmed): give
      * it back once the burst is over, at most once per 1000 requests, never mid-burst */
     if (w->served_since_trim >= TRIM_AFTER_REQUESTS && w->inflight == 0 &&
@@ -152,6 +155,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
             }
         }
         h2o_context_request_shutdown(&w->ctx);
+        edge__standby_cancel(w);
         edge__upconn_close_idle(w);
     }
     h2o_timeout_link(w->ctx.loop, &w->tick_timeout, &w->tick);
@@ -181,6 +185,7 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
         all[i]->timeout = 0;
     if (h2o_timeout_is_linked(&w->tick))
         h2o_timeout_unlink(&w->tick);
+    edge__standby_cancel(w);
     edge__upconn_close_idle(w);
     uint64_t until = h2o_now(loop) + TEARDOWN_MS;
     while ((w->num_conns != 0 || w->inflight != 0 || w->num_upconns != 0 ||
@@ -201,6 +206,7 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->getaddr_receiver);
     cm_h2o_context_dispose(&w->ctx);
     cm_h2o_evloop_destroy(loop);
+    edge__signer_dispose(&w->signer);
     edge__gen_unref(w->gen);
     w->gen = NULL;
     w->torn_down = 1;
@@ -224,6 +230,7 @@ static void *worker_main(void *arg)
         h2o_linklist_init_anchor(&w->idle[i]);
         h2o_linklist_init_anchor(&w->waiting[i]);
     }
+    edge__signer_init(&w->signer);
     w->client_ctx = (h2o_http1client_ctx_t){loop, &w->getaddr_receiver, &w->io_timeout, NULL, NULL};
     for (size_t i = 0; i < srv->num_listen_fds; i++) {
         const edge_listener_conf_t *l = &c->listeners[i];
@@ -342,6 +349,7 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         return 1;
     pthread_mutex_init(&srv->gen_mutex, NULL);
     edge__park_init(&srv->park);
+    edge__creds_src_init(&srv->creds);
     int rc = 1;
     unsigned threads = conf->threads != 0 ? conf->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0)
@@ -380,6 +388,12 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
         /* the health thread is running: stop it as the normal exit does */
         atomic_store(&srv->health_stop, 1);
         edge__park_wait(&srv->park, 1);
+        goto out_gen;
+    }
+    pthread_t creds_tid;
+    if (edge__creds_start(srv, &creds_tid) != 0) {
+        atomic_store(&srv->health_stop, 1);
+        edge__park_wait(&srv->park, 2);
         goto out_gen;
     }
     srv->workers = calloc(threads, sizeof(*srv->workers));
@@ -421,7 +435,7 @@ int edge_server_run(edge_config_t *conf, int (*load)(edge_config_t *out, char *e
     for (unsigned i = 0; i < srv->num_workers; i++)
         all_down &= srv->workers[i].torn_down;
     atomic_store(&srv->health_stop, 1);
-    edge__park_wait(&srv->park, srv->num_workers + 2); /* the health and OCSP threads */
+    edge__park_wait(&srv->park, srv->num_workers + 3); /* the health, OCSP and credentials threads */
     cm_log(stderr, "nearjs-edge", "stopped");
     rc = 0;
     if (!all_down) {
@@ -443,6 +457,7 @@ out_fds:
         }
     }
     pthread_mutex_destroy(&srv->gen_mutex);
+    edge__creds_src_dispose(&srv->creds);
     edge__park_dispose(&srv->park);
     free(srv);
     return rc;

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "config.h"
+#include "creds.h"
 #include "gen.h"
 #include "metrics.h"
 #include "thread.h"
@@ -49,6 +50,7 @@ typedef struct edge_server {
     edge_park_t park; /* threads done for good (thread.h) */
     edge_metrics_t metrics;
     cm_ratelimit_t log_accept, log_calm; /* accept failures (server.c), rapid-reset GOAWAYs (proxy.c) */
+    edge_creds_src_t creds; /* the AWS credentials signing upstreams use (creds.h), kept by creds_thread.c */
 } edge_server_t;
 
 /* Handlers. */
@@ -63,6 +65,10 @@ int edge__health_start(edge_server_t *srv, pthread_t *tid);
 /* Starts the thread that fetches and refreshes the current generation's OCSP staples (ocsp.c); it parks once
  * health_stop is set. Returns 0 or CM_ENOMEM. */
 int edge__ocsp_start(edge_server_t *srv, pthread_t *tid);
+
+/* Starts the thread that keeps srv->creds current while an upstream of the current generation signs
+ * (creds_thread.c); it parks once health_stop is set. Returns 0 or CM_ENOMEM. */
+int edge__creds_start(edge_server_t *srv, pthread_t *tid);
 
 /* Runs the server until SIGTERM/SIGINT and its drain (server.c). conf is moved in; reload (may be NULL) loads a
  * new config on SIGHUP. Returns a process exit code. */

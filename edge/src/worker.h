@@ -11,6 +11,7 @@
 
 #include "common/accept.h"
 #include "gen.h"
+#include "sign.h"
 
 struct edge_server;
 
@@ -43,7 +44,11 @@ struct edge_worker {
     /* malloc_trim after a burst (server.c): requests since the last trim, loop time of the last request */
     size_t served_since_trim;
     uint64_t last_request_ms;
-    size_t num_conns; /* client connections open (accepted, not yet closed) */
+    size_t num_conns;     /* client connections open (accepted, not yet closed) */
+    edge_signer_t signer; /* SigV4 for upstreams with sign: (sign.h) */
+    /* warm standby (standby.c): the connection being made to the first failover upstream, or NULL */
+    struct edge_standby *standby;
+    uint64_t standby_next_ms; /* loop time before which no standby is attempted (after a failure) */
     int stopped;
     int torn_down; /* 0: connections outlived the teardown bound; the loop was left as it was */
 };

@@ -60,6 +60,19 @@ int main(void)
         {"listeners: [\n", CM_EINVAL, "YAML syntax"},
         {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\n", CM_EINVAL, "no upstream"},
         {"upstreams:\n  - connect_to: 1.2.3.4:443\n", CM_EINVAL, "needs url"},
+        {"listeners:\n  - listen: 127.0.0.1:8080\n    plain: deny\nupstreams:\n  - url: https://x.example.com\n"
+         "    sign: {service: lambda, region: eu-west-1}\n",
+         0, NULL},
+        {"upstreams:\n  - url: https://x.example.com\n    sign: {service: lambda}\n", CM_EINVAL,
+         ":3: key 'upstreams[0].sign': needs both service and region"},
+        {"upstreams:\n  - url: https://x.example.com\n    sign: {service: lambda, region: EU_West}\n", CM_EINVAL,
+         ":3: key 'upstreams[0].sign.region': value 'EU_West': must be lower-case letters"},
+        {"upstreams:\n  - url: https://x.example.com\n    sign: {service: lambda, zone: a}\n", CM_EINVAL,
+         "key 'upstreams[0].sign.zone': value 'a': unknown key"},
+        {"upstreams:\n  - url: https://x.example.com\n    sign: lambda\n", CM_EINVAL,
+         "key 'upstreams[0].sign': value 'lambda': must be a mapping"},
+        {"credentials_file: /nonexistent.json\n", CM_EINVAL,
+         ":1: key 'credentials_file': value '/nonexistent.json': not readable"},
     };
     char path[] = "/tmp/edge_config_XXXXXX";
     int fd = mkstemp(path);

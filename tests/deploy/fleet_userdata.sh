@@ -107,7 +107,7 @@ run_ud() { # script: runs it as cloud-init would, plus the test-only variables
     env -i PATH="$AWSBIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T" AWS_ENDPOINT_URL="$MOTO_URL" \
         AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE=/dev/null \
         NEARJS_ROOT="$R" NEARJS_SYSTEMCTL= NEARJS_EDGE_USER= NEARJS_EDGE_LISTEN="127.0.0.1:$L 127.0.0.1:$P 127.0.0.1:$A" \
-        NEARJS_EDGE_CONNECT_TO="us-east-1=127.0.0.1:$GW_PORT" NEARJS_EDGE_CA="$T/ca.pem" bash "$1"
+        NEARJS_EDGE_CONNECT_TO="${UD_CONNECT:-us-east-1=127.0.0.1:$GW_PORT}" NEARJS_EDGE_CA="$T/ca.pem" bash "$1"
 }
 run_ud ud.sh >ud.out 2>ud.err
 check "user data exits 0" "$?" 0
@@ -149,6 +149,57 @@ check "health wait: gives up on a dead edge, says how to see why" \
     "$? $(grep -c 'i-test did not answer /healthz with 200 at 127.0.0.1 within 1s (last: 000); the new instance goes, the old ones stay; its boot log: aws ec2 get-console-output' <<<"$out")" "1 1"
 unset NEARJS_FLEET_HEALTH_PORT NEARJS_FLEET_HEALTH_CA NEARJS_FLEET_HEALTH_PAUSE
 
+# --- ORIGIN=url (issue 20): the user data deploy renders for function URLs, run for real; the edge it
+# installs signs with credentials from an IMDS double, and a function URL with AuthType AWS_IAM serves it
+HOST_E=0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.on.aws
+HOST_W=abcdefghijklmnopqrstuv0123456789.lambda-url.eu-west-1.on.aws
+ORIGIN=url FLEET_ORIGIN_HOSTS="eu-west-1=$HOST_W us-east-1=$HOST_E" fleet_userdata us-east-1 >ud-url.sh
+check "url: the user data names each region's function URL, this region's first" \
+    "$(grep '^ORIGIN=\|^UPSTREAM_HOSTS=' ud-url.sh | tr '\n' ' ')" "ORIGIN='url' UPSTREAM_HOSTS='us-east-1=$HOST_E eu-west-1=$HOST_W' "
+mkcert furl "*.lambda-url.us-east-1.on.aws"
+IMDS_PORT=$(free_port)
+python3 "$ROOT_DIR/scripts/imds_double.py" --port "$IMDS_PORT" --role nearjs-edge-us-east-1 --key ASIAUSERDATATEST0001 \
+    --secret ud-secret --token ud-token 2>imds.err &
+PIDS+=($!)
+AWS_REGION=us-east-1 setsid "$BUILD/bin/nearjs-local" start-api --port 0 --workers 1 --quiet --function-url \
+    --url-id "${HOST_E%%.*}" --iam ASIAUSERDATATEST0001:ud-secret:ud-token --cert furl.pem --key furl.key \
+    "$BUILD/bin/echo-bootstrap" 2>furl.err >/dev/null &
+GROUPS_STARTED+=($!)
+disown $!
+FURL_PORT=
+for _ in $(seq 200); do
+    grep -q 'warm .* after start' furl.err 2>/dev/null && { FURL_PORT=$(grep -o 'listening on https://[^ ]*:[0-9]*' furl.err | grep -o '[0-9]*$'); break; }
+    sleep 0.05
+done
+[ -n "$FURL_PORT" ] || { echo "FAIL function URL did not start:"; cat furl.err; exit 1; }
+L=$(free_port) P=$(free_port) A=$(free_port)
+R=$T/root-url
+mkdir -p "$R"
+UD_CONNECT="us-east-1=127.0.0.1:$FURL_PORT" run_ud ud-url.sh >ud-url.out 2>ud-url.err
+check "url: user data exits 0 (its edge.yaml passed --test-config)" "$?" 0
+check "url: config: each upstream its function URL with a sign block for its region" \
+    "$(grep -o 'url: https://[^ ]*\|sign: {[^}]*}' "$R/etc/nearjs-edge/edge.yaml" | tr '\n' ' ')" \
+    "url: https://$HOST_E sign: {service: lambda, region: us-east-1} url: https://$HOST_W sign: {service: lambda, region: eu-west-1} "
+read -r -a CMD <<<"$(sed -n 's/^ExecStart=//p' "$R/etc/systemd/system/nearjs-edge.service")"
+NEARJS_EDGE_IMDS=http://127.0.0.1:$IMDS_PORT "${CMD[@]}" >edge-url.out 2>edge-url.err &
+EDGE_PID=$!
+PIDS+=("$EDGE_PID")
+C=(curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.test:$L:127.0.0.1")
+code=
+for _ in $(seq 100); do
+    code=$("${C[@]}" -s -o ev-url.json -w '%{http_code}' "https://fast.example.test:$L/acme/main.js" 2>/dev/null)
+    [ "$code" = 200 ] && break
+    sleep 0.1
+done
+check "url: request through the installed edge, signed with the role's IMDS credentials: 200" "$code" 200
+check "url: the function saw the function URL's event and the signer" \
+    "$(jq -r '.requestContext | .domainName + " " + .authorizer.iam.accessKey' ev-url.json 2>/dev/null)" "$HOST_E ASIAUSERDATATEST0001"
+check "url: the function URL refused none of the edge's requests" "$(grep -c '403 AccessDeniedException' furl.err)" 0
+kill -TERM "$EDGE_PID"
+wait "$EDGE_PID" 2>/dev/null
+check "url: edge exits 0 on SIGTERM" "$?" 0
+R=$T/root
+
 # --- a tampered artifact stops the script before it installs anything
 sed "s/^ARTIFACT_SHA256='.*'/ARTIFACT_SHA256='$(printf '0%.0s' $(seq 64))'/" ud.sh >bad.sh
 rm -rf "$R"
@@ -159,7 +210,7 @@ check "wrong artifact sha256: one clear line" "$(grep -c "has sha256 $FLEET_ARTI
 check "wrong artifact sha256: nothing installed" "$(ls "$R/opt" 2>/dev/null | wc -l) $(ls "$R/etc/nearjs-edge" | wc -l)" "0 0"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in steps.err ud.err ud.out edge.err gw.err; do echo "--- $f"; tail -20 "$f"; done
+    for f in steps.err ud.err ud.out edge.err gw.err ud-url.err edge-url.err furl.err imds.err; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
     exit 1
 fi
 echo "all fleet user-data tests passed"

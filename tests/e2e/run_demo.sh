@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$ROOT/tests/edge/lib.sh"
 edge_test_begin run-demo
 
-# free_base: a first port whose PORT..PORT+1, +10, +11, +20, +21 are all free on loopback.
+# free_base: a first port whose PORT..PORT+1, +10, +11, +20, +21, +30 are all free on loopback.
 free_base() {
     python3 - <<'EOF'
 import random, socket
@@ -22,7 +22,7 @@ for _ in range(200):
     base = random.randrange(20000, 30000)
     socks = []
     try:
-        for off in (0, 1, 10, 11, 20, 21):
+        for off in (0, 1, 10, 11, 20, 21, 30):
             s = socket.socket()
             s.bind(("127.0.0.1", base + off))
             socks.append(s)
@@ -65,7 +65,7 @@ if ! grep -q 'Ctrl-C stops everything' run.out; then
 fi
 cat run.out
 mapfile -t started < <(descendants "$RUN")
-check "started two gateways, two edges and their runtimes (>= 6 processes)" "$([ ${#started[@]} -ge 6 ] && echo yes)" yes
+check "started two function URLs, two edges, the IMDS double and their runtimes (>= 7 processes)" "$([ ${#started[@]} -ge 7 ] && echo yes)" yes
 mapfile -t lines < <(grep '^curl ' run.out)
 check "three curl lines printed" "${#lines[@]}" 3
 regions=(us-east-1 eu-west-1)
@@ -76,7 +76,13 @@ for i in 0 1; do
         "$(grep -i '^x-nearjs-region:' head.$i | cut -d' ' -f2 | tr -d '\r')" "${regions[$i]}"
     check "printed line $((i + 1)): the acme widget script" "$(grep -c '"account":"acme"' body.$i)" 1
 done
-check "printed line 3 (gateway, public Host): 403" "$(eval "${lines[2]} -sS --max-time 10 -o /dev/null -w '%{http_code}'")" 403
+check "printed line 3 (unsigned, straight at a region's function URL): 403" \
+    "$(eval "${lines[2]} -sS --max-time 10 -o body.3 -D head.3 -w '%{http_code}'")" 403
+check "printed line 3: x-amzn-ErrorType AccessDeniedException" \
+    "$(grep -i '^x-amzn-errortype:' head.3 | cut -d' ' -f2 | tr -d '\r')" AccessDeniedException
+check "printed line 3: Lambda's body" "$(tr -d '\r' <body.3 | sed '1,/^$/d' | jq -r .Message | cut -d. -f1)" Forbidden
+check "the edges' requests were signed: the function URL logged no refusal but line 3's" \
+    "$(cat "$T"/nearjs-run.*/gateway-*.log | grep -c '403 AccessDeniedException')" 1
 
 edit=$(grep '^jq ' run.out)
 check "an edit command printed (write a new file, then mv)" "$(grep -c '\.tmp && mv ' <<<"$edit")" 1

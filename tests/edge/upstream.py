@@ -7,8 +7,12 @@ trailer, until close, 204, 304, 1xx interim answers first, a HEAD, a length but 
 like an upstream's keep-alive timeout, trickled a few bytes at a time, an invalid status line, a 70 KB head,
 a body shorter than its length, an empty reason phrase). The JSON's "peer" is the client port: one per upstream connection.
 /sleep/MS answers late. /conns answers {"accepted": N, "requests": M}: TCP connections accepted and request lines read so far.
+With --iam KEY:SECRET[:TOKEN] (repeatable) it is a Lambda function URL with AuthType AWS_IAM: every request
+but /conns and /sigv4 must carry a valid SigV4 signature for --region and --service, checked by
+common/sigv4's verifier (--sigv4-tool, build/test-bin/sigv4_tool), else 403 {"Message":"Forbidden"}; the JSON
+echo says which key signed ("signed_by"); /sigv4 answers {"valid": {KEY: N}, "refused": {VERDICT: N}}.
 Prints "ready PORT" once listening."""
-import argparse, json, ssl, sys, threading
+import argparse, json, re, ssl, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ap = argparse.ArgumentParser()
@@ -18,7 +22,35 @@ ap.add_argument("--key", required=True)
 ap.add_argument("--port", type=int, default=0)
 ap.add_argument("--tag", default="")
 ap.add_argument("--delay", type=float, default=0.0)
+ap.add_argument("--iam", action="append", default=[])
+ap.add_argument("--sigv4-tool")
+ap.add_argument("--region", default="us-east-1")
+ap.add_argument("--service", default="lambda")
 args = ap.parse_args()
+iam = {}
+for spec in args.iam:
+    parts = spec.split(":")
+    iam[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "-")
+sig_lock = threading.Lock()
+sig_valid, sig_refused = {}, {}
+
+
+def verify(handler, body):
+    """The verdict of common/sigv4's verifier on this request (as received), and the key it claims."""
+    auth = handler.headers.get("authorization", "")
+    m = re.search(r"Credential=([^/]+)/", auth)
+    key = m.group(1) if m else next(iter(iam))
+    secret, token = iam.get(key, ("-", "-"))
+    wire = f"{handler.command} {handler.path}\n" + "".join(f"{k}: {v}\n" for k, v in handler.headers.items())
+    r = subprocess.run([args.sigv4_tool, "verify", key, secret, token, args.region, args.service,
+                        str(int(time.time()))], input=wire.encode("latin-1") + b"\n" + body, capture_output=True)
+    verdict = r.stdout.decode().strip() or ("TOOL FAILED: " + r.stderr.decode().strip())
+    with sig_lock:
+        if verdict == "VALID":
+            sig_valid[key] = sig_valid.get(key, 0) + 1
+        else:
+            sig_refused[verdict] = sig_refused.get(verdict, 0) + 1
+    return verdict, key
 
 sni_by_sock = {}
 accepted = [0]  # TCP connections accepted so far (GET /conns answers it: the attack suite counts with it)
@@ -40,6 +72,27 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else b""
         sni = getattr(self.connection, "sni", None)
         host = self.headers.get("host", "")
+        signed_by = None
+        if iam and self.path not in ("/conns", "/sigv4"):
+            verdict, signed_by = verify(self, body)
+            if verdict != "VALID":
+                out = json.dumps({"Message": "Forbidden"}).encode()
+                self.send_response(403)
+                self.send_header("content-type", "application/json")
+                self.send_header("x-sigv4-verdict", verdict)
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+                return
+        if self.path == "/sigv4":
+            with sig_lock:
+                out = json.dumps({"valid": sig_valid, "refused": sig_refused}).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if self.path == "/slow":
             import time
             time.sleep(5)
@@ -57,7 +110,8 @@ class H(BaseHTTPRequestHandler):
         else:
             out = json.dumps({"tag": args.tag, "method": self.command, "path": self.path, "sni": sni,
                               "headers": {k.lower(): v for k, v in self.headers.items()},
-                              "body": body.decode("latin-1"), "peer": self.client_address[1]}).encode()
+                              "body": body.decode("latin-1"), "peer": self.client_address[1],
+                              "signed_by": signed_by}).encode()
             status = 200
         self.send_response(status)
         self.send_header("content-type", "application/json")

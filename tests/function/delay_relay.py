@@ -3,8 +3,9 @@
 round trip, not a bandwidth: bytes keep their order and spacing). Used by test_s3.py (a warm request's
 two conditional GETs must overlap) and bench/function/run.sh (round trips per warm request).
 
-As a program: delay_relay.py TARGET_PORT DELAY_MS prints the port it listens on (127.0.0.1), then
-relays to 127.0.0.1:TARGET_PORT until killed.
+As a program: delay_relay.py [HOST:]TARGET_PORT DELAY_MS [LISTEN_PORT] prints the port it listens on
+(127.0.0.1; LISTEN_PORT, else a free one), then relays to HOST (default 127.0.0.1):TARGET_PORT until killed.
+The world's failover case (tests/e2e/world.sh) puts one on an edge's link to another region.
 """
 import asyncio
 import sys
@@ -16,8 +17,9 @@ class DelayRelay:
     `hang = True` holds answers back until it is False again; `target` may change (new connections);
     `connections` counts accepted ones. Runs its own event loop in a daemon thread."""
 
-    def __init__(self, target, delay):
+    def __init__(self, target, delay, host="127.0.0.1", listen_port=0):
         self.target, self.delay, self.hang = target, delay, False
+        self.host, self.listen_port = host, listen_port
         self.connections = 0
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -28,7 +30,7 @@ class DelayRelay:
 
     def _run(self, ready):
         asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.listen_port))
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
         self.loop.run_forever()
@@ -36,7 +38,7 @@ class DelayRelay:
     async def _serve(self, creader, cwriter):
         self.connections += 1
         try:
-            ureader, uwriter = await asyncio.open_connection("127.0.0.1", self.target)
+            ureader, uwriter = await asyncio.open_connection(self.host, self.target)
         except OSError:
             cwriter.close()
             return
@@ -77,10 +79,11 @@ class DelayRelay:
 
 
 def main(argv):
-    if len(argv) != 3:
-        print("usage: delay_relay.py TARGET_PORT DELAY_MS", file=sys.stderr)
+    if len(argv) not in (3, 4):
+        print("usage: delay_relay.py [HOST:]TARGET_PORT DELAY_MS [LISTEN_PORT]", file=sys.stderr)
         return 2
-    relay = DelayRelay(int(argv[1]), int(argv[2]) / 1000.0)
+    host, _, port = argv[1].rpartition(":")
+    relay = DelayRelay(int(port), int(argv[2]) / 1000.0, host or "127.0.0.1", int(argv[3]) if len(argv) == 4 else 0)
     print(relay.port, flush=True)
     relay.thread.join()
     return 0
