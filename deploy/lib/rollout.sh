@@ -79,6 +79,7 @@ rollout_deploy() {
     fi
     log "rollout: $CANARY_REGION first (the canary), then ${rest[*]:-no other region}"
     ROLLOUT_PHASE=canary
+    ROLLOUT_T0=$(date +%s) # the bake reads Errors from the minute before the canary began
     ONLY_REGIONS=$CANARY_REGION each_region region_deploy
     rc=$?
     ROLLOUT_PHASE=rest
@@ -204,7 +205,7 @@ canary_fetch() {
 canary_bake() {
     local old new start end now sum q
     read -r old new 2>/dev/null <"$RUN_DIR/live.$REGION" || return 0
-    start=$(($(date +%s) - 60))
+    start=$((${ROLLOUT_T0:-$(date +%s)} - 60))
     end=$((SECONDS + BAKE_SECONDS))
     [ "$BAKE_SECONDS" = 0 ] || log "[$REGION] canary: baking ${BAKE_SECONDS}s (Errors of $(fn_name):live version $new must stay 0)"
     q=$(jq -cn --arg f "$(fn_name)" --arg v "$new" '[{Id: "errors", ReturnData: true, MetricStat: {Stat: "Sum", Period: 60,

@@ -11,6 +11,7 @@ CANARY_RESOLVE (curl --resolve) and CANARY_CACERT (curl --cacert).
   2. a new version that fails the smoke path: rolled back in us-east-1, eu-west-1 not touched, exit 1, the
      line names the check and what it saw;
   3. CANARY_WEIGHT: the alias first keeps the old version with a share to the new one, then all of it;
+     and a version whose Errors metric is not 0 in the bake: rolled back;
   4. logs of two regions merged in time order, [region] prefixes, FILTER, the REPORT summary;
   5. destroy: no alarm, topic or dashboard left.
 Status (MODE=edge, all at once): healthy; then an edge instance stopped, a health check forced to fail
@@ -115,6 +116,8 @@ class OpsTest(DeployTest):
         if calls:
             os.unlink(log)
         self.assertEqual([c for c in calls if not c.startswith("read ")], [], "status made a write call")
+        # the realism layer's own log agrees: nothing but reads reached the account
+        self.assertEqual([c for c in self.moto.calls(t0) if c["write"]], [])
         self.assertNotIn("\033[", p.stdout, "colours on a pipe")
         return p.stdout
 
@@ -157,7 +160,14 @@ class Canary(OpsTest):
 
     def test_1_good_canary_then_the_rest(self):
         self.serve(self.good)
+        t0 = time.time()
         out, calls = self.staged(self.good)
+        # the realism layer's call log (what reached the account): the canary's alias before any call in eu-west-1
+        layer = self.moto.calls(t0)
+        first = min(i for i, c in enumerate(layer) if c["region"] == REST)
+        self.assertEqual([c["operation"] for c in layer[:first] if c["region"] == CANARY and c["service"] == "lambda"
+                          and c["write"] and "Alias" in c["operation"]], ["CreateAlias"])
+        self.assertNotIn("CreateAlias", [c["operation"] for c in layer[first:] if c["region"] == CANARY])
         self.assertIn("[%s] canary: /healthz and %s answer 200 from %s through %s" % (CANARY, SMOKE, CANARY, self.gw_name), out)
         # canary then rest: every call of eu-west-1 comes after the canary's alias was made and checked
         first_rest = min(i for i, c in enumerate(calls) if c.split()[1] == REST)
@@ -240,6 +250,20 @@ class Canary(OpsTest):
             self.assertEqual((a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}),
                              ("3" if r == CANARY else "2", {}), r)
 
+    def test_3b_bake_sees_errors(self):
+        four = function_zip(os.path.join(self.tmp, "four.zip"), skip=("accounts/acme/widget",))
+        self.serve(four)
+        # the version this deploy publishes (4) already fails in CloudWatch's eyes
+        self.moto.client("cloudwatch", CANARY).put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+            "MetricName": "Errors", "Value": 2.0, "Dimensions": [
+                {"Name": "FunctionName", "Value": "nearjs"}, {"Name": "Resource", "Value": "nearjs:live"},
+                {"Name": "ExecutedVersion", "Value": "4"}]}])
+        out, calls = self.staged(four, want_rc=1)
+        self.assertRegex(out, r"deploy: canary %s failed: bake: the Errors metric of nearjs:live version 4 in %s is "
+                              r"2(\.0)? \(want 0\); live rolled back 4 -> 3; not touched: %s" % (CANARY, CANARY, REST))
+        self.assertEqual(self.live(CANARY)["FunctionVersion"], "3")
+        self.assertEqual([c for c in self.writes(calls) if c.split()[1] == REST], [])
+
     def test_4_logs(self):
         now = int(time.time() * 1000)
         lines = {CANARY: [(now - 9000, "START RequestId: a1"), (now - 7000, "REPORT RequestId: a1 Duration: 2.00 ms"),
@@ -269,6 +293,27 @@ class Canary(OpsTest):
         self.assertIn("[eu-west-1] ", out.splitlines()[0])
         self.assertTrue(out.splitlines()[0].endswith(" START RequestId: old"), out)
         self.run_deploy("logs", want_rc=2, SINCE="yesterday")
+        # FOLLOW=1: polls; an event put while it runs comes out, once, and a summary every LOGS_SUMMARY_SECONDS
+        out_path = os.path.join(self.tmp, "follow.out")
+        with open(out_path, "w") as out_f:
+            p = subprocess.Popen([os.path.join(ROOT, "deploy", "nearjs-deploy.sh"), "logs"], stdout=out_f,
+                                 stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                                 env=self.env(SINCE="1h", FOLLOW=1, LOGS_POLL="0.5", LOGS_SUMMARY_SECONDS=2,
+                                              FILTER="RequestId: c"))
+            try:
+                time.sleep(3)
+                self.moto.client("logs", REST).put_log_events(
+                    logGroupName="/aws/lambda/nearjs", logStreamName="2026/12/06/[live]x",
+                    logEvents=[{"timestamp": int(time.time() * 1000), "message": "REPORT RequestId: c1 Duration: 5.00 ms"}])
+                deadline = time.time() + 60
+                while "summary (last minute): 1 invocations" not in open(out_path).read() and time.time() < deadline:
+                    time.sleep(0.5)
+            finally:
+                os.killpg(p.pid, 15)
+                p.wait(timeout=10)
+        got = open(out_path).read()
+        self.assertEqual(got.count("REPORT RequestId: c1 Duration: 5.00 ms"), 1, got)
+        self.assertIn("[eu-west-1] summary (last minute): 1 invocations, p50 5.0 ms, p99 5.0 ms, 0 errors", got)
 
     def test_5_destroy(self):
         self.run_deploy("destroy")
