@@ -21,6 +21,8 @@ typedef struct edge_signer {
     cm_sigv4_key_t keys[EDGE_MAX_UPSTREAMS];  /* per upstream index: the day's key of creds */
     unsigned key_version[EDGE_MAX_UPSTREAMS]; /* version + 1 the key was derived for (0: none) */
     cm_buf_t lines;                           /* the header lines of the last edge__sign, reused */
+    char date[CM_SIGV4_AMZ_DATE_LEN + 1];     /* x-amz-date of date_of, formatted once a second */
+    time_t date_of;
     cm_buf_t auth;
 } edge_signer_t;
 
