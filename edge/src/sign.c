@@ -7,6 +7,7 @@
  */
 #include "sign.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define LINES_MAX (16 * 1024)
@@ -16,6 +17,8 @@ void edge__signer_init(edge_signer_t *s)
     memset(s, 0, sizeof(*s));
     cm_buf_init(&s->lines, LINES_MAX);
     cm_buf_init(&s->auth, LINES_MAX);
+    for (size_t i = 0; i < EDGE_SIGN_MEMO_SLOTS; i++)
+        cm_buf_init(&s->memo[i].lines, LINES_MAX);
 }
 
 void edge__signer_dispose(edge_signer_t *s)
@@ -26,6 +29,39 @@ void edge__signer_dispose(edge_signer_t *s)
         cm_sigv4_key_clear(&s->keys[i]);
     cm_buf_dispose(&s->lines);
     cm_buf_dispose(&s->auth);
+    for (size_t i = 0; i < EDGE_SIGN_MEMO_SLOTS; i++)
+        cm_buf_dispose(&s->memo[i].lines);
+}
+
+/* Writes the memo key of a request ("METHOD TARGET HOST HASH|-") into key; returns its length, or 0 when it does
+ * not fit (such a request is signed every time). */
+static size_t memo_key(char *key, const char *method, size_t method_len, const char *target, size_t target_len,
+                       const char *host, size_t host_len, const char *body_hash)
+{
+    size_t hl = body_hash != NULL ? CM_SIGV4_HEX_LEN : 1;
+    size_t n = method_len + target_len + host_len + hl + 3;
+    if (n > EDGE_SIGN_MEMO_KEY_MAX)
+        return 0;
+    char *p = key;
+    memcpy(p, method, method_len);
+    p += method_len;
+    *p++ = ' ';
+    memcpy(p, target, target_len);
+    p += target_len;
+    *p++ = ' ';
+    memcpy(p, host, host_len);
+    p += host_len;
+    *p++ = ' ';
+    memcpy(p, body_hash != NULL ? body_hash : "-", hl);
+    return n;
+}
+
+static size_t memo_slot(const char *key, size_t n, size_t idx)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)idx; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    return h % EDGE_SIGN_MEMO_SLOTS;
 }
 
 /* Makes s->creds the source's current valid set. Returns 0, or CM_ENOENT with why. */
@@ -43,7 +79,7 @@ static int current(edge_signer_t *s, edge_creds_src_t *src, time_t now, char *wh
 
 int edge__sign(edge_signer_t *s, edge_creds_src_t *src, const edge_upstream_conf_t *u, size_t idx, const char *method,
                size_t method_len, const char *target, size_t target_len, const char *host, size_t host_len,
-               const char *body_hash, time_t now, char *why, size_t whylen)
+               const char *body_hash, time_t now, const cm_buf_t **lines, char *why, size_t whylen)
 {
     int err = current(s, src, now, why, whylen);
     if (err != 0)
@@ -65,6 +101,16 @@ int edge__sign(edge_signer_t *s, edge_creds_src_t *src, const edge_upstream_conf
             return err;
         }
         s->key_version[idx] = s->version + 1;
+        s->serial = s->serial + 1 != 0 ? s->serial + 1 : 1;
+        s->key_serial[idx] = s->serial;
+    }
+    char mk[EDGE_SIGN_MEMO_KEY_MAX];
+    size_t mk_len = memo_key(mk, method, method_len, target, target_len, host, host_len, body_hash);
+    edge_sign_memo_t *m = mk_len != 0 ? &s->memo[memo_slot(mk, mk_len, idx)] : NULL;
+    if (m != NULL && m->key_serial == s->key_serial[idx] && m->second == now && m->idx == idx && m->key_len == mk_len &&
+        memcmp(m->key, mk, mk_len) == 0) {
+        *lines = &m->lines;
+        return 0;
     }
     const char *q = memchr(target, '?', target_len);
     cm_sigv4_header_t h[4];
@@ -106,7 +152,21 @@ int edge__sign(edge_signer_t *s, edge_creds_src_t *src, const edge_upstream_conf
         cm_buf_append(&s->lines, s->auth.base, s->auth.len);
         cm_buf_append(&s->lines, "\r\n", 2);
     }
-    if (err != 0)
+    if (err != 0) {
         snprintf(why, whylen, "signing: %s", cm_strerror(err));
-    return err;
+        return err;
+    }
+    *lines = &s->lines;
+    if (m != NULL) { /* the slot's buffer keeps its allocation: a hit and a store allocate nothing once warm */
+        m->key_serial = 0;
+        cm_buf_reset(&m->lines);
+        if (cm_buf_append(&m->lines, s->lines.base, s->lines.len) == 0) {
+            m->key_serial = s->key_serial[idx];
+            m->second = now;
+            m->idx = idx;
+            m->key_len = mk_len;
+            memcpy(m->key, mk, mk_len);
+        }
+    }
+    return 0;
 }

@@ -4,6 +4,12 @@ exact snapshot of everything in the account, read with boto3 (the tests' eyes; t
 moto runs through moto_launcher.py (API Gateway's regional target and zone id added) on a free loopback
 port, with the start-up variables moto 5 reads only from its environment (managed IAM policies loaded,
 ACM certificates issued at once, AMI and instance-type validation on). Exits 77 (skipped) without moto or boto3.
+
+The deploy never talks to moto directly: it talks to the realism layer (realism.py) in front of it, which
+forwards every call and reproduces what AWS does and moto does not (tests/deploy/README.md). A test class
+picks the layer's behaviours with `realism` (default REALISM below); Moto.url is the layer (for the deploy),
+Moto.client() goes straight to moto (the test's eyes, never throttled, never logged), Moto.calls() reads
+the layer's JSON-lines call log.
 """
 import json
 import os
@@ -76,52 +82,90 @@ def make_zip(path, payload):
     return path
 
 
-class Moto:
-    """A moto server on a free loopback port, its log in TMP/moto.log; stop() ends it."""
+# The realism layer's behaviours every deploy test runs with unless its class says otherwise: realism.py
+# --on specs; "default" is realism.PROFILES["default"] (tests/deploy/README.md).
+REALISM = ["default"]
 
-    def __init__(self, tmp, plain=False):
+
+def wait_http(url, proc, log, what):
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception:
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("%s did not start: %s" % (what, open(log).read()[-2000:]))
+            time.sleep(0.1)
+
+
+class Moto:
+    """A moto server on a free loopback port (log TMP/moto.log) behind the realism layer (log
+    TMP/realism.log, call log TMP/calls.jsonl) with the behaviours REALISM; stop() ends both."""
+
+    def __init__(self, tmp, plain=False, realism=None):
         self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.direct_url = "http://127.0.0.1:%d" % self.port
         env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_ACM_VALIDATION_WAIT="0",
                    MOTO_ENABLE_AMI_VALIDATION="true", MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true")
         self.log = open(os.path.join(tmp, "moto.log"), "w")
         args = [sys.executable, os.path.join(HERE, "moto_launcher.py"), "-H", "127.0.0.1", "-p", str(self.port)]
         self.proc = subprocess.Popen(args + (["--plain"] if plain else []), stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=1)
-                break
-            except Exception:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("moto did not start: " + open(self.log.name).read()[-2000:])
-                time.sleep(0.1)
+        self.layer_proc = None
+        wait_http(self.direct_url + "/moto-api/", self.proc, self.log.name, "moto")
+        self.calls_path = os.path.join(tmp, "calls.jsonl")
+        self.layer_port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.layer_port
+        self.layer_log = open(os.path.join(tmp, "realism.log"), "w")
+        on = REALISM if realism is None else realism
+        self.layer_proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "realism.py"), "--moto", self.direct_url, "--port",
+             str(self.layer_port), "--log", self.calls_path] + ["--on=" + b for b in on],
+            stdout=self.layer_log, stderr=subprocess.STDOUT)
+        wait_http(self.url + "/_realism/config", self.layer_proc, self.layer_log.name, "the realism layer")
 
     def client(self, service, region="us-east-1"):
-        return boto3.client(service, endpoint_url=self.url, region_name=region,
+        """boto3 straight to moto: the test's eyes, not through the layer."""
+        return boto3.client(service, endpoint_url=self.direct_url, region_name=region,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
+    def realism(self, on=None, off=None):
+        """Switches behaviours while the layer runs: on={name: {param: value}}, off=[name]."""
+        req = urllib.request.Request(self.url + "/_realism/config", method="POST",
+                                     data=json.dumps({"on": on or {}, "off": off or []}).encode())
+        return json.load(urllib.request.urlopen(req, timeout=10))
+
+    def calls(self, since=0.0):
+        """The layer's call log: a dict per call (service, operation, region, write, status, by), from SINCE."""
+        if not os.path.exists(self.calls_path):
+            return []
+        with open(self.calls_path) as f:
+            return [c for c in (json.loads(line) for line in f if line.strip()) if c["t"] >= since]
+
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        for p in (self.layer_proc, self.proc):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
         self.log.close()
+        self.layer_log.close()
 
 
 class DeployTest(unittest.TestCase):
     """setUpClass: a scratch folder, moto, the hosted zone for DOMAIN, a function zip; run() runs the script."""
 
     plain_moto = False
+    realism = None  # the layer's behaviours: None is REALISM
 
     @classmethod
     def setUpClass(cls):
         cls.cli_name, cls.cli = cli_for(os.environ.get("NEARJS_TEST_AWS_CLI", "v2"))
         cls.tmp = tempfile.mkdtemp(prefix="nearjs-deploy-")
-        cls.moto = Moto(cls.tmp, plain=cls.plain_moto)
+        cls.moto = Moto(cls.tmp, plain=cls.plain_moto, realism=cls.realism)
         r53 = cls.moto.client("route53")
         cls.zone = r53.create_hosted_zone(Name=DOMAIN, CallerReference="t")["HostedZone"]["Id"].split("/")[-1]
         cls.zip = make_zip(os.path.join(cls.tmp, "function.zip"), b"#!/bin/sh\necho one\n")

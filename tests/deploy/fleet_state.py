@@ -16,7 +16,8 @@ import sys
 
 import boto3
 
-EP = os.environ.get("AWS_ENDPOINT_URL")
+# moto itself (fleet_lib.sh: MOTO_DIRECT_URL), not the realism layer the deploy goes through.
+EP = os.environ.get("MOTO_DIRECT_URL") or os.environ.get("AWS_ENDPOINT_URL")
 
 
 def client(svc, region="us-east-1"):

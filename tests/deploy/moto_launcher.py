@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto server with what its API Gateway v2 domain names lack: the regional target.
+"""moto server with what its API Gateway v2 lacks: the regional target of a domain name, and the updates.
 
 moto 5's get-domain-name only echoes its input; real API Gateway also answers, per configuration,
 ApiGatewayDomainName (d-<id>.execute-api.<region>.amazonaws.com), HostedZoneId (the region's API
@@ -10,9 +10,13 @@ The hosted zone ids are those of AWS's published table of API Gateway regional e
 missing from it gets no HostedZoneId, so the deploy scripts fail on it as they would on plain moto.
 """
 import hashlib
+import json
 import sys
+from datetime import datetime
+from urllib.parse import unquote
 
 import moto.apigatewayv2.models as models
+import moto.apigatewayv2.responses as responses
 import moto.server
 
 APIGW_ZONES = {
@@ -50,6 +54,51 @@ def _to_json(self):
     out["domainNameConfigurations"] = confs
     return out
 
+
+# The three updates moto 5.2 lacks (it answers HTTP 500 NotImplementedError), so that deploy can change a
+# stage, a domain's certificate and a mapping in place, as on AWS, never by delete-and-create (a re-made
+# custom domain gets a new regional target on AWS: DNS would point nowhere until it caught up). Each
+# changes only the fields given, as the API references say (API Gateway v2 UpdateStage, UpdateDomainName,
+# UpdateApiMapping: PATCH, members optional); the regional target name above stays, as on AWS.
+STAGE_FIELDS = {"autoDeploy": "auto_deploy", "defaultRouteSettings": "default_route_settings",
+                "description": "description", "routeSettings": "route_settings",
+                "stageVariables": "stage_variables", "accessLogSettings": "access_log_settings",
+                "clientCertificateId": "client_certificate_id"}
+
+
+def _update_stage(self):
+    parts = self.path.split("/")
+    stage = self.apigatewayv2_backend.get_stage(parts[-3], unquote(parts[-1]))
+    for k, v in json.loads(self.body or "{}").items():
+        if k in STAGE_FIELDS:
+            setattr(stage, STAGE_FIELDS[k], v)
+    stage.updated = datetime.now()
+    return 200, {}, json.dumps(stage.to_json())
+
+
+def _update_domain_name(self):
+    domain = self.apigatewayv2_backend.get_domain_name(unquote(self.path.split("/")[-1]))
+    params = json.loads(self.body or "{}")
+    if "domainNameConfigurations" in params:
+        domain.domain_name_configurations = params["domainNameConfigurations"]
+    if "mutualTlsAuthentication" in params:
+        domain.mutual_tls_authentication = params["mutualTlsAuthentication"]
+    return 200, {}, json.dumps(domain.to_json())
+
+
+def _update_api_mapping(self):
+    parts = self.path.split("/")
+    mapping = self.apigatewayv2_backend.get_api_mapping(api_mapping_id=parts[-1], domain_name=unquote(parts[-3]))
+    params = json.loads(self.body or "{}")
+    mapping.api_id = params.get("apiId", mapping.api_id)
+    mapping.api_mapping_key = params.get("apiMappingKey", mapping.api_mapping_key)
+    mapping.stage = params.get("stage", mapping.stage)
+    return 200, {}, json.dumps(mapping.to_json())
+
+
+responses.ApiGatewayV2Response.update_stage = _update_stage
+responses.ApiGatewayV2Response.update_domain_name = _update_domain_name
+responses.ApiGatewayV2Response.update_api_mapping = _update_api_mapping
 
 if "--plain" in sys.argv:  # plain moto (the test that the scripts fail clearly without the fields)
     sys.argv.remove("--plain")

@@ -41,7 +41,7 @@ class Publish(DeployTest):
             self.skipTest("no %s or %s (make test builds them)" % (local, boot))
         env_file = os.path.join(self.tmp, "env-%s.json" % region)
         with open(env_file, "w") as f:
-            json.dump({"Parameters": {"NEARJS_STORE": "s3://" + bucket(region), "NEARJS_S3_ENDPOINT": self.moto.url}}, f)
+            json.dump({"Parameters": {"NEARJS_STORE": "s3://" + bucket(region), "NEARJS_S3_ENDPOINT": self.moto.direct_url}}, f)
         event = {"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {},
                  "requestContext": {"domainName": "fast.example.com", "http": {"method": "GET", "path": path}},
                  "isBase64Encoded": False}

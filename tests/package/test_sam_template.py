@@ -84,7 +84,18 @@ print(json.dumps(transform(tpl, {}, NoManagedPolicies()), default=str))
             by_type.setdefault(r["Type"], []).append(rid)
         fn = res["NearjsFunction"]["Properties"]
         self.assertEqual((fn["Runtime"], fn["Handler"], fn["Architectures"], fn["Timeout"], fn["MemorySize"]),
-                         ("provided.al2023", "bootstrap", ["x86_64"], 3, 128))
+                         ("provided.al2023", "bootstrap", [{"Ref": "Architecture"}], 3, 128))
+        self.assertEqual(json.loads(p.stdout)["Parameters"]["Architecture"]["AllowedValues"], ["x86_64", "arm64"])
+        # What make deploy's role has: GetObject on the objects, ListBucket on the bucket (a missing script
+        # is a 404, not a 403 that the function would report as a store error).
+        role = res["NearjsFunctionRole"]["Properties"]
+        stmts = [st for pol in role.get("Policies", []) for st in pol["PolicyDocument"]["Statement"]]
+        self.assertEqual(sorted((st["Action"], json.dumps(st["Resource"])) for st in stmts),
+                         [("s3:GetObject", json.dumps({"Fn::Sub": "${StoreBucketArn}/*"})),
+                          ("s3:ListBucket", json.dumps({"Ref": "StoreBucketArn"}))])
+        logs = res["NearjsLogGroup"]["Properties"]
+        self.assertEqual((logs["LogGroupName"], logs["RetentionInDays"]),
+                         ({"Fn::Sub": "/aws/lambda/${NearjsFunction}"}, {"Ref": "LogRetentionDays"}))
         alias = res["NearjsFunctionAliaslive"]["Properties"]
         self.assertEqual((alias["Name"], alias["FunctionName"]), ("live", {"Ref": "NearjsFunction"}))
         self.assertEqual(len(by_type["AWS::Lambda::Version"]), 1)
