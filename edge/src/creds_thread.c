@@ -106,9 +106,8 @@ static void from_file(struct refresher *r, const char *path)
         return;
     }
     char chunk[4096];
-    size_t n;
     int err = 0;
-    while (err == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    for (size_t n = fread(chunk, 1, sizeof(chunk), f); err == 0 && n > 0; n = fread(chunk, 1, sizeof(chunk), f))
         err = cm_buf_append(&b, chunk, n);
     fclose(f);
     edge_creds_t *c = NULL;
