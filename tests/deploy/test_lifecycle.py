@@ -44,7 +44,11 @@ class Checks(DeployTest):
             self.assertEqual(fn["Timeout"], 3)
             self.assertEqual(fn["MemorySize"], memory)
             self.assertEqual(fn["Environment"], {"NEARJS_STORE": "s3://nearjs-content-%s-%s" % (ACCOUNT, r)})
-            self.assertEqual(fn["Tags"], {"nearjs:stack": "nearjs"})
+            # the stack, and the last deploy that changed this region (deploy_record: what make status shows)
+            self.assertEqual(sorted(fn["Tags"]), ["nearjs:deployed-at", "nearjs:deployed-by", "nearjs:stack"])
+            self.assertEqual(fn["Tags"]["nearjs:stack"], "nearjs")
+            self.assertRegex(fn["Tags"]["nearjs:deployed-at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+            self.assertEqual(fn["Tags"]["nearjs:deployed-by"], "arn:aws:sts::%s:user/moto" % ACCOUNT)
             if zip_sha:
                 self.assertEqual(fn["CodeSha256"], zip_sha)
             self.assertEqual([v[0] for v in fn["Versions"]], ["$LATEST"] + [str(v) for v in versions], r)
@@ -239,7 +243,7 @@ class RollbackDestroy(Checks):
         # deploy: live goes to the version that matches the settings, and no version is published
         out, calls = self.deploy()
         self.assertEqual(sorted(" ".join(c.split()[2:4]) for c in self.writes(calls)), ["lambda publish-version"] * 2 +
-                         ["lambda update-alias"] * 2)
+                         ["lambda tag-resource"] * 2 + ["lambda update-alias"] * 2)
         self.check_state(self.snapshot(), versions=[1, 2], live=2)
 
     def test_3_destroy(self):
