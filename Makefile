@@ -66,7 +66,7 @@ clean:
 
 # Deployment (deploy/README.md): settings in deploy/nearjs.conf, overridden by NAME=value here.
 # `make deploy` builds what it ships first (the zip, and the edge's tarball), unless ZIP / EDGE_ARTIFACT name them.
-.PHONY: deploy plan rollback destroy publish content-status
+.PHONY: deploy plan rollback destroy publish content-status status logs
 deploy: $(if $(ZIP),,package) $(if $(EDGE_ARTIFACT),,edge-package)
-deploy plan rollback destroy publish content-status:
+deploy plan rollback destroy publish content-status status logs:
 	@deploy/nearjs-deploy.sh $@

@@ -73,14 +73,14 @@ settings_check() {
     [ -z "${VERSION:-}" ] || [[ $VERSION =~ ^[1-9][0-9]{0,8}$ ]] ||
         bad VERSION "$VERSION" "want a function version number such as 3 (rollback moves live to it)"
     case "$verb" in
-    publish | content-status | rollback) ;;
+    publish | content-status | rollback | logs) ;;
     *) settings_check_stack "$verb" ;;
     esac
     [ "$verb" != publish ] || settings_check_publish
     aws_server_start
     settings_account
     case "$verb" in
-    publish | content-status | rollback) ;;
+    publish | content-status | rollback | logs) ;;
     *) settings_zone ;;
     esac
 }
@@ -186,6 +186,7 @@ settings_account() {
     local out
     out=$(aws_ sts get-caller-identity) || die "cannot reach AWS with these credentials (sts get-caller-identity failed; see above)"
     ACCOUNT=$(jq -r .Account <<<"$out")
+    PRINCIPAL=$(jq -r .Arn <<<"$out") # who deploys: the nearjs:deployed-by tag (deploy/lib/status.sh)
 }
 
 # The hosted zone: HOSTED_ZONE_ID, or the public zone whose name is the longest suffix of DOMAIN.

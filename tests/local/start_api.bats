@@ -379,7 +379,7 @@ furl() {
 
 @test "function URL, AWS_IAM: botocore-signed requests served with the URL's event; unsigned, expired, replayed, tampered, other credentials or scope: Lambda's 403" {
     [ -n "${NEARJS_AWS_PYTHON:-}" ] && "$NEARJS_AWS_PYTHON" -c 'import botocore' 2>/dev/null ||
-        skip "no Python with botocore (scripts/find-aws-python.sh)"
+        skip "no Python with botocore (make test installs one: its make setup runs scripts/find-aws-python.sh)"
     KEY=ASIAEDGEEXAMPLE00001 SECRET=edge-secret TOKEN=edge-session-token
     AWS_REGION=eu-west-1 start_server start-api --workers 1 --function-url --url-id abcdefghij0123456789abcdefghij01 \
         --iam "$KEY:$SECRET:$TOKEN" --principal arn:aws:sts::111122223333:assumed-role/nearjs-edge-eu-west-1/i-0abc "$FN"
