@@ -70,10 +70,11 @@ snapshot() {
         exit 1
     fi
 }
-# The facts fleet_state.py check states about two regions of EDGE_COUNT=2: per region 11 (count, security
-# group: 3, build, addresses, parameters, profile, role policy, latency record: 2) and 14 per instance
-# (AMI, type, profile, group, tags, user data, address: 3, health check: 3, record: 2), and 2 overall.
-FLEET_FACTS=$((2 + 2 * (11 + 2 * 14)))
+# The facts fleet_state.py check states about two regions of EDGE_COUNT=2: per region 15 (count, security
+# group: 3, build, addresses, parameters, KMS key: 3, profile, role policy: 2, latency record: 2) and 16
+# per instance (AMI, type, IMDSv2, encrypted volume, profile, group, tags, user data, address: 3, health
+# check: 3, record: 2), and 2 overall.
+FLEET_FACTS=$((2 + 2 * (15 + 2 * 16)))
 fleet_check() { # label
     local out rc
     out=$("$PY" "$HERE/fleet_state.py" check snap.json 2 t3.micro "$T" certchain.pem edge.key 2>&1)
