@@ -202,7 +202,14 @@ class DeployTest(unittest.TestCase):
         return out, lines
 
     def writes(self, calls):
+        """The writes the deploy's own call log names (what the scripts think they called)."""
         return [c for c in calls if c.startswith("write ")]
+
+    def boundary_writes(self, since):
+        """The writes that reached the AWS side since SINCE (time.time()), as the realism layer saw them:
+        "service Operation status" each. Independent of the scripts' own log, which a write that
+        bypassed or fooled core.sh's classification would never reach."""
+        return ["%s %s %s" % (c["service"], c["operation"], c["status"]) for c in self.moto.calls(since) if c["write"]]
 
     # ---- the account as it is, every resource, in a stable order --------------------------------
     def snapshot(self):
