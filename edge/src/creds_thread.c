@@ -132,7 +132,7 @@ static void step_failed(struct refresher *r, const char *what)
                                         "GET /latest/meta-data/iam/security-credentials/<role>"};
     char l[300], why[400];
     label(r, l, sizeof(l));
-    snprintf(why, sizeof(why), "%s: %s: %s", l, paths[r->step], what);
+    snprintf(why, sizeof(why), "%.220s: %s: %.100s", l, paths[r->step], what); /* bounded: no -Wformat-truncation */
     fail(r, why);
 }
 

@@ -151,17 +151,16 @@ class Call:
         target = self.headers.get("X-Amz-Target")
         if target:
             return target.rsplit(".", 1)[-1]
-        # By what was sent, not only by the model's protocol: botocore 1.43 names smithy-rpc-v2-cbor first for
-        # CloudWatch, while the CLIs here still send it the query protocol (Action=DescribeAlarms, POST /),
-        # which the REST route match would take for another operation.
-        ctype = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
-        if self.protocol in ("query", "ec2") or ctype.startswith("application/x-www-form-urlencoded"):
-            action = self.form().get("Action") or self.query.get("Action", [None])[0]
-            if action or self.protocol in ("query", "ec2"):
-                return action or "?"
-        rpc = re.match(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$", self.path)  # smithy-rpc-v2-cbor
-        if rpc:
-            return rpc.group(1)
+        if self.protocol in ("query", "ec2"):
+            return (self.form().get("Action") or self.query.get("Action", ["?"])[0])
+        # A service whose newest model speaks another protocol (CloudWatch: smithy-rpc-v2-cbor) is still
+        # called in the query protocol by older CLIs (Debian's v2): the form's Action names the operation,
+        # where matching the path "/" against the new model's templates would name an unrelated one.
+        if "x-www-form-urlencoded" in self.headers.get("Content-Type", "") and self.form().get("Action"):
+            return self.form()["Action"]
+        m = re.match(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$", self.path)
+        if m:  # smithy-rpc-v2-cbor: the operation is in the path
+            return m.group(1)
         found = MODELS.match(self.service, self.method, self.path, self.query, self.headers)
         if found:
             self.path_params = found[1]

@@ -295,6 +295,8 @@ class Layer(unittest.TestCase):
         self.aws("ssm", "put-parameter", "--name", "/realism/p", "--value", "v", "--type", "String")
         self.aws("iam", "list-roles")
         self.aws("ec2", "describe-instances")
+        # CloudWatch's newest model speaks smithy-rpc-v2-cbor; the CLI still sends the query protocol's form
+        self.aws("cloudwatch", "describe-alarms")
         got = [(c["service"], c["operation"], c["region"], c["write"], c["status"]) for c in self.moto.calls(self.t0)]
         self.assertEqual(got, [
             ("s3", "CreateBucket", "eu-west-1", True, 200),
@@ -306,6 +308,7 @@ class Layer(unittest.TestCase):
             ("ssm", "PutParameter", "us-east-1", True, 200),
             ("iam", "ListRoles", "us-east-1", False, 200),
             ("ec2", "DescribeInstances", "us-east-1", False, 200),
+            ("cloudwatch", "DescribeAlarms", "us-east-1", False, 200),
         ])
         self.assertIn("eu-west-1", REGIONS)
 
