@@ -51,7 +51,10 @@ bucket_destroy() {
     if [ -z "$tags" ] || [ "$(jq -r '.TagSet[] | select(.Key == "nearjs:stack") | .Value' <<<"$tags")" != "$STACK" ]; then
         return 0
     fi
-    keys=$(aws_ s3api list-objects-v2 --bucket "$b" | jq -c '[.Contents // [] | .[] | {Key}] | _nwise(1000) | {Objects: ., Quiet: true}')
+    # Batches of at most 1000 keys (DeleteObjects' limit), and none for an empty bucket: DeleteObjects
+    # with no object is MalformedXML (S3 API reference, DeleteObjects: Objects is required).
+    keys=$(aws_ s3api list-objects-v2 --bucket "$b" |
+        jq -c '[.Contents // [] | .[] | {Key}] | select(length > 0) | _nwise(1000) | {Objects: ., Quiet: true}')
     while IFS= read -r batch; do
         [ -n "$batch" ] || continue
         change delete "objects in $what bucket $b" s3api delete-objects --bucket "$b" --delete "$batch" >/dev/null
