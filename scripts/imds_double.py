@@ -11,8 +11,11 @@ TTL header is a 400; a request carrying X-Forwarded-For is refused (403), as IMD
 The credentials are fixed (the function URL's --iam names them); their Expiration is --lifetime seconds
 after they were last renewed, and they are renewed when less than a fifth of that is left, as EC2 renews
 them well before they run out. Each request is one line on stderr, so a test can count the fetches.
+With --creds-file FILE instead of --key/--secret/--token, the role's document is FILE's content, read at each
+request: a test rotates the credentials (another key, a close expiry) by rewriting it (tests/edge/edge_sign.sh).
 
-Usage: imds_double.py --port P [--host 127.0.0.1] --role NAME --key ID --secret S --token T [--lifetime S]
+Usage: imds_double.py --port P [--host 127.0.0.1] --role NAME (--key ID --secret S --token T [--lifetime S] |
+                      --creds-file FILE)
 Prints "imds: listening on http://HOST:PORT" once ready.
 """
 import argparse
@@ -90,6 +93,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == CREDS:
             return self.reply(200, st.args.role)
         if self.path == CREDS + st.args.role:
+            if st.args.creds_file:
+                with open(st.args.creds_file) as f:
+                    return self.reply(200, f.read(), "text/plain")
             return self.reply(200, json.dumps(st.credentials(), indent=2), "text/plain")
         self.reply(404, "Not Found")
 
@@ -99,11 +105,14 @@ def main():
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--role", required=True)
-    p.add_argument("--key", required=True)
-    p.add_argument("--secret", required=True)
-    p.add_argument("--token", required=True)
+    p.add_argument("--key")
+    p.add_argument("--secret")
+    p.add_argument("--token")
     p.add_argument("--lifetime", type=int, default=6 * 3600, help="seconds credentials live (default 6 h)")
+    p.add_argument("--creds-file", help="answer this file's content as the role's document, read per request")
     args = p.parse_args()
+    if not args.creds_file and not (args.key and args.secret and args.token):
+        p.error("give --key, --secret and --token, or --creds-file")
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)

@@ -26,29 +26,30 @@ trap 'rm -f "$log"' EXIT
 rc=${PIPESTATUS[0]}
 
 # Skipped cases, one "case<TAB>reason" a line, from the captured output.
-cases=$(awk '
-    # unittest, verbosity=2: "test_x (mod.Class.test_x) ... skipped '"'"'why'"'"'", or the name on its own
-    # line when the case printed something before its verdict.
-    # A subTest'"'"'s verdict comes indented, its parameters after the name.
-    /^ *test[^ ]* \([^)]*\).* \.\.\. / { last = $1 }
-    /(^| \.\.\. )skipped '"'"'.*'"'"'$/ {
-        line = $0; sub(/^.*skipped '"'"'/, "", line); sub(/'"'"'$/, "", line)
-        if ($0 ~ /^ *test[^ ]* \(/) last = $1
-        print (last == "" ? "(unnamed case)" : last) "\t" line; named++; last = ""; next
-    }
-    # unittest summary: "OK (skipped=2)" or "FAILED (failures=1, skipped=2)".
-    /^(OK|FAILED) \(.*skipped=[0-9]+/ {
-        n = $0; sub(/^.*skipped=/, "", n); sub(/[^0-9].*$/, "", n); summary += n
-    }
-    # bats (TAP): "ok 3 the case # skip why"
-    /^ok [0-9]+ .* # skip/ {
-        c = $0; sub(/^ok [0-9]+ /, "", c); why = c; sub(/ # skip.*$/, "", c); sub(/^.* # skip ?/, "", why)
-        print c "\t" (why == "" ? "(no reason given)" : why); next
-    }
-    # a script of ours: "SKIP-CASE case: why"
-    /^SKIP-CASE [^:]+: / { c = $0; sub(/^SKIP-CASE /, "", c); why = c; sub(/: .*$/, "", c); sub(/^[^:]+: /, "", why); print c "\t" why }
-    END { if (summary > named) print "(" summary - named " unittest cases; run with verbosity=2 to name them)\tskipped" }
-' "$log" | awk '!seen[$0]++')
+read -r -d '' parse <<'AWK'
+# unittest, verbosity=2: "test_x (mod.Class.test_x) ... skipped 'why'" (or "why" in double quotes: Python's
+# repr, when the reason holds a single quote), or the name on a line of its own when the case printed
+# something before its verdict; a subTest's verdict comes indented, its parameters after the name.
+/^ *test[^ ]* \([^)]*\).* \.\.\. / { last = $1 }
+/(^| \.\.\. )skipped [\047\042].*[\047\042]$/ {
+    line = $0; sub(/^.*skipped [\047\042]/, "", line); sub(/[\047\042]$/, "", line)
+    if ($0 ~ /^ *test[^ ]* \(/) last = $1
+    print (last == "" ? "(unnamed case)" : last) "\t" line; named++; last = ""; next
+}
+# unittest summary: "OK (skipped=2)" or "FAILED (failures=1, skipped=2)".
+/^(OK|FAILED) \(.*skipped=[0-9]+/ {
+    n = $0; sub(/^.*skipped=/, "", n); sub(/[^0-9].*$/, "", n); summary += n
+}
+# bats (TAP): "ok 3 the case # skip why"
+/^ok [0-9]+ .* # skip/ {
+    c = $0; sub(/^ok [0-9]+ /, "", c); why = c; sub(/ # skip.*$/, "", c); sub(/^.* # skip ?/, "", why)
+    print c "\t" (why == "" ? "(no reason given)" : why); next
+}
+# a script of ours: "SKIP-CASE case: why"
+/^SKIP-CASE [^:]+: / { c = $0; sub(/^SKIP-CASE /, "", c); why = c; sub(/: .*$/, "", c); sub(/^[^:]+: /, "", why); print c "\t" why }
+END { if (summary > named) print "(" summary - named " unittest cases; run with verbosity=2 to name them)\tskipped" }
+AWK
+cases=$(awk "$parse" "$log" | awk '!seen[$0]++')
 
 is_allowed() { # is_allowed KEY: KEY (NAME or NAME:CASE) is listed, with a reason, in the allow-list
     [ -f "$allowed" ] && awk -v k="$1" '!/^[ \t]*(#|$)/ && $1 == k && NF >= 2 { found = 1 } END { exit !found }' "$allowed"

@@ -63,6 +63,8 @@ class A(unittest.TestCase):
     def test_chatty(self):
         print("chatter before the verdict")
         self.skipTest("no cfn-lint here")
+    def test_quote(self):
+        self.skipTest("make test's own")
     def test_sub(self):
         for i in (1, 2):
             with self.subTest(i=i):
@@ -81,7 +83,7 @@ class Runner(unittest.TestCase):
         self.records = os.path.join(self.dir.name, "records")
         self.allowed = os.path.join(self.dir.name, "allowed")
         with open(self.allowed, "w") as f:
-            f.write("# comment\nallowed-test  another test runs it\nsome-test:test_chatty  another case runs it\nsome-test:test_sub  so does this\n")
+            f.write("# comment\nallowed-test  another test runs it\nsome-test:test_chatty  another case runs it\nsome-test:test_sub  so does this\nsome-test:test_quote  and this\n")
 
     def tearDown(self):
         self.dir.cleanup()
@@ -115,13 +117,14 @@ class Runner(unittest.TestCase):
         script = ["python3", "-c", PY_CASES]
         rc, out, record = self.run_test("other-test", script, ci=False, V="2")
         self.assertEqual(rc, 0, out)
-        self.assertEqual(record, "case\ttest_chatty\tno cfn-lint here\ncase\ttest_sub\tsub\n")
+        self.assertEqual(record, "case\ttest_chatty\tno cfn-lint here\ncase\ttest_quote\tmake test's own\n"
+                                 "case\ttest_sub\tsub\n")
         rc, out, record = self.run_test("other-test", script, ci=True, V="2")
         self.assertEqual(rc, 1, out)
         self.assertIn("case test_chatty skipped under CI=true", out)
         rc, out, record = self.run_test("other-test", script, ci=True, V="1")
         self.assertEqual(rc, 1, "a skip without verbosity=2 still counts: %s" % out)
-        self.assertIn("3 unittest cases", record)
+        self.assertIn("4 unittest cases", record)
         rc, out, _ = self.run_test("some-test", script, ci=True, V="2")
         self.assertEqual(rc, 0, "an allowed case: %s" % out)
 

@@ -19,7 +19,9 @@
 # All proxies run at once (each idle but the one measured); ROUNDS rounds interleave them and the round with
 # the least CPU per request counts. Knobs: SECS (run length, 3), ROUNDS (3), RATE (fixed-rate req/s, 1000),
 # MODES ("h1 h2 full resumed rate"), PROXIES ("nearjs-edge haproxy-seed haproxy-tuned nginx h2o"), BEFORE (a path
-# to another nearjs-edge binary, run as the extra proxy "edge-before": before/after in one run).
+# to another nearjs-edge binary, run as the extra proxy "edge-before": before/after in one run), SIGN=1 (adds
+# "edge-signed": the same nearjs-edge with its upstream under sign: {service: lambda, region: us-east-1}, every
+# request SigV4-signed with credentials from a file, and a "signed/edge" column: the cost of signing).
 # Quick keep-alive check: MODES=h1 PROXIES="nearjs-edge haproxy-tuned" BEFORE=/tmp/nearjs-edge.old bench/edge/run.sh
 # Exit: 0 ok, 1 a proxy failed, 2 set-up.
 set -uo pipefail
@@ -167,6 +169,27 @@ $([ "$2" = 1 ] && echo "    http-reuse always" || echo "    option httpclose")
     http-request replace-value Host .* $GW:$UP
     server apig1 127.0.0.1:$UP ssl sni str($GW) verify required ca-file $T/ca.pem verifyhost $GW
 EOF
+}
+# nearjs-edge signing every request (issue 20): the one-line mode has no sign:, so a YAML file, with the
+# test-only credentials_file (the upstream here checks no signature; the cost measured is the edge's).
+start_signed() { # port
+    printf '{"AccessKeyId":"AKIABENCHEXAMPLE","SecretAccessKey":"bench/secret","Token":"%s","Expiration":"%s"}\n' \
+        "$(head -c 700 /dev/urandom | base64 -w0)" "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" >creds.json
+    cat >signed.yaml <<EOF
+threads: 1
+credentials_file: $T/creds.json
+listeners:
+  - listen: 127.0.0.1:$1
+    tls:
+      - {cert: $T/edge.pem, key: $T/edge.key}
+upstreams:
+  - url: https://$GW:$UP
+    connect_to: 127.0.0.1:$UP
+    ca: $T/ca.pem
+    sign: {service: lambda, region: us-east-1}
+EOF
+    taskset -c 0 "${VG[@]}" "$EDGE" -c signed.yaml >"proxy-$1.out" 2>&1 &
+    PROXY_PID=$!
 }
 start_haproxy_seed() {
     haproxy_conf "$1" 0 >haproxy.cfg
@@ -338,6 +361,7 @@ measure() {
 read -ra PROXIES <<<"${PROXIES:-nearjs-edge haproxy-seed haproxy-tuned nginx h2o}"
 read -ra MODES <<<"${MODES:-h1 h2 full resumed rate}"
 [ -n "${BEFORE:-}" ] && PROXIES=(nearjs-edge edge-before "${PROXIES[@]:1}")
+[ "${SIGN:-0}" = 1 ] && PROXIES=(nearjs-edge edge-signed "${PROXIES[@]:1}")
 : >"$results/edge-raw.txt"
 declare -A R PORT PID
 failed=0
@@ -348,6 +372,7 @@ for p in "${PROXIES[@]}"; do
     case $p in
     nearjs-edge) start_nearjs "$port" ;;
     edge-before) start_nearjs "$port" "$BEFORE" ;;
+    edge-signed) start_signed "$port" ;;
     haproxy-seed) start_haproxy_seed "$port" ;;
     haproxy-tuned) start_haproxy_tuned "$port" ;;
     nginx) start_nginx "$port" ;;
@@ -411,23 +436,29 @@ done
     echo
     printf '%-16s' mode
     for p in "${PROXIES[@]}"; do printf '%15s' "$p"; done
-    printf '%12s\n' "edge/best"
+    printf '%12s' "edge/best"
+    [ -n "${PORT[edge-signed]:-}" ] && printf '%13s' "signed/edge"
+    echo
     for m in "${MODES[@]}"; do
         printf '%-16s' "$m ($([ "$METRIC" = instructions ] && echo kIr || echo us)/req)"
         best=
         for p in "${PROXIES[@]}"; do
             v=$(cut -d' ' -f2 <<<"${R[$p,$m]:-0 -}")
             printf '%15s' "$v"
-            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$v" != - ]; then
+            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$p" != edge-signed ] && [ "$v" != - ]; then
                 best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
             fi
         done
         e=$(cut -d' ' -f2 <<<"${R[nearjs-edge,$m]:-0 -}")
         if [ -n "$best" ] && [ "$e" != - ]; then
-            printf '%12s\n' "$(awk -v e="$e" -v b="$best" 'BEGIN { printf "%.2fx", e / b }')"
+            printf '%12s' "$(awk -v e="$e" -v b="$best" 'BEGIN { printf "%.2fx", e / b }')"
         else
-            printf '%12s\n' -
+            printf '%12s' -
         fi
+        sv=$(cut -d' ' -f2 <<<"${R[edge-signed,$m]:-0 -}")
+        [ -n "${PORT[edge-signed]:-}" ] &&
+            printf '%13s' "$(awk -v s="$sv" -v e="$e" 'BEGIN { if (s == "-" || e == "-" || e + 0 == 0) print "-"; else printf "%.2fx", s / e }')"
+        echo
     done
     for q in $([ "$METRIC" = instructions ] || echo 3 4); do
         printf '%-16s' "rate p$([ $q = 3 ] && echo 50 || echo 99) (ms)"
@@ -436,7 +467,7 @@ done
             v=$(cut -d' ' -f$q <<<"${R[$p,rate]:-0 - - -}")
             v=${v:--}
             printf '%15s' "$v"
-            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$v" != - ]; then
+            if [ "$p" != nearjs-edge ] && [ "$p" != edge-before ] && [ "$p" != edge-signed ] && [ "$v" != - ]; then
                 best=$(awk -v a="$v" -v b="${best:-}" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
             fi
         done

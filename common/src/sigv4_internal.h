@@ -12,8 +12,8 @@ int cm__sigv4_canonical_request(cm_buf_t *out, cm_buf_t *signed_headers, const c
                                 const char *only, size_t only_len);
 /* Writes the hex signature of creq made at amz_date with key into sig. Returns 0, CM_ECRYPTO, CM_ETOOBIG or
  * CM_ENOMEM. */
-int cm__sigv4_signature(char sig[CM_SIGV4_HEX_LEN + 1], const cm_sigv4_key_t *key, const char *amz_date,
-                        const char *creq, size_t creq_len);
+int cm__sigv4_signature(char sig[CM_SIGV4_HEX_LEN + 1], cm_sigv4_key_t *key, const char *amz_date, const char *creq,
+                        size_t creq_len);
 /* Returns 1 if s[0..n) equals the NUL-terminated lower-case lit, ignoring ASCII case in s. */
 int cm__sigv4_name_is(const char *s, size_t n, const char *lit);
 

@@ -112,6 +112,7 @@ static void request(cm_sigv4_request_t *r, const char *method, const char *targe
 static void test_suite(void)
 {
     cm_sigv4_key_t key;
+    cm_sigv4_key_init(&key);
     CHECK(cm_sigv4_key_derive(&key, SUITE_SECRET, strlen(SUITE_SECRET), SUITE_DATE, "us-east-1", "service") == 0,
           "key derive");
     for (size_t i = 0; i < NCASES(suite); i++) {
@@ -150,6 +151,7 @@ static void test_suite(void)
           "get-vanilla string to sign:\n%s", sts.base);
     cm_buf_dispose(&creq);
     cm_buf_dispose(&sts);
+    cm_sigv4_key_clear(&key);
 }
 
 struct canon_case {
@@ -220,6 +222,7 @@ static void test_canonical(void)
     CHECK(cm_sigv4_canonical_request(&b, NULL, &r) == CM_EINVAL && b.len == 0, "bad header name");
     cm_buf_dispose(&b);
     cm_sigv4_key_t key;
+    cm_sigv4_key_init(&key);
     CHECK(cm_sigv4_key_derive(&key, "s", 1, "2015083", "us-east-1", "lambda") == CM_EINVAL, "short date");
     CHECK(cm_sigv4_key_derive(&key, "s", 1, "20150830", "us/east", "lambda") == CM_EINVAL, "'/' in region");
     CHECK(cm_sigv4_key_derive(&key, "s", 1, "20150830", "us-east-1", "") == CM_EINVAL, "empty service");
@@ -231,6 +234,7 @@ static void test_canonical(void)
     CHECK(cm_sigv4_sign(&b, &r, &key, "K", 1, "20150831T000000Z") == CM_EINVAL && b.len == 0,
           "signing with yesterday's key");
     cm_buf_dispose(&b);
+    cm_sigv4_key_clear(&key);
 }
 
 static void test_dates(void)
@@ -321,6 +325,7 @@ static void verify_one(const struct verify_case *c)
     if (c->change == TOKEN_UNSIGNED)
         nh = 3;
     cm_sigv4_key_t key;
+    cm_sigv4_key_init(&key);
     cm_sigv4_request_t r;
     request(&r, "POST", "/acct/f.js?a=1&b=x%20y", h, nh, hash);
     cm_buf_t auth;
@@ -416,6 +421,7 @@ static void verify_one(const struct verify_case *c)
     CHECK(err == 0 && got == c->want, "verify %s: err=%d got %s want %s", c->name, err, cm_sigv4_verdict_name(got),
           cm_sigv4_verdict_name(c->want));
     cm_buf_dispose(&auth);
+    cm_sigv4_key_clear(&key);
 }
 
 static void test_verify(void)

@@ -95,11 +95,13 @@ int main(int argc, char **argv)
         memcpy(amz_date, date->value + date->value_len - CM_SIGV4_AMZ_DATE_LEN, CM_SIGV4_AMZ_DATE_LEN);
         amz_date[CM_SIGV4_AMZ_DATE_LEN] = '\0';
         cm_sigv4_key_t key;
+        cm_sigv4_key_init(&key);
         int err = cm_sigv4_canonical_request(&creq, &sh, &req);
         if (err == 0)
             err = cm_sigv4_key_derive(&key, argv[3], strlen(argv[3]), amz_date, argv[4], argv[5]);
         if (err == 0)
             err = cm_sigv4_sign(&out, &req, &key, argv[2], strlen(argv[2]), amz_date);
+        cm_sigv4_key_clear(&key);
         if (err != 0) {
             fprintf(stderr, "sigv4_tool: sign: %s\n", cm_strerror(err));
             goto done;

@@ -137,13 +137,15 @@ static void start_check(struct health *h, edge_gen_t *g, size_t idx)
         int host_len = snprintf(host, sizeof(host), "%s", u->conf->name);
         if (u->conf->port != 443)
             host_len = snprintf(host, sizeof(host), "%s:%u", u->conf->name, u->conf->port);
+        const cm_buf_t *lines;
         if (edge__sign(&h->signer, &h->srv->creds, u->conf, idx, "GET", 3, u->conf->health_path,
-                       strlen(u->conf->health_path), host, (size_t)host_len, NULL, time(NULL), why, sizeof(why)) != 0) {
+                       strlen(u->conf->health_path), host, (size_t)host_len, NULL, time(NULL), &lines, why,
+                       sizeof(why)) != 0) {
             u->hc_ok = 0;
             edge__upstream_set_health(u, 0, why);
             return;
         }
-        sig = h->signer.lines.base;
+        sig = lines->base;
     }
     struct check *c = calloc(1, sizeof(*c));
     if (c == NULL)

@@ -681,14 +681,14 @@ static int build_head(struct fwd *f, edge_upstream_t *u, char *why, size_t whyle
         int host_len = snprintf(host, sizeof(host), "%s%s", u->conf->name, port);
         if (with_length && f->body_hash[0] == '\0')
             cm_sigv4_sha256_hex(req->entity.base != NULL ? req->entity.base : "", req->entity.len, f->body_hash);
-        edge_signer_t *s = &f->w->signer;
-        if (edge__sign(s, &f->w->srv->creds, u->conf, u->index, req->method.base, req->method.len, req->path.base,
-                       req->path.len, host, (size_t)host_len, with_length ? f->body_hash : NULL, time(NULL), why,
-                       whylen) != 0) {
+        const cm_buf_t *lines;
+        if (edge__sign(&f->w->signer, &f->w->srv->creds, u->conf, u->index, req->method.base, req->method.len,
+                       req->path.base, req->path.len, host, (size_t)host_len, with_length ? f->body_hash : NULL,
+                       time(NULL), &lines, why, whylen) != 0) {
             f->head_for = SIZE_MAX;
             return HEAD_UNSIGNED;
         }
-        sig = h2o_iovec_init(s->lines.base, s->lines.len);
+        sig = h2o_iovec_init(lines->base, lines->len);
     }
 
     /* the last X-Forwarded-For wins when a client repeats it */

@@ -1,8 +1,42 @@
-/* edge_proxy_core: proxy.c's rules without a live proxy: the request head rewrite (build_head: Host and SNI name
- * the upstream, hop-by-hop and client-forged forwarding headers dropped, X-Forwarded-* written, the length cap)
- * and the retry rule (retry.h), table-driven. The client connection is a stand-in whose only callback is
- * get_peername (the outer boundary: no socket). */
+/* edge_proxy_core: proxy.c's rules without a live proxy: the request head rewrite (build_head: Host names
+ * the upstream, hop-by-hop and client-forged forwarding headers dropped, X-Forwarded-* written, the length cap),
+ * the TLS handshake of a new upstream connection (SNI and the verified name are the upstream's, whatever the
+ * client sent) and the retry rule (retry.h), table-driven. The client connection is a stand-in whose only
+ * callback is get_peername (the outer boundary: no socket); so is the TLS handshake to the upstream, which
+ * records what proxy.c asks of it (tests/edge/edge_proxy.sh does it for real against a server checking SNI). */
+#include <h2o.h>
+
+#include "../src/upconn.h"
+
+static struct {
+    int calls;
+    h2o_socket_t *sock;
+    SSL_CTX *ctx;
+    const char *server_name; /* SNI, and the name h2o verifies the certificate against */
+} handshake;
+
+static void stand_in_ssl_handshake(h2o_socket_t *sock, SSL_CTX *ctx, const char *server_name, h2o_socket_cb cb)
+{
+    (void)cb;
+    handshake.calls++;
+    handshake.sock = sock;
+    handshake.ctx = ctx;
+    handshake.server_name = server_name;
+}
+
+static edge_upconn_t adopted;
+static edge_upconn_t *stand_in_upconn_adopt(edge_worker_t *w, edge_gen_t *g, size_t upstream, h2o_socket_t *sock)
+{
+    (void)w, (void)g, (void)upstream;
+    adopted.sock = sock;
+    return &adopted;
+}
+
+#define h2o_socket_ssl_handshake stand_in_ssl_handshake
+#define edge__upconn_adopt stand_in_upconn_adopt
 #include "../src/proxy.c"
+#undef h2o_socket_ssl_handshake
+#undef edge__upconn_adopt
 #include "check.h"
 
 #include <arpa/inet.h>
@@ -108,6 +142,35 @@ static void check_head(const struct head_case *c)
     h2o_mem_clear_pool(&req.pool);
 }
 
+/* A new connection to upstream 1 of two, for a client that asked for another name (Host and SNI): the
+ * handshake names upstream 1, with upstream 1's TLS context (its CA, verification on). */
+static void check_sni(void)
+{
+    static edge_gen_t gen;
+    edge_upstream_conf_t c0 = {.name = "eu-west-1-fast.example.com", .port = 443};
+    edge_upstream_conf_t c1 = {.name = "us-east-1-fast.example.com", .port = 443};
+    SSL_CTX *ctx0 = SSL_CTX_new(TLS_client_method()), *ctx1 = SSL_CTX_new(TLS_client_method());
+    gen.upstreams[0] = (edge_upstream_t){.conf = &c0, .ssl_ctx = ctx0, .index = 0};
+    gen.upstreams[1] = (edge_upstream_t){.conf = &c1, .ssl_ctx = ctx1, .index = 1};
+    gen.num_upstreams = 2;
+    h2o_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.authority = req.input.authority = h2o_iovec_init(H2O_STRLIT("cdn.example.com"));
+    h2o_socket_t sock;
+    memset(&sock, 0, sizeof(sock)); /* sock.ssl NULL: a new connection, TLS not begun */
+    struct fwd f = {.req = &req, .gen = &gen, .upstream = 1};
+    on_pool_connect(&sock, NULL, &f);
+    CHECK(handshake.calls == 1, "sni: %d handshakes begun, want 1", handshake.calls);
+    CHECK(handshake.sock == &sock && f.conn == &adopted && sock.data == &f,
+          "sni: the handshake is not the pool's socket's");
+    CHECK(handshake.server_name != NULL && strcmp(handshake.server_name, c1.name) == 0,
+          "sni: server name '%s', want '%s'", handshake.server_name != NULL ? handshake.server_name : "(none)",
+          c1.name);
+    CHECK(handshake.ctx == ctx1, "sni: not upstream 1's TLS context (its CA and verification)");
+    SSL_CTX_free(ctx0);
+    SSL_CTX_free(ctx1);
+}
+
 static const struct retry_case {
     enum edge_failure failure;
     int idempotent, attempt, stopping;
@@ -129,6 +192,7 @@ int main(void)
 {
     for (size_t i = 0; i < NCASES(head_cases); i++)
         check_head(&head_cases[i]);
+    check_sni();
     for (size_t i = 0; i < NCASES(retry_cases); i++) {
         const struct retry_case *c = &retry_cases[i];
         int got = edge__may_retry(c->failure, c->idempotent, c->attempt, c->stopping);

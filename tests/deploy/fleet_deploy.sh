@@ -5,9 +5,11 @@
 #     parameters byte-exact; role policy; health checks; every weighted and latency record);
 #  2. the same deploy again: the summary says 0 created/updated/deleted and the snapshot is identical;
 #  3. make plan with EDGE_COUNT=3: says what it would launch, changes nothing;
-#  4. a new edge build: each region's instances replaced one at a time; the probe (fleet_probe.py, the
-#     deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer than EDGE_COUNT-1
-#     running and in DNS, never two launches before a termination; the exact fleet again, all new;
+#  4. a new edge build, with EDGE_DRAIN_WAIT=4: each region's instances replaced one at a time; the probe
+#     (fleet_probe.py, the deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer
+#     than EDGE_COUNT running and in DNS, never two launches before a termination, each old instance's
+#     record gone while it still runs, then the drain wait, then its termination; the exact fleet again,
+#     all new;
 #  5. destroy: nothing of ours left (instances, addresses, health checks, records, parameters, groups,
 #     roles, profiles).
 # Through the realism layer (tests/deploy/README.md) with the default behaviours, every operation's first
@@ -16,7 +18,7 @@
 # deploy; one AWS terminated (its address disassociated, as AWS does) is replaced and its address
 # released only after its record and health check are gone (address-in-dns: no violation); burstable
 # instances are launched with CpuCredits=standard.
-# moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait) and EDGE_DRAIN_WAIT=0.
+# moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait); EDGE_DRAIN_WAIT=0 but in 4.
 # Usage: fleet_deploy.sh BUILD_DIR
 set -u
 BUILD=$(realpath "$1")
@@ -63,11 +65,27 @@ expect_userdata() {
         echo "$FLEET_ARTIFACT_KEY"
     )
 }
-snapshot() { "$PY" "$HERE/fleet_state.py" snapshot nearjs example.test "$ZONE_ID" us-east-1 eu-west-1 >"$1"; }
+# snapshot FILE: the state, or the test ends here (two failed snapshots must not compare "identical").
+snapshot() {
+    if ! "$PY" "$HERE/fleet_state.py" snapshot nearjs example.test "$ZONE_ID" us-east-1 eu-west-1 >"$1" 2>snapshot.err ||
+        [ "$(jq -r '.regions | keys | join(",")' "$1" 2>/dev/null)" != "eu-west-1,us-east-1" ]; then
+        echo "FAIL snapshot into $1: fleet_state.py snapshot failed or gave no state of both regions:"
+        cat snapshot.err "$1"
+        exit 1
+    fi
+}
+# The facts fleet_state.py check states about two regions of EDGE_COUNT=2: per region 11 (count, security
+# group: 3, build, addresses, parameters, profile, role policy, latency record: 2) and 14 per instance
+# (AMI, type, profile, group, tags, user data, address: 3, health check: 3, record: 2), and 2 overall.
+FLEET_FACTS=$((2 + 2 * (11 + 2 * 14)))
 fleet_check() { # label
-    local out
-    out=$("$PY" "$HERE/fleet_state.py" check snap.json 2 t3.micro "$T" certchain.pem edge.key)
-    check "$1: the exact fleet ($(grep -c '^ok' <<<"$out") facts)" "$(grep '^FAIL' <<<"$out")" ""
+    local out rc
+    out=$("$PY" "$HERE/fleet_state.py" check snap.json 2 t3.micro "$T" certchain.pem edge.key 2>&1)
+    rc=$?
+    check "$1: the exact fleet: fleet_state.py check exits 0" "$rc" 0
+    check "$1: the exact fleet: no fact fails" "$(grep '^FAIL' <<<"$out")" ""
+    check "$1: the exact fleet: all $FLEET_FACTS facts checked" "$(grep -c '^ok' <<<"$out")" "$FLEET_FACTS"
+    [ "$rc" -eq 0 ] || tail -20 <<<"$out"
 }
 
 # --- 1. first deploy
@@ -121,7 +139,8 @@ echo "build 2" >"$(echo repack/nearjs-edge-*)/BUILD-NOTE"
 tar -C repack -czf "$T/nearjs-edge-1.0.1-$arch.tar.gz" .
 export EDGE_ARTIFACT=$T/nearjs-edge-1.0.1-$arch.tar.gz
 : >"$FLEET_PROBE_LOG"
-"${DEPLOY[@]}" deploy >deploy3.out 2>&1
+DRAIN=4
+EDGE_DRAIN_WAIT=$DRAIN "${DEPLOY[@]}" deploy >deploy3.out 2>&1
 check "new-build deploy exits 0" "$?" 0
 FLEET_ARTIFACT_KEY=$(expect_userdata)
 snapshot snap.json
@@ -131,13 +150,28 @@ new=$(jq -r '.regions[].instances[].id' snap.json | sort)
 check "every old instance gone" "$(comm -12 <(echo "$old") <(echo "$new") | wc -l)" 0
 for r in us-east-1 eu-west-1; do
     check "$r: probe saw every step (5 per replaced instance)" "$(grep -c "^$r " "$FLEET_PROBE_LOG")" 10
-    check "$r: never fewer than EDGE_COUNT-1 running" \
-        "$(awk -v r="$r" '$1 == r { sub("running=", "", $2); if (m == "" || $2 < m) m = $2 } END { print m }' "$FLEET_PROBE_LOG")" 2
-    check "$r: never fewer than EDGE_COUNT-1 serving (running and in DNS)" \
-        "$(awk -v r="$r" '$1 == r { sub("serving=", "", $3); if (m == "" || $3 < m) m = $3 } END { print (m >= 1) ? "yes" : m }' "$FLEET_PROBE_LOG")" yes
+    check "$r: never fewer than EDGE_COUNT running, at any step" \
+        "$(awk -v r="$r" '$1 == r { sub("running=", "", $2); if (m == "" || $2 + 0 < m) m = $2 + 0 } END { print m }' "$FLEET_PROBE_LOG")" 2
+    check "$r: never fewer than EDGE_COUNT serving (running and in DNS), at any step" \
+        "$(awk -v r="$r" '$1 == r { sub("serving=", "", $3); if (m == "" || $3 + 0 < m) m = $3 + 0 } END { print m }' "$FLEET_PROBE_LOG")" 2
     check "$r: one at a time (launch, address, in DNS, out of DNS, terminate; twice)" \
-        "$(awk -v r="$r" '$1 == r { print $4 }' "$FLEET_PROBE_LOG" | paste -sd' ')" \
+        "$(awk -v r="$r" '$1 == r { print $9 }' "$FLEET_PROBE_LOG" | paste -sd' ')" \
         "launched address in out terminated launched address in out terminated"
+    # The drain, for each old instance X: at "out of DNS X" X still runs and has no record; deploy says
+    # record, wait, terminate in that order; and moto's own termination time of X (whole seconds, rounded
+    # down) is more than DRAIN-1 s after the "out of DNS" probe finished reading (without the wait: < 1 s).
+    for x in $(awk -v r="$r" '$1 == r && $9 == "out" { print $NF }' "$FLEET_PROBE_LOG"); do
+        check "$r: $x out of DNS while still running" \
+            "$(awk -v r="$r" -v x="$x" '$1 == r && $9 == "out" && $NF == x {
+                print (index("," substr($6, 4) ",", "," x ",") ? "running" : "gone") " " (index("," substr($7, 5) ",", "," x ",") ? "in-dns" : "no-record") }' "$FLEET_PROBE_LOG")" \
+            "running no-record"
+        check "$r: $x: record deleted, drain wait, then terminated (deploy's lines)" \
+            "$(grep -F "$x" deploy3.out | sed -n -e 's/.*delete record .*/record/p' -e 's/.*waiting .*resolvers.*/wait/p' \
+                -e 's/.*delete edge instance .*/terminate/p' | paste -sd' ')" "record wait terminate"
+        check "$r: $x terminated more than $((DRAIN - 1))s after it left DNS (moto's clock)" \
+            "$(awk -v r="$r" -v x="$x" -v w="$DRAIN" '$1 != r { next } $9 == "out" && $NF == x { sub("end=", "", $5); out = $5 }
+                $9 == "terminated" && $NF == x { sub("term=", "", $8); print (out != "" && $8 - out > w - 1) ? "yes" : "no: " $8 - out "s" }' "$FLEET_PROBE_LOG")" yes
+    done
 done
 check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
 

@@ -7,7 +7,9 @@ byte-identical), the code change (new version, live moved), a memory change (new
 version, no write).
 RollbackDestroy: rollback (previous, not past the first, VERSION=n; a deploy then moves live back
 without a new version), destroy (nothing of ours left; a function and a record deploy did not make are
-untouched; content buckets only with DESTROY_CONTENT=1; a second destroy writes nothing).
+untouched; content buckets only with DESTROY_CONTENT=1), then destroy again among resources that carry the
+stack's own names without its tag, one of every kind destroy finds by name or configuration (function,
+role, HTTP API, domain names, certificate, buckets, health check): it writes nothing, the account is as it was.
 """
 import os
 import sys
@@ -203,6 +205,8 @@ class RollbackDestroy(Checks):
     """Two versions, rollback to the previous one (and no further), VERSION=n, a deploy that moves live
     back without publishing, then destroy."""
 
+    maxDiff = None  # a destroy that deleted a foreign resource: show every kind it deleted
+
     def test_1_two_versions(self):
         self.deploy()
         RollbackDestroy.new_zip = make_zip(os.path.join(self.tmp, "two.zip"), b"#!/bin/sh\necho two\n")
@@ -252,8 +256,87 @@ class RollbackDestroy(Checks):
         snap = self.snapshot()
         self.assertEqual(snap["buckets"], {})
         self.assertEqual(sorted(snap["regions"]["us-east-1"]["functions"]), ["other"])
+
+        # Someone else's resources under the stack's own names, without the nearjs:stack tag: the tag, not
+        # the name, makes a resource the stack's.
+        self.make_foreign()
+        before = self.snapshot()
+        self.assertEqual(self.kinds(before), self.kinds_foreign(), "the foreign resources, as made")
+        self.assertEqual(self.stack_tagged(before), [], "a foreign resource carries the stack's tag")
         out, calls = self.deploy("destroy", DESTROY_CONTENT=1)
+        self.assertEqual(self.kinds(self.snapshot()), self.kinds_foreign(), "destroy deleted a resource it did not make:\n" + out)
+        self.assertEqual(self.snapshot(), before)
         self.assertEqual(self.writes(calls), [], out)
+
+    def make_foreign(self):
+        iam, r53 = self.moto.client("iam"), self.moto.client("route53")
+        code = {"ZipFile": open(self.zip, "rb").read()}
+        for r in REGIONS:
+            role = iam.create_role(RoleName="nearjs-fn-%s" % r, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            self.moto.client("lambda", r).create_function(FunctionName="nearjs", Runtime="provided.al2023",
+                                                          Handler="bootstrap", Role=role, Code=code)
+            api = self.moto.client("apigatewayv2", r)
+            api.create_api(Name="nearjs", ProtocolType="HTTP")
+            names = ["%s-fast.%s" % (r, DOMAIN), "fast." + DOMAIN]
+            arn = self.moto.client("acm", r).request_certificate(DomainName=names[0], SubjectAlternativeNames=names[1:],
+                                                                 ValidationMethod="DNS")["CertificateArn"]
+            for d in names:
+                api.create_domain_name(DomainName=d, DomainNameConfigurations=[{"CertificateArn": arn,
+                                                                                "EndpointType": "REGIONAL"}])
+            s3 = self.moto.client("s3", r)
+            where = {} if r == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": r}}
+            for b in ("nearjs-artifacts-%s-%s", "nearjs-content-%s-%s"):
+                s3.create_bucket(Bucket=b % (ACCOUNT, r), **where)
+                # moto 5.2 hands a new bucket the tags of the deleted bucket of the same name (AWS does not)
+                s3.delete_bucket_tagging(Bucket=b % (ACCOUNT, r))
+            r53.create_health_check(CallerReference="foreign-" + r, HealthCheckConfig={
+                "Type": "HTTPS", "FullyQualifiedDomainName": names[0], "Port": 443, "ResourcePath": "/healthz",
+                "EnableSNI": True, "RequestInterval": 10, "FailureThreshold": 3})
+
+    @staticmethod
+    def stack_tagged(snap):
+        """Every resource of the snapshot that carries nearjs:stack, as (kind, name)."""
+        def tagged(tags):
+            if isinstance(tags, dict):
+                return "nearjs:stack" in tags
+            return any((t.get("Key") if isinstance(t, dict) else t[0]) == "nearjs:stack" for t in tags or [])
+        out = []
+        for r in REGIONS:
+            reg = snap["regions"][r]
+            out += [("function", r, n) for n, f in reg["functions"].items() if tagged(f["Tags"])]
+            out += [("api", r, a["Name"]) for a in reg["apis"] if tagged(a["Tags"])]
+            out += [("domain", r, d["Name"]) for d in reg["domains"] if tagged(d["Tags"])]
+            out += [("certificate", r, c["Arn"]) for c in reg["certificates"] if tagged(c["Tags"])]
+        out += [("bucket", b) for b, x in snap["buckets"].items() if tagged(x["Tags"])]
+        out += [("role", n) for n, x in snap["roles"].items() if tagged(x["Tags"])]
+        out += [("health check", h["Id"]) for h in snap["health_checks"] if tagged(h["Tags"])]
+        return out
+
+    @staticmethod
+    def kinds(snap):
+        """What the account holds, by kind and name (the foreign resources' own view of the snapshot)."""
+        out = {}
+        for r in REGIONS:
+            reg = snap["regions"][r]
+            out[r] = {"functions": sorted(reg["functions"]), "apis": sorted(a["Name"] for a in reg["apis"]),
+                      "domains": [d["Name"] for d in reg["domains"]],
+                      "certificates": [sorted(c["Names"]) for c in reg["certificates"]]}
+        out["buckets"] = sorted(snap["buckets"])
+        out["roles"] = sorted(snap["roles"])
+        out["health_checks"] = sorted(h["Config"]["FullyQualifiedDomainName"] for h in snap["health_checks"])
+        return out
+
+    @staticmethod
+    def kinds_foreign():
+        out = {}
+        for r in REGIONS:
+            names = ["%s-fast.%s" % (r, DOMAIN), "fast." + DOMAIN]
+            out[r] = {"functions": ["nearjs"] + (["other"] if r == "us-east-1" else []), "apis": ["nearjs"],
+                      "domains": sorted(names), "certificates": [sorted(names)]}
+        out["buckets"] = sorted(b % (ACCOUNT, r) for r in REGIONS for b in ("nearjs-artifacts-%s-%s", "nearjs-content-%s-%s"))
+        out["roles"] = sorted(["other-role"] + ["nearjs-fn-%s" % r for r in REGIONS])
+        out["health_checks"] = sorted("%s-fast.%s" % (r, DOMAIN) for r in REGIONS)
+        return out
 
 
 if __name__ == "__main__":

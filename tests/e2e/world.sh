@@ -210,12 +210,18 @@ case_own_region() {
         # Warm, no request waits on a new TLS handshake to the gateway (/metrics counts those made for
         # requests): 10 more over one client connection add none. (Parallel requests need as many upstream
         # connections as are busy at once, which no test can fix; bench/e2e counts them under load.)
+        # The metric must be there and count the connection the request above made: a missing line must
+        # not compare equal to another missing line.
         hs0=$(handshakes "$i")
+        check "$r: /metrics counts upstream handshakes (at least the one above)" \
+            "$([[ "$hs0" =~ ^[0-9]+$ ]] && [ "$hs0" -ge 1 ] && echo counted || echo "'$hs0'")" counted
         args=()
-        for n in $(seq 10); do args+=(-o /dev/null "https://$PUBLIC/acme/main.js?n=$n"); done
-        client --resolve "$PUBLIC:443:${REGION_IP[$i]}" "${args[@]}"
+        for n in $(seq 10); do args+=(-o /dev/null -w '%{http_code}\n' "https://$PUBLIC/acme/main.js?n=$n"); done
+        check "$r: warm, 10 sequential requests over one connection: each 200" \
+            "$(client --resolve "$PUBLIC:443:${REGION_IP[$i]}" "${args[@]}" | paste -sd' ')" "$(printf '200 %.0s' $(seq 10) | sed 's/ $//')"
         hs1=$(handshakes "$i")
-        check "$r: warm, 10 sequential requests: no new upstream TLS handshake ($hs0 before)" "$hs1" "$hs0"
+        check "$r: warm, 10 sequential requests: no new upstream TLS handshake ($hs0 before)" \
+            "$([[ "$hs1" =~ ^[0-9]+$ ]] && echo $((hs1 - hs0)) || echo "'$hs1'")" 0
     done
 }
 # handshakes i [j [METRIC]]: region i's edge's new TLS connections to region j's origin (default its own)
@@ -360,7 +366,7 @@ imds_creds() {
 # refused with Lambda's 403, and each refusal is logged with its reason.
 case_url_security() {
     [ -n "$PYAWS" ] && "$PYAWS" -c 'import botocore' 2>/dev/null ||
-        { echo "SKIP e2e world ($CASE): no Python with botocore (scripts/find-aws-python.sh)"; exit 77; }
+        { echo "SKIP e2e world ($CASE): no Python with botocore (make test installs one: its make setup runs scripts/find-aws-python.sh)"; exit 77; }
     local i r doc k sec tok other
     for i in 0 1 2; do
         r=${REGIONS[$i]}

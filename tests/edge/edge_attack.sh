@@ -123,7 +123,8 @@ check "h2 :path without a slash -> 400" "$("${H2[@]}" raw 'acme/main.js' GET)" 4
 check "HTTP/1 obs-fold -> 400" "$(raw1 'GET /a.js HTTP/1.1\r\nHost: fast.example.com\r\nX-A: 1\r\n x: 2\r\n\r\n')" 400
 check "HTTP/1.1 without Host -> 400" "$(raw1 'GET /a.js HTTP/1.1\r\nUser-Agent: t\r\n\r\n')" 400
 r1=$(upstream_count requests)
-check "none of these 7 reached the upstream" "$((r1 - r0 - 1))" 0
+# (- 1: the /conns request that read r1 is itself counted)
+check "none of these 6 reached the upstream" "$((r1 - r0 - 1))" 0
 check "h2 ordinary request still 200" "$("${H2[@]}" raw '/acme/main.js?x=1' GET)" 200
 check "HTTP/1.1 with Host -> 200" "$(raw1 'GET /a.js HTTP/1.1\r\nHost: fast.example.com\r\n\r\n')" 200
 
@@ -183,7 +184,7 @@ C2=(curl -sS --max-time 10 --cacert "$T/ca.pem" --resolve "fast.example.com:$L2:
 # an HTTP/2 connection made before the table fills, for requests while it is full
 $PY - "$L2" "$T/ca.pem" 64 >emfile-h2.out 2>&1 <<'PYEOF' &
 import socket, ssl, sys, time
-import h2.config, h2.connection, h2.events
+import h2.config, h2.connection, h2.events, h2.exceptions
 port, ca, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 ctx = ssl.create_default_context(cafile=ca)
 ctx.set_alpn_protocols(["h2"])
@@ -199,24 +200,28 @@ while True:  # wait for the go: a file
     except OSError:
         time.sleep(0.05)
 statuses = {}
-for i in range(n):
-    c.send_headers(1 + 2 * i, [(":method", "GET"), (":scheme", "https"), (":authority", "fast.example.com"),
-                               (":path", "/a.js")], end_stream=True)
-s.sendall(c.data_to_send())
-s.settimeout(10)
-done = 0
-while done < n:
-    d = s.recv(65536)
-    if not d:
-        break
-    for ev in c.receive_data(d):
-        if isinstance(ev, h2.events.ResponseReceived):
-            st = dict(ev.headers)[":status"]
-            statuses[st] = statuses.get(st, 0) + 1
-        if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
-            done += 1
+try:  # a connection the edge ends is an answer count short, said below, not a traceback
+    for i in range(n):
+        c.send_headers(1 + 2 * i, [(":method", "GET"), (":scheme", "https"), (":authority", "fast.example.com"),
+                                   (":path", "/a.js")], end_stream=True)
     s.sendall(c.data_to_send())
+    s.settimeout(10)
+    done = 0
+    while done < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        for ev in c.receive_data(d):
+            if isinstance(ev, h2.events.ResponseReceived):
+                st = dict(ev.headers)[":status"]
+                statuses[st] = statuses.get(st, 0) + 1
+            if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                done += 1
+        s.sendall(c.data_to_send())
+except (OSError, h2.exceptions.ProtocolError) as e:
+    print("connection ended:", e, flush=True)
 print("statuses", sorted(statuses.items()), flush=True)
+print("answered", sum(statuses.values()), flush=True)
 PYEOF
 PIDS+=($!)
 disown $!
@@ -239,7 +244,8 @@ touch go
 for _ in $(seq 200); do grep -q statuses emfile-h2.out && break; sleep 0.05; done
 lines1=$(wc -l <emfile.err)
 echo "     64 requests while out of descriptors: $(grep statuses emfile-h2.out); log lines: $((lines1 - lines0))"
-check "requests while out of descriptors answered" "$(grep -c statuses emfile-h2.out)" 1
+# Every one of the 64 got a status (a closed connection or a reset stream leaves a count short).
+check "requests while out of descriptors: each answered with a status" "$(grep '^answered' emfile-h2.out)" "answered 64"
 check "log lines while out of descriptors are rate-limited" "$([ $((lines1 - lines0)) -le 8 ] && echo yes || echo "$((lines1 - lines0)) lines")" yes
 kill "$EDGE_PID" 2>/dev/null
 

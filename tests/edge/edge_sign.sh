@@ -4,7 +4,7 @@
 # AWS_IAM would (upstream.py --iam), and the warm standby to the first failover upstream.
 # 1. credentials_file: GET, POST (x-amz-content-sha256), a target that needs encoding, the health checks: all
 #    verified; a client's own Authorization header does not reach the upstream.
-# 2. IMDSv2 (imds.py at NEARJS_EDGE_IMDS): none reachable -> the upstream DOWN with one line saying why, 502,
+# 2. IMDSv2 (scripts/imds_double.py at NEARJS_EDGE_IMDS): none reachable -> the upstream DOWN with one line saying why, 502,
 #    and not one request reaches the upstream unsigned; IMDS up -> UP, signed with the role's key; rotated
 #    credentials (expiring within the refresh lead) are picked up in the background.
 # 3. Warm standby: with the first upstream killed, the first requests after the failover cost no handshake
@@ -118,8 +118,9 @@ after=$(curl -sS --cacert "$T/ca.pem" --resolve "$GW1:$U1:127.0.0.1" "https://$G
 check "not one request reached the upstream unsigned" "$((after - before))" 1 # this /conns itself
 # expiring within the refresh lead (15 min): the refresher comes back for new ones within seconds
 creds AKIAROLEONE role-secret-1 role-token-1 $((15 * 60 + 2)) >imds-creds.json
-python3 "$HERE/imds.py" --port "$IMDS" --creds imds-creds.json >imds.log 2>&1 &
+python3 "$HERE/../../scripts/imds_double.py" --port "$IMDS" --role nearjs-edge --creds-file imds-creds.json >imds.log 2>&1 &
 PIDS+=($!)
+await_log "${PIDS[-1]}" imds.log "listening on" "the IMDS double"
 wait_for "the upstream to come back" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics | grep 'nearjs_edge_upstream_healthy{' | cut -d' ' -f2)\" = 1 ]"
 check "IMDS up: the upstream is up" "$(metric nearjs_edge_upstream_healthy "$GW1")" 1
 check "signed with the role's key" "$("${C[@]}" "$URL/acct/x.js" | jq -r .signed_by)" AKIAROLEONE

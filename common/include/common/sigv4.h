@@ -61,13 +61,23 @@ typedef struct cm_sigv4_request {
                                  CM_SIGV4_EMPTY_SHA256 without one */
 } cm_sigv4_request_t;
 
-/* A signing key: derived once per secret, day, region and service, then reused for every request of that
- * day (deriving costs four HMACs, signing one). Caller-allocated; holds no pointers. */
+struct evp_mac_ctx_st; /* OpenSSL's EVP_MAC_CTX, EVP_MD_CTX, EVP_MD */
+struct evp_md_ctx_st;
+struct evp_md_st;
+
+/* A signing key and its working memory: derived once per secret, day, region and service, then reused for
+ * every request of that day (deriving costs four HMACs; signing one SHA-256 and one HMAC, with OpenSSL
+ * contexts and buffers kept here, so a signature allocates nothing once warm). Caller-allocated; empty when
+ * zeroed (or after cm_sigv4_key_init); cm_sigv4_key_clear frees what it holds. One thread at a time. */
 typedef struct cm_sigv4_key {
     char date[9]; /* YYYYMMDD, NUL-terminated */
     char region[CM_SIGV4_NAME_MAX + 1];
     char service[CM_SIGV4_NAME_MAX + 1];
     unsigned char k[32];
+    struct evp_mac_ctx_st *mac_ctx; /* HMAC-SHA256 keyed with k; owned */
+    struct evp_md_ctx_st *md_ctx;   /* for the canonical request's SHA-256; owned */
+    struct evp_md_st *md;           /* SHA-256, fetched once; owned */
+    cm_buf_t creq, sts, sh;         /* canonical request, string to sign, SignedHeaders; reused */
 } cm_sigv4_key_t;
 
 /* Writes t (UTC) as x-amz-date, "YYYYMMDDTHHMMSSZ", NUL-terminated, into out. Cannot fail for the years
@@ -93,14 +103,17 @@ int cm_sigv4_canonical_request(cm_buf_t *out, cm_buf_t *signed_headers, const cm
 int cm_sigv4_string_to_sign(cm_buf_t *out, const char *amz_date, const cm_sigv4_key_t *key, const char *creq,
                             size_t creq_len);
 
+/* Makes *key empty (as a zeroed one). Cannot fail. */
+void cm_sigv4_key_init(cm_sigv4_key_t *key);
 /* Derives the signing key of secret for date (YYYYMMDD, or a whole x-amz-date: its first 8 characters),
- * region and service (NUL-terminated) into *key. Returns 0, CM_EINVAL (date not 8 digits, a name empty or
- * longer than CM_SIGV4_NAME_MAX) or CM_ECRYPTO (OpenSSL failed); *key is cleared on failure. */
+ * region and service (NUL-terminated) into *key (empty, or derived before: what it held is freed first).
+ * Returns 0, CM_EINVAL (date not 8 digits, a name empty or longer than CM_SIGV4_NAME_MAX) or CM_ECRYPTO
+ * (OpenSSL failed); *key is cleared on failure. */
 int cm_sigv4_key_derive(cm_sigv4_key_t *key, const char *secret, size_t secret_len, const char *date,
                         const char *region, const char *service);
 /* Returns 1 if key was derived for the day of amz_date (or YYYYMMDD), else 0. */
 int cm_sigv4_key_fresh(const cm_sigv4_key_t *key, const char *amz_date);
-/* Wipes a key (secret material) from memory. */
+/* Frees what a key holds and wipes its secret material; it is empty afterwards. */
 void cm_sigv4_key_clear(cm_sigv4_key_t *key);
 
 /* Signs req (its headers are the signed set: they must include host and x-amz-date equal to amz_date, and
@@ -109,7 +122,7 @@ void cm_sigv4_key_clear(cm_sigv4_key_t *key);
  * "AWS4-HMAC-SHA256 Credential=<key_id>/<date>/<region>/<service>/aws4_request, SignedHeaders=..., Signature=...".
  * Returns 0, CM_EINVAL (as cm_sigv4_canonical_request, or key not of amz_date's day), CM_ECRYPTO, CM_ETOOBIG
  * or CM_ENOMEM; authorization is unchanged on failure. */
-int cm_sigv4_sign(cm_buf_t *authorization, const cm_sigv4_request_t *req, const cm_sigv4_key_t *key, const char *key_id,
+int cm_sigv4_sign(cm_buf_t *authorization, const cm_sigv4_request_t *req, cm_sigv4_key_t *key, const char *key_id,
                   size_t key_id_len, const char *amz_date);
 
 /* What cm_sigv4_verify concluded about a request. */
