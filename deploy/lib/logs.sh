@@ -30,17 +30,17 @@ step_logs() {
             --log-group-name "$(log_group)" --retention-in-days "$LOG_RETENTION_DAYS" >/dev/null
         return 0
     fi
+    have=$(jq -r '.retentionInDays // "never"' <<<"$g")
+    if [ "$have" = "$LOG_RETENTION_DAYS" ]; then
+        keep "log group $(log_group) ($LOG_RETENTION_DAYS days)" # ours: made or adopted with this retention
+        return 0
+    fi
     if ! log_group_ours; then
         change update "log group $(log_group): stack tag (made by Lambda before)" logs tag-resource \
             --resource-arn "$(log_group_arn)" --tags "$(tag_kv)" >/dev/null
     fi
-    have=$(jq -r '.retentionInDays // "never"' <<<"$g")
-    if [ "$have" != "$LOG_RETENTION_DAYS" ]; then
-        change update "log group $(log_group) retention $have -> $LOG_RETENTION_DAYS days" logs put-retention-policy \
-            --log-group-name "$(log_group)" --retention-in-days "$LOG_RETENTION_DAYS" >/dev/null
-    else
-        keep "log group $(log_group) ($LOG_RETENTION_DAYS days)"
-    fi
+    change update "log group $(log_group) retention $have -> $LOG_RETENTION_DAYS days" logs put-retention-policy \
+        --log-group-name "$(log_group)" --retention-in-days "$LOG_RETENTION_DAYS" >/dev/null
 }
 
 destroy_logs() {

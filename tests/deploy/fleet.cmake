@@ -8,7 +8,7 @@ endif()
 # fleet_userdata: the instances' user data run for real under a root prefix, then the edge it installed
 # serves a request to nearjs-local start-api --domain.
 nearjs_test(NAME fleet_userdata COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fleet_userdata.sh ${CMAKE_BINARY_DIR})
-set_tests_properties(fleet_userdata PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+set_tests_properties(fleet_userdata PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
                      REQUIRED_FILES "${CMAKE_BINARY_DIR}/bin/nearjs-edge;${CMAKE_BINARY_DIR}/bin/nearjs-local")
 # fleet_deploy: make deploy MODE=edge in two regions, twice (the exact fleet, nothing created the second
 # time), make plan, a new build replaced one instance at a time (a probe reads moto after every change),

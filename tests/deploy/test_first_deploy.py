@@ -2,7 +2,8 @@
 """make deploy into an empty account succeeds on its first run, through the realism layer with IAM
 propagation at its default time (10 s) and every operation's first call throttled (MODE=direct; the
 edge mode's first deploy is fleet_deploy's, through the same layer). Then a no-op re-run writes nothing,
-a changed throttle is one UpdateStage per region (never a delete and a create),
+a changed throttle is one UpdateStage per region (never a delete and a create), the function's log group
+has its 30-day retention (and destroy removes it),
 and, after a destroy, a deploy whose PROPAGATION_WAIT is shorter than the propagation fails with one
 line naming the role (and a destroy with DESTROY_CONTENT=1 of the empty content buckets works). Prints the wall times and the call counts from the layer's call log.
 Usage: test_first_deploy.py   (exit 77: skipped without moto)
@@ -36,6 +37,10 @@ class FirstDeploy(DeployTest):
         self.assertRegex(out, r"role arn:aws:iam::\d+:role/nearjs-fn-us-east-1 not usable by lambda yet")
         for r in ("us-east-1", "eu-west-1"):
             self.assertIn("%s: done: " % r, out)
+            # The function's log group, made by deploy with LOG_RETENTION_DAYS (30), not left to Lambda
+            # (which makes it on the first invocation with no retention: logs kept forever).
+            groups = self.moto.client("logs", r).describe_log_groups(logGroupNamePrefix="/aws/lambda/nearjs")["logGroups"]
+            self.assertEqual([(g["logGroupName"], g.get("retentionInDays")) for g in groups], [("/aws/lambda/nearjs", 30)])
         t2 = time.time()
         out2, _ = self.run_deploy("deploy")
         t3 = time.time()
@@ -62,6 +67,8 @@ class FirstDeploy(DeployTest):
         out, _ = self.run_deploy("destroy", DESTROY_CONTENT=1)
         left = [b["Name"] for b in self.moto.client("s3").list_buckets()["Buckets"] if b["Name"].startswith("nearjs-")]
         self.assertEqual(left, [], out)
+        for r in ("us-east-1", "eu-west-1"):
+            self.assertEqual(self.moto.client("logs", r).describe_log_groups()["logGroups"], [], "destroy left the log group")
         out, _ = self.run_deploy("deploy", 1, PROPAGATION_WAIT=3)
         lines = [x for x in out.splitlines() if "is still not usable by lambda after" in x]
         roles = sorted(set(re.findall(r"role (arn:aws:iam::\d+:role/[\w-]+) is still not usable", "\n".join(lines))))
