@@ -14,10 +14,10 @@
 #     roles, profiles).
 # Through the realism layer (tests/deploy/README.md) with the default behaviours, every operation's first
 # call throttled, and the writes' parameters logged: the first deploy is edge mode's first deploy into an
-# empty account (IAM propagation, throttling). Also: an instance AWS stopped is left as it is by the next
-# deploy; one AWS terminated (its address disassociated, as AWS does) is replaced and its address
-# released only after its record and health check are gone (address-in-dns: no violation); burstable
-# instances are launched with CpuCredits=standard.
+# empty account (IAM propagation, throttling). Also (4b): an instance AWS stopped is left as it is by
+# the next deploy, and destroy takes it; one AWS terminated (its address disassociated, as AWS does) is
+# replaced and its address released only after its record and health check are gone (address-in-dns: no
+# violation); burstable instances are launched with CpuCredits=standard.
 # moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait); EDGE_DRAIN_WAIT=0 but in 4.
 # Usage: fleet_deploy.sh BUILD_DIR
 set -u
@@ -111,18 +111,6 @@ snapshot snap.json
 check "second deploy: state identical" "$(cmp -s snap1.json snap.json && echo same)" same
 check "second deploy: no fleet step ran" "$(wc -l <"$FLEET_PROBE_LOG")" 0
 
-# --- 2b. an instance AWS stopped (scheduled retirement): counted as it is, its address, check and record kept
-stopped=$(jq -r '.regions["us-east-1"].instances[0].id' snap1.json)
-awsj us-east-1 ec2 stop-instances --instance-ids "$stopped" >/dev/null
-mark=$(date +%s.%N)
-"${DEPLOY[@]}" deploy >deploy2b.out 2>&1
-check "deploy with a stopped instance exits 0" "$?" 0
-check "stopped instance: us-east-1 has nothing to do" "$(grep -c "^us-east-1: done: 0 created, 0 updated, 0 deleted" deploy2b.out)" 1
-check "stopped instance: no write at all" "$(jq -s --argjson t "$mark" '[.[] | select(.t >= $t and .write)] | length' "$CALL_LOG")" 0
-check "stopped instance: its address stays" \
-    "$(awsj us-east-1 ec2 describe-addresses --filters "Name=instance-id,Values=$stopped" | jq '.Addresses | length')" 1
-awsj us-east-1 ec2 start-instances --instance-ids "$stopped" >/dev/null
-
 # --- 3. plan with one more instance per region: said, not done
 EDGE_COUNT=3 "${DEPLOY[@]}" plan >plan.out 2>&1
 check "plan exits 0" "$?" 0
@@ -175,8 +163,12 @@ for r in us-east-1 eu-west-1; do
 done
 check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
 
-# --- 4b. an instance AWS terminated (its Elastic IP disassociated, as AWS does): replaced; its record and
-# health check go before its address is released
+# --- 4b. at once, an instance AWS stopped in us-east-1 (scheduled retirement) and one AWS terminated in
+# eu-west-1 (its Elastic IP disassociated, as AWS does). us-east-1: nothing to do (the stopped one keeps
+# its address, check and record). eu-west-1: replaced; the gone one's record and health check go before
+# its address is released. Then destroy (5.) takes the stopped one too.
+stopped=$(jq -r '.regions["us-east-1"].instances[0].id' snap.json)
+awsj us-east-1 ec2 stop-instances --instance-ids "$stopped" >/dev/null
 gone=$(jq -r '.regions["eu-west-1"].instances[0].id' snap.json)
 assoc=$(awsj eu-west-1 ec2 describe-addresses --filters "Name=instance-id,Values=$gone" | jq -r '.Addresses[0].AssociationId')
 awsj eu-west-1 ec2 disassociate-address --association-id "$assoc" >/dev/null
@@ -184,13 +176,17 @@ awsj eu-west-1 ec2 terminate-instances --instance-ids "$gone" >/dev/null
 : >"$FLEET_PROBE_LOG"
 mark=$(date +%s.%N)
 "${DEPLOY[@]}" deploy >deploy4b.out 2>&1
-check "deploy after a termination exits 0" "$?" 0
+check "deploy after a stop and a termination exits 0" "$?" 0
+check "us-east-1, a stopped instance: nothing to do" "$(grep -c "^us-east-1: done: 0 created, 0 updated, 0 deleted" deploy4b.out)" 1
+check "us-east-1: no write at all" \
+    "$(jq -s --argjson t "$mark" '[.[] | select(.t >= $t and .write and .region == "us-east-1" and .service != "route53")] | length' "$CALL_LOG")" 0
+check "us-east-1: the stopped instance keeps its address" \
+    "$(awsj us-east-1 ec2 describe-addresses --filters "Name=instance-id,Values=$stopped" | jq '.Addresses | length')" 1
 check "eu-west-1: one instance launched in its place" "$(grep -c '^\[eu-west-1\] create edge instance' deploy4b.out)" 1
 check "eu-west-1: the terminated one's address released" \
     "$(jq -s --argjson t "$mark" '[.[] | select(.t >= $t and .operation == "ReleaseAddress" and .status == 200)] | length' "$CALL_LOG")" 1
 check "no address released while DNS named it (address-in-dns)" \
     "$(jq -s -c '[.[] | select(.violation) | .violation]' "$CALL_LOG")" "[]"
-snapshot snap.json
 
 # --- 5. destroy: nothing of ours left
 "${DEPLOY[@]}" destroy >destroy.out 2>&1
@@ -204,7 +200,7 @@ check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
 check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in deploy1.out deploy2.out deploy2b.out plan.out deploy3.out deploy4b.out destroy.out; do echo "--- $f"; tail -40 "$f"; done
+    for f in deploy1.out deploy2.out plan.out deploy3.out deploy4b.out destroy.out; do echo "--- $f"; tail -40 "$f"; done
     echo "--- probe.log"
     cat "$FLEET_PROBE_LOG"
     exit 1
