@@ -47,8 +47,7 @@ int main(int argc, char **argv)
     cm_buf_init(&sh, 1 << 16);
     int rc = 2;
     char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+    for (size_t n = fread(chunk, 1, sizeof(chunk), stdin); n > 0; n = fread(chunk, 1, sizeof(chunk), stdin))
         if (cm_buf_append(&in, chunk, n) != 0)
             goto done;
     if (in.base == NULL)

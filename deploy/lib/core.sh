@@ -8,7 +8,8 @@
 # - change() is how steps write: it logs, records create/update/delete for the summary, and in plan
 #   mode only says what it would do.
 # Globals: REGION (the region being worked on), RUN_DIR (this run's scratch folder), DRY_RUN,
-# AWS_CLI, AWS_ENDPOINT_URL, NEARJS_CALL_LOG (optional: one line per call "read|write region service op").
+# AWS_CLI, AWS_ENDPOINT_URL, NEARJS_CALL_LOG (optional: one line per call "read|write region service op"),
+# AWS_CALL_REGION (optional: call that region, e.g. us-east-1's alarms, while notes and errors stay REGION's).
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -37,15 +38,15 @@ aws_() {
         return 70
     fi
     if [ -n "${NEARJS_CALL_LOG:-}" ]; then
-        printf '%s %s %s %s %s\n' "$kind" "${REGION:-global}" "$1" "$2" "$EPOCHREALTIME" >>"$NEARJS_CALL_LOG"
+        printf '%s %s %s %s %s\n' "$kind" "${AWS_CALL_REGION:-${REGION:-global}}" "$1" "$2" "$EPOCHREALTIME" >>"$NEARJS_CALL_LOG"
     fi
     local ep=()
     [ -n "${AWS_ENDPOINT_URL:-}" ] && ep=(--endpoint-url "$AWS_ENDPOINT_URL")
     errf="$RUN_DIR/aws-err.$BASHPID"
     if [ -n "${AWSD_IN:-}" ]; then
-        aws_via_server "$errf" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" || rc=$?
+        aws_via_server "$errf" "${ep[@]}" --region "${AWS_CALL_REGION:-${REGION:-us-east-1}}" --output json "$@" || rc=$?
     else
-        AWS_PAGER="" "$AWS_CLI" "${ep[@]}" --region "${REGION:-us-east-1}" --output json "$@" 2>"$errf" || rc=$?
+        AWS_PAGER="" "$AWS_CLI" "${ep[@]}" --region "${AWS_CALL_REGION:-${REGION:-us-east-1}}" --output json "$@" 2>"$errf" || rc=$?
     fi
     if [ "$rc" -ne 0 ]; then
         AWS_ERROR=$(grep -v '^[[:space:]]*$' "$errf" | tail -n 3 | tr '\n' ' ')

@@ -85,11 +85,7 @@ step_function() {
     out=$(change create "function $FN version" lambda publish-version --function-name "$FN" --code-sha256 "$ZIP_SHA_B64")
     ver=$PLANNED
     [ -z "$out" ] || ver=$(jq -r .Version <<<"$out")
-    if [ -z "$alias" ]; then
-        change create "alias live -> $ver" lambda create-alias --function-name "$FN" --name live --function-version "$ver" >/dev/null
-    else
-        change update "alias live $live_ver -> $ver" lambda update-alias --function-name "$FN" --name live --function-version "$ver" >/dev/null
-    fi
+    fn_move_live "$alias" "$live_ver" "$ver" # deploy/lib/rollout.sh: a canary may move only a share first
     FN_LIVE_VERSION=$ver
 }
 

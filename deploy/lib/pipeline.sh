@@ -50,10 +50,12 @@ run_destroy() {
     done
 }
 
-# each_region FUNCTION: FUNCTION in every region of REGION_LIST at once; then the summary.
+# each_region FUNCTION: FUNCTION in every region of REGION_LIST at once (or only those in ONLY_REGIONS, a
+# space-separated subset: a staged rollout's canary, then the rest; REGION_LIST stays whole, as steps
+# such as the edge's fallback list read it); then the summary.
 each_region() {
     local fn=$1 r pids=()
-    for r in "${REGION_LIST[@]}"; do
+    for r in ${ONLY_REGIONS:-${REGION_LIST[*]}}; do
         rm -f "$RUN_DIR/status.$r" "$RUN_DIR/error.$r"
         (region_main "$r" "$fn") 2>&1 | sed -u "s/^/[$r] /" &
         pids+=($!)
@@ -65,7 +67,7 @@ each_region() {
 # One line per region: done with counts, or failed at which step with the CLI's error.
 summary() {
     local r st failed=() counts
-    for r in "${REGION_LIST[@]}"; do
+    for r in ${ONLY_REGIONS:-${REGION_LIST[*]}}; do
         st=$(cat "$RUN_DIR/status.$r" 2>/dev/null || echo "failed: no status (killed?)")
         counts=$(awk '{n[$1]++} END {printf "%d created, %d updated, %d deleted, %d unchanged",
                  n["create"], n["update"], n["delete"], n["keep"]}' "$RUN_DIR/notes.$r" 2>/dev/null)

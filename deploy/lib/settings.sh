@@ -39,13 +39,13 @@ settings_check() {
     command -v jq >/dev/null || die "jq not found (apt-get install jq)"
     settings_retries
     case "$verb" in
-    publish | content-status | rollback) ;;
+    publish | content-status | rollback | logs) ;;
     *) settings_check_stack "$verb" ;;
     esac
     aws_server_start
     settings_account
     case "$verb" in
-    publish | content-status | rollback) ;;
+    publish | content-status | rollback | logs) ;;
     *) settings_zone ;;
     esac
     if [ "$MODE" = edge ] && { [ "$verb" = deploy ] || [ "$verb" = plan ]; } && declare -F fleet_quota_check >/dev/null; then
@@ -156,6 +156,7 @@ settings_account() {
     local out
     out=$(aws_ sts get-caller-identity) || die "cannot reach AWS with these credentials (sts get-caller-identity failed; see above)"
     ACCOUNT=$(jq -r .Account <<<"$out")
+    PRINCIPAL=$(jq -r .Arn <<<"$out") # who deploys: the nearjs:deployed-by tag (deploy/lib/status.sh)
 }
 
 # The hosted zone: HOSTED_ZONE_ID, or the public zone whose name is the longest suffix of DOMAIN.

@@ -104,7 +104,10 @@ static int each_pair(struct ycx *y, yaml_node_t *n, const char *path, pair_cb cb
         if (k->type != YAML_SCALAR_NODE)
             return fail(y, k, path, "keys must be plain names");
         char full[200];
-        snprintf(full, sizeof(full), "%s%s%s", path, path[0] != '\0' ? "." : "", (const char *)k->data.scalar.value);
+        int n = snprintf(full, sizeof(full), "%s%s%s", path, path[0] != '\0' ? "." : "",
+                         (const char *)k->data.scalar.value);
+        if (n < 0 || (size_t)n >= sizeof(full))
+            return fail(y, k, path, "key path is over 199 characters");
         int rc = cb(y, (const char *)k->data.scalar.value, v, full, arg);
         if (rc != 0)
             return rc;
@@ -142,7 +145,7 @@ static int on_limits(struct ycx *y, const char *k, yaml_node_t *v, const char *f
                                                      : NULL;
     if (dst == NULL)
         return unknown(y, v, full);
-    uint64_t n;
+    uint64_t n = 0; /* set by num() on success; initialised for gcc -O3, which cannot see that */
     int rc = num(y, v, full, 256, (uint64_t)1 << 30, &n);
     if (rc == 0)
         *dst = (size_t)n;

@@ -106,9 +106,8 @@ static void from_file(struct refresher *r, const char *path)
         return;
     }
     char chunk[4096];
-    size_t n;
     int err = 0;
-    while (err == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    for (size_t n = fread(chunk, 1, sizeof(chunk), f); err == 0 && n > 0; n = fread(chunk, 1, sizeof(chunk), f))
         err = cm_buf_append(&b, chunk, n);
     fclose(f);
     edge_creds_t *c = NULL;
@@ -133,7 +132,7 @@ static void step_failed(struct refresher *r, const char *what)
                                         "GET /latest/meta-data/iam/security-credentials/<role>"};
     char l[300], why[400];
     label(r, l, sizeof(l));
-    snprintf(why, sizeof(why), "%s: %s: %s", l, paths[r->step], what);
+    snprintf(why, sizeof(why), "%.220s: %s: %.100s", l, paths[r->step], what); /* bounded: no -Wformat-truncation */
     fail(r, why);
 }
 

@@ -7,6 +7,7 @@
  * finished check keeps it until the next tick, because h2o still returns the connection to that pool
  * after our callback returns (releasing it inside the callback freed the pool under h2o). On
  * health_stop the thread cancels its checks, frees its loop and parks (edge__thread_park).
+ * A check's connection is closed when its answer ends, never returned to the pool (see close_conn).
  */
 #include "server.h"
 #include "common/h2o_compat.h"
@@ -50,6 +51,17 @@ static void release_finished(struct health *h)
     }
 }
 
+/* Closes the connection of a check whose answer ended. libh2o 2.2.5's client decides keep-alive from the answer
+ * alone (our "connection: close" does not count) and would hand the socket back to the generation's pool; there it
+ * sits outside any loop, so when the upstream closes it, as it may after our "connection: close", nobody sees it:
+ * a socket in CLOSE-WAIT, kept until a request happens to take it from the pool (h2o's "detected close by upstream"
+ * warning) or the generation is freed. Taking the socket makes h2o's client close nothing and return nothing. */
+static void close_conn(h2o_http1client_t *client)
+{
+    if (client->sock != NULL)
+        h2o_socket_close(h2o_http1client_steal_socket(client));
+}
+
 static void check_done(struct check *c, int ok, const char *why)
 {
     edge_upstream_t *u = &c->gen->upstreams[c->idx];
@@ -76,6 +88,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     h2o_buffer_consume(&client->sock->input, client->sock->input->size);
     if (errstr != NULL) {
         c->client = NULL;
+        if (errstr == h2o_http1client_error_is_eos)
+            close_conn(client);
         check_done(c, errstr == h2o_http1client_error_is_eos, errstr);
     }
     return 0;
@@ -96,11 +110,13 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         char why[96];
         snprintf(why, sizeof(why), "health check got status %d, want %d", status, u->conf->health_status);
         c->client = NULL;
+        close_conn(client); /* (a 204 or 304 would be kept alive) */
         check_done(c, 0, why);
         return NULL;
     }
     if (errstr == h2o_http1client_error_is_eos) {
         c->client = NULL;
+        close_conn(client);
         check_done(c, 1, NULL);
         return NULL;
     }

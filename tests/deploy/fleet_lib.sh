@@ -26,6 +26,8 @@ fleet_moto_begin() {
     MOTO_DIRECT_URL=http://127.0.0.1:$port
     export MOTO_DIRECT_URL AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_PAGER='' AWS_MAX_ATTEMPTS=1
     export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    # Every region at once: nothing answers a staged rollout's canary checks here (tests/deploy/test_ops.py tests those).
+    export ROLLOUT=all-at-once
     fleet_wait_url "$MOTO_DIRECT_URL/moto-api/" moto.log moto
     lport=$(free_port)
     CALL_LOG=$T/calls.jsonl

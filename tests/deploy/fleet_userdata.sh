@@ -71,6 +71,9 @@ bad_setting "setting EDGE_COUNT='0': want 1-20 instances per region" EDGE_COUNT=
 bad_setting "EDGE_INSTANCE_TYPE t4g.micro is arm64: want a nearjs-edge-*-arm64.tar.gz" EDGE_INSTANCE_TYPE=t4g.micro
 bad_setting "5000 bytes, over the 4096 that an SSM standard-tier parameter holds" CERT_FILE=$T/big.pem
 bad_setting "setting EDGE_ADMIN_PORT='443': want a port other than 80 and 443" EDGE_ADMIN_PORT=443
+bad_setting "setting ORIGIN='url': MODE=direct serves browsers from API Gateway's custom domain: want apigw" MODE=direct ORIGIN=url
+bad_setting "setting ORIGIN='cloudfront': want url (the function URL behind the edges) or apigw" ORIGIN=cloudfront
+bad_setting "setting RESERVED_CONCURRENCY='0': want a whole number >= 1" RESERVED_CONCURRENCY=0
 check "no AWS call made by a refused setting" "$(cat calls 2>/dev/null | wc -l)" 0
 
 # --- deploy's steps put the artifact and the parameters into moto

@@ -153,6 +153,14 @@ class Call:
             return target.rsplit(".", 1)[-1]
         if self.protocol in ("query", "ec2"):
             return (self.form().get("Action") or self.query.get("Action", ["?"])[0])
+        # A service whose newest model speaks another protocol (CloudWatch: smithy-rpc-v2-cbor) is still
+        # called in the query protocol by older CLIs (Debian's v2): the form's Action names the operation,
+        # where matching the path "/" against the new model's templates would name an unrelated one.
+        if "x-www-form-urlencoded" in self.headers.get("Content-Type", "") and self.form().get("Action"):
+            return self.form()["Action"]
+        m = re.match(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$", self.path)
+        if m:  # smithy-rpc-v2-cbor: the operation is in the path
+            return m.group(1)
         found = MODELS.match(self.service, self.method, self.path, self.query, self.headers)
         if found:
             self.path_params = found[1]

@@ -206,6 +206,26 @@ class Layer(unittest.TestCase):
                if h["CallerReference"] in ("ref-1", "ref-2")]
         self.assertEqual(len(ids), 1)
 
+    # ---- health checks that fail on demand (issue 19, realism_health.py) -----------------------------
+    def test_health_check_failing(self):
+        conf = "Type=HTTPS,FullyQualifiedDomainName=%s.example.com,Port=443,ResourcePath=/healthz"
+        ids = [json.loads(self.aws("route53", "create-health-check", "--caller-reference", "hcf-" + n,
+                                   "--health-check-config", conf % n)[1])["HealthCheck"]["Id"] for n in ("a", "b")]
+
+        def statuses(hc):
+            out = json.loads(self.aws("route53", "get-health-check-status", "--health-check-id", hc)[1])
+            return {o["StatusReport"]["Status"].split(":")[0] for o in out["HealthCheckObservations"]}
+
+        self.assertEqual(statuses(ids[0]), {"Success"})  # moto's answer, always
+        self.moto.realism(on={"health-check-failing": {"ids": ids[0]}})
+        self.assertEqual(statuses(ids[0]), {"Failure"})
+        self.assertEqual(statuses(ids[1]), {"Success"})
+        self.assertEqual(len(self.by("health-check-failing")), 1)
+        self.moto.realism(on={"health-check-failing": {"ids": "all"}})
+        self.assertEqual(statuses(ids[1]), {"Failure"})
+        self.moto.realism(off=["health-check-failing"])
+        self.assertEqual(statuses(ids[0]), {"Success"})
+
     # ---- h. re-import keeps tags --------------------------------------------------------------------
     def test_reimport_keeps_tags(self):
         acm = self.moto.client("acm")
@@ -275,6 +295,8 @@ class Layer(unittest.TestCase):
         self.aws("ssm", "put-parameter", "--name", "/realism/p", "--value", "v", "--type", "String")
         self.aws("iam", "list-roles")
         self.aws("ec2", "describe-instances")
+        # CloudWatch's newest model speaks smithy-rpc-v2-cbor; the CLI still sends the query protocol's form
+        self.aws("cloudwatch", "describe-alarms")
         got = [(c["service"], c["operation"], c["region"], c["write"], c["status"]) for c in self.moto.calls(self.t0)]
         self.assertEqual(got, [
             ("s3", "CreateBucket", "eu-west-1", True, 200),
@@ -286,6 +308,7 @@ class Layer(unittest.TestCase):
             ("ssm", "PutParameter", "us-east-1", True, 200),
             ("iam", "ListRoles", "us-east-1", False, 200),
             ("ec2", "DescribeInstances", "us-east-1", False, 200),
+            ("cloudwatch", "DescribeAlarms", "us-east-1", False, 200),
         ])
         self.assertIn("eu-west-1", REGIONS)
 

@@ -439,10 +439,17 @@ case_standby_failover() {
     [ "${WORLD_EXPECT_STANDBY:-1}" = 1 ] || return 0
     check "region 0's edge held a standby connection to ${REGIONS[$up]} before the failover" "$([ "${sb:-0}" -ge 1 ] && echo yes)" yes
     check "the first 30 requests after the failover waited on no new handshake to ${REGIONS[$up]}" "$hs1" "$hs0"
-    # A new connection over the link costs two more round trips (TCP connect, then TLS 1.3's): 2 x LINK_MS.
-    # Half of that is the bound, leaving room for a loaded machine's noise.
-    check "the first request after the failover took the failed-over steady state, not a handshake more (< steady + ${LINK_MS} ms)" \
-        "$(awk -v f="${first3%%/*}" -v s="$steady" -v l="$LINK_MS" 'BEGIN { print (f < s + l) ? "yes" : "no: " f " ms" }')" yes
+    # A new connection over the link costs the server's TLS flight and then the answer, each held LINK_MS:
+    # without the standby the first request took steady + 25..40 ms (bench/e2e/README.md). The bound is
+    # steady + LINK_MS. It is judged only on a quiet machine (region 0's steady state under 3 ms, its idle
+    # value ~1 ms): under a loaded CI the scheduler alone adds tens of ms here and there, and the handshake
+    # counter above is the deterministic witness.
+    if awk -v o="$own" 'BEGIN { exit !(o < 3) }'; then
+        check "the first request after the failover took the failed-over steady state, not a handshake more (< steady + ${LINK_MS} ms)" \
+            "$(awk -v f="${first3%%/*}" -v s="$steady" -v l="$LINK_MS" 'BEGIN { print (f < s + l) ? "yes" : "no: " f " ms" }')" yes
+    else
+        echo "     latency not judged: the machine is loaded (region 0's steady state ${own} ms, ~1 ms idle)"
+    fi
 }
 
 case "$CASE" in

@@ -171,6 +171,13 @@ for i in $(seq 100); do
 done
 check "100 reloads done" "$(grep -c 'reloaded:' edge.err)" 100
 sleep 0.3 # workers take the new generation at their next tick
+# No request is in flight: once the last health check is answered (or timed out: timeouts sum to 4 s) the edge
+# holds no connection to the upstream. A check's connection left in the generation's pool stays there in
+# CLOSE-WAIT (the upstream closes it after the check's "connection: close") for as long as the generation lives.
+upconns() { ss -Htanp "dport = :$U1" | grep -c "pid=$MAIN_PID,"; }
+for _ in $(seq 50); do [ "$(upconns)" -eq 0 ] && break; sleep 0.1; done
+check "after the reloads the edge holds no upstream connection (none left in CLOSE-WAIT)" \
+    "$(upconns) $(ss -Htanp state close-wait "dport = :$U1" | grep -c "pid=$MAIN_PID,")" "0 0"
 fds_after=$(nfds "$MAIN_PID")
 echo "     descriptors before/after 100 SIGHUPs: $fds_before -> $fds_after"
 check "100 SIGHUPs leak no descriptor" "$([ "$fds_after" -le "$fds_before" ] && echo yes || echo "$fds_before -> $fds_after")" yes

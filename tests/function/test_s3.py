@@ -426,7 +426,7 @@ class S3StoreTest(unittest.TestCase):
         # function/test/fn_store_s3.c: one handler, many requests: 304 revalidation, no re-render.
         prog = os.path.join(TEST_BIN, "fn_store_s3")
         if not os.access(prog, os.X_OK):
-            self.skipTest("%s not built" % prog)
+            self.skipTest("%s not built (make test builds it)" % prog)
         p = subprocess.run([prog], capture_output=True, timeout=60,
                            env=dict(os.environ, NEARJS_TEST_S3_ENDPOINT=self.endpoint, **CREDS))
         self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())

@@ -163,7 +163,9 @@ teardown() {
 }
 
 @test "413 over 10 MB in API Gateway's words: JSON, request id, logged; Content-Length and chunked" {
-    start_server start-api --workers 1 "$FN"
+    # --timeout 30: the function reads 10 MB through the Runtime API, which took over the default 3 s (a 504)
+    # on a loaded 2-core machine; the timeout is not what this test is about
+    start_server start-api --workers 1 --timeout 30 "$FN"
     head -c $((10 * 1024 * 1024 + 1)) /dev/zero >"$T/big"
     req "$URL/answer" --data-binary "@$T/big"
     [ "$code" = 413 ] && [ "$body" = '{"message":"Request Entity Too Large"}' ] || fail_with "Content-Length"
@@ -379,7 +381,7 @@ furl() {
 
 @test "function URL, AWS_IAM: botocore-signed requests served with the URL's event; unsigned, expired, replayed, tampered, other credentials or scope: Lambda's 403" {
     [ -n "${NEARJS_AWS_PYTHON:-}" ] && "$NEARJS_AWS_PYTHON" -c 'import botocore' 2>/dev/null ||
-        skip "no Python with botocore (scripts/find-aws-python.sh)"
+        skip "no Python with botocore (make test installs one: its make setup runs scripts/find-aws-python.sh)"
     KEY=ASIAEDGEEXAMPLE00001 SECRET=edge-secret TOKEN=edge-session-token
     AWS_REGION=eu-west-1 start_server start-api --workers 1 --function-url --url-id abcdefghij0123456789abcdefghij01 \
         --iam "$KEY:$SECRET:$TOKEN" --principal arn:aws:sts::111122223333:assumed-role/nearjs-edge-eu-west-1/i-0abc "$FN"
@@ -412,7 +414,9 @@ furl() {
     }
     refused NO_AUTH --path /echo
     refused SKEW --path /echo "${signed[@]}" --skew -301
-    refused SKEW --path /echo "${signed[@]}" --skew 301
+    # 330, not 301: the signature is made before curl starts, and on a loaded machine a second or more passes
+    # before the request arrives, bringing a date 301 s ahead back inside the 5 minutes (seen in CI's ASan run)
+    refused SKEW --path /echo "${signed[@]}" --skew 330
     refused MISMATCH --path /echo "${signed[@]}" --tamper path
     refused MISMATCH --path /echo "${signed[@]}" --tamper query
     refused MISMATCH --path /echo "${signed[@]}" --tamper header
