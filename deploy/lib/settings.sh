@@ -68,14 +68,7 @@ settings_retries() {
 
 settings_check_stack() {
     local verb=$1
-    case "$MODE" in
-    direct) ;;
-    edge)
-        [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)"
-        ! declare -F fleet_settings_check >/dev/null || fleet_settings_check "$verb"
-        ;;
-    *) bad MODE "$MODE" "want direct or edge" ;;
-    esac
+    case "$MODE" in direct | edge) ;; *) bad MODE "$MODE" "want direct or edge" ;; esac
     case "$MODE/${ORIGIN:-}" in
     edge/url | edge/apigw | direct/apigw) ;;
     direct/url) bad ORIGIN "$ORIGIN" "MODE=direct serves browsers from API Gateway's custom domain: want apigw (or MODE=edge)" ;;
@@ -85,6 +78,19 @@ settings_check_stack() {
         is_uint "${RESERVED_CONCURRENCY:-}" && [ "$RESERVED_CONCURRENCY" -ge 1 ] ||
             bad RESERVED_CONCURRENCY "${RESERVED_CONCURRENCY:-}" "want a whole number >= 1 (concurrent executions per region)"
         is_uint "${ORIGIN_WAIT:-}" || bad ORIGIN_WAIT "${ORIGIN_WAIT:-}" "want seconds"
+        # Function URLs made since October 2025 need lambda:InvokeFunction granted with InvokedViaFunctionUrl
+        # (origin.sh). A CLI whose model predates it (Debian 12's aws-cli 2.9) refuses the flag after the URL
+        # is made, so say it here, before any write.
+        case "$verb" in
+        deploy | plan)
+            "$AWS_CLI" lambda add-permission help 2>/dev/null | grep -q -- '--invoked-via-function-url' ||
+                bad AWS_CLI "$AWS_CLI" "its lambda add-permission has no --invoked-via-function-url, which ORIGIN=url needs (AWS asks for it on function URLs since October 2025): use a newer aws CLI (pip install -U awscli, or the .venv that scripts/find-aws-python.sh makes), or ORIGIN=apigw"
+            ;;
+        esac
+    fi
+    if [ "$MODE" = edge ]; then
+        [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)"
+        ! declare -F fleet_settings_check >/dev/null || fleet_settings_check "$verb"
     fi
     [[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
         bad DOMAIN "$DOMAIN" "want a lower-case DNS name such as example.com (fast.\$DOMAIN is served)"

@@ -1,8 +1,9 @@
 """make status: what runs where, and whether it is healthy (issue 19). Read calls only.
 
 Input (stdin, JSON, from deploy/lib/status.sh): the settings and every name deploy would use, per region.
-Each region's reads run in a forked process of their own (awscall.fork_map), the zone's records and
-health checks (global) in one more, so 2 regions take about as long as 1.
+Each region's reads run in a forked process of their own (awscall.fork_map), the zone's records, health
+checks and the status of each check our records carry (global) in one more, so 2 regions take about as
+long as 1.
 Output: one table (or FORMAT=json), then the dashboard's address, then a last line:
   healthy                          exit 0
   degraded: WHAT; ...              exit 1 (a failing health check, a stopped edge, content that differs,
@@ -73,6 +74,14 @@ def global_facts(arg):
     g["records"] = aws("us-east-1", "route53", "list-resource-record-sets", "--hosted-zone-id",
                        spec["zone_id"]).get("ResourceRecordSets", [])
     g["health_checks"] = aws("us-east-1", "route53", "list-health-checks").get("HealthChecks", [])
+    # the status of every check our records carry, here: it overlaps with the regions' reads
+    ids = sorted({i for reg in spec["regions"] for i in hc_ids_of(spec, reg, g)})
+    g["statuses"] = {}
+    for i in ids:
+        try:
+            g["statuses"][i] = hc_status((aws, i))
+        except awscall.AwsError as e:
+            g["statuses"][i] = "unknown (%s)" % str(e)[:120]
     return g
 
 
@@ -291,7 +300,7 @@ def check_content(rep, spec, facts):
                     if len(lists) > 1 else "%d objects" % len(c))
 
 
-def hc_ids_of(spec, reg, f, g):
+def hc_ids_of(spec, reg, g):
     """The health checks status should ask about for this region (those its records carry)."""
     ids = set()
     for x in g["records"]:
@@ -333,9 +342,7 @@ def main():
             continue
         facts.append(val)
         readable.append(reg)
-    ids = sorted({i for reg, f in zip(readable, facts) for i in hc_ids_of(spec, reg, f, g)})
-    statuses = dict(zip(ids, [v if k == "ok" else "unknown (%s)" % v
-                              for k, v in awscall.fork_map(hc_status, [(aws, i) for i in ids])])) if ids else {}
+    statuses = g["statuses"]
     for reg, f in zip(readable, facts):
         check_function(rep, spec, reg, f)
         check_api(rep, spec, reg, f)

@@ -28,10 +28,8 @@ ops_python() {
 
 # The JSON status.py and logs.py read: settings and names, per region.
 ops_spec() {
-    local r format=${FORMAT:-table} color=0
+    local r format=${FORMAT:-table} color=${OPS_COLOR:-0}
     case "$format" in table | json) ;; *) bad FORMAT "$format" "want table or json" ;; esac
-    # Colours only on a terminal, and never with NO_COLOR (no-color.org).
-    [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ] && color=1
     for r in "${REGION_LIST[@]}"; do
         jq -cn --arg region "$r" --arg fn "$(fn_name)" --arg api "$(api_name)" --arg rn "$(regional_name "$r")" \
             --arg pub "$(public_name)" --arg cb "$(content_bucket "$r")" --arg cs "$(content_store "$r")" \
@@ -53,8 +51,10 @@ ops_spec() {
 }
 
 ops_status() {
-    local py spec
-    spec=$(ops_spec) || return 2
+    local py spec color=0
+    # Colours only when stdout is a terminal (asked here: inside $(...) it is a pipe), never with NO_COLOR.
+    [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ] && color=1
+    spec=$(OPS_COLOR=$color ops_spec) || return 2
     py=$(ops_python)
     "$py" "$DEPLOY_DIR/lib/status.py" <<<"$spec"
 }

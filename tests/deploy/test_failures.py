@@ -47,6 +47,13 @@ class Failures(DeployTest):
             self.assertIn(want, out, extra)
             self.assertEqual(len(out.strip().splitlines()), 1, out)
             self.assertEqual(self.writes(calls), [], extra)
+        # ORIGIN=url (edge mode's default) with a CLI that cannot grant InvokedViaFunctionUrl: Debian 12's v2.9
+        if os.path.exists("/usr/bin/aws"):
+            out, calls = self.run_deploy("plan", 2, MODE="edge", ORIGIN="url", AWS_CLI="/usr/bin/aws")
+            self.assertIn("setting AWS_CLI='/usr/bin/aws': its lambda add-permission has no --invoked-via-function-url",
+                          out)
+            self.assertEqual(len(out.strip().splitlines()), 1, out)
+            self.assertEqual(self.writes(calls), [])
         out, calls = self.run_deploy("frobnicate", 2)
         self.assertIn("unknown verb 'frobnicate'", out)
         self.assertEqual(self.snapshot(), before)

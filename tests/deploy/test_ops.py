@@ -187,6 +187,10 @@ class Canary(OpsTest):
                       "#dashboards/dashboard/nearjs", out)
         js = json.loads(self.status(0, FORMAT="json"))
         self.assertEqual((js["verdict"], js["degraded"], js["drifted"]), ("healthy", [], []))
+        # on a terminal (script(1) gives it one): colours, the last line green
+        p = subprocess.run(["script", "-qec", os.path.join(ROOT, "deploy", "nearjs-deploy.sh") + " status", "/dev/null"],
+                           capture_output=True, text=True, timeout=120, env=self.env(TERM="xterm"), cwd=ROOT)
+        self.assertIn("\033[32;1mhealthy\033[0m", p.stdout)
         self.check_alarms()
         out, calls = self.staged(self.good)
         self.assertEqual(self.writes(calls), [], out)
