@@ -66,7 +66,12 @@ clean:
 
 # Deployment (deploy/README.md): settings in deploy/nearjs.conf, overridden by NAME=value here.
 # `make deploy` builds what it ships first (the zip, and the edge's tarball), unless ZIP / EDGE_ARTIFACT name them.
-.PHONY: deploy plan rollback destroy publish content-status status logs
+.PHONY: deploy plan rollback destroy publish content-status status logs acceptance
 deploy: $(if $(ZIP),,package) $(if $(EDGE_ARTIFACT),,edge-package)
 deploy plan rollback destroy publish content-status status logs:
 	@deploy/nearjs-deploy.sh $@
+
+# The acceptance run on a real account (tests/aws/acceptance.sh; NEARJS_REAL_AWS=1 and a throw-away STACK):
+# deploy two regions, fetch, rotate the certificate, destroy, and a table of times and cost.
+acceptance: $(if $(ZIP),,package) $(if $(EDGE_ARTIFACT),,edge-package)
+	@tests/aws/acceptance.sh

@@ -21,7 +21,7 @@ VERB=${1:-}
 FLEET_STEPS=()
 # The framework, the steps, and any edge fleet plug-in (lib/fleet*.sh, issue 12); other lib/ files
 # (elf.sh: the packagers') are not deploy's.
-for f in "$DEPLOY_DIR"/lib/{core,settings,pipeline,artifact,iam,content,function,api,cert,domains,dns,origin,rollout,alarms,status}.sh \
+for f in "$DEPLOY_DIR"/lib/{core,settings,pipeline,artifact,iam,logs,content,function,api,cert,domains,dns,origin,rollout,alarms,status}.sh \
     "$DEPLOY_DIR"/lib/fleet*.sh; do
     [ -e "$f" ] || continue
     # shellcheck source=/dev/null

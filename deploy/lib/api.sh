@@ -2,8 +2,9 @@
 # one AWS_PROXY integration (payload 2.0) on the function's `live` alias, the `$default` route to it,
 # the auto-deployed `$default` stage with the throttling from the settings, and the one permission
 # that lets this API invoke the alias. moto accepts duplicate routes, stages and permission Sids, so
-# everything is looked up before it is made. A stage whose settings differ is deleted and made again:
-# moto has no UpdateStage (it answers HTTP 500).
+# everything is looked up before it is made. A stage whose settings differ is updated in place
+# (UpdateStage: only the members given change), never deleted and made again, which would leave the API
+# without a stage, so answering 404, in between.
 # Needs FN, FN_ALIAS_ARN. Sets API_ID, API_ENDPOINT.
 
 step_api() {
@@ -69,8 +70,9 @@ api_stage() {
             keep "stage \$default"
             return 0
         fi
-        change delete "stage \$default (settings changed: made again)" apigatewayv2 delete-stage --api-id "$API_ID" \
-            --stage-name '$default' >/dev/null
+        change update "stage \$default (auto-deploy, $THROTTLE_RATE/s, burst $THROTTLE_BURST)" apigatewayv2 update-stage \
+            --api-id "$API_ID" --stage-name '$default' --auto-deploy --default-route-settings "$settings" >/dev/null
+        return 0
     fi
     change create "stage \$default (auto-deploy, $THROTTLE_RATE/s, burst $THROTTLE_BURST)" apigatewayv2 create-stage \
         --api-id "$API_ID" --stage-name '$default' --auto-deploy --default-route-settings "$settings" \

@@ -112,8 +112,11 @@ bucket_destroy() {
     if [ -z "$tags" ] || [ "$(jq -r '.TagSet[] | select(.Key == "nearjs:stack") | .Value' <<<"$tags")" != "$STACK" ]; then
         return 0
     fi
+    # Every version and delete marker (the buckets are versioned), in batches of at most 1000 keys
+    # (DeleteObjects' limit), and none for an empty bucket: DeleteObjects with no object is MalformedXML
+    # (S3 API reference, DeleteObjects: Objects is required).
     keys=$(aws_ s3api list-object-versions --bucket "$b" --expected-bucket-owner "$ACCOUNT" |
-        jq -c '[(.Versions // []) + (.DeleteMarkers // []) | .[] | {Key, VersionId}] | _nwise(1000) | {Objects: ., Quiet: true}')
+        jq -c '[(.Versions // []) + (.DeleteMarkers // []) | .[] | {Key, VersionId}] | select(length > 0) | _nwise(1000) | {Objects: ., Quiet: true}')
     while IFS= read -r batch; do
         [ -n "$batch" ] || continue
         change delete "objects in $what bucket $b" s3api delete-objects --bucket "$b" --expected-bucket-owner "$ACCOUNT" \

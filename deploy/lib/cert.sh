@@ -1,25 +1,77 @@
 # deploy/lib/cert.sh: step `cert`. The region's ACM certificate for its custom domains (cert_names):
-# - CERT_FILE set: the files imported (tagged with the stack and the certificate's SHA-256, so an
-#   unchanged file is never re-imported; a changed one is re-imported under the same ARN);
+# - CERT_FILE set: the files imported. CERT_FILE may be a full chain (the leaf, then intermediates, as
+#   certbot's fullchain.pem): the leaf goes in as Certificate, the rest (then CHAIN_FILE) as
+#   CertificateChain; ACM refuses more than one certificate in Certificate ("The certificate field
+#   contains more than one certificate"). Tagged with the stack and the leaf's SHA-256 fingerprint, so an
+#   unchanged file is never imported again; a changed one of the same key type is re-imported under the
+#   same ARN (ACM keeps the ARN, its tags and the domains on it; a re-import takes no tags: "Reimport a
+#   certificate", ACM user guide), and one of another key type is a new import (ACM refuses to change
+#   the key type or size on re-import), which the domains then move to (step `domains`).
 # - else requested with DNS validation (tagged with the stack and its names), the validation CNAMEs
 #   UPSERTed into the zone, then waited for until ISSUED (CERT_WAIT seconds).
-# A no-op costs list-certificates and one list-tags-for-certificate. Sets CERT_ARN.
+# Tag values hold no file path: AWS allows only [\p{L}\p{Z}\p{N}_.:/=+\-@] in them.
+# A no-op costs list-certificates and one list-tags-for-certificate per certificate. Sets CERT_ARN.
+
+# Every key type ACM imports: ListCertificates answers only RSA_1024 and RSA_2048 certificates unless
+# Includes.keyTypes names others (ACM API reference, Filters.keyTypes), so an ECDSA or RSA 3072/4096
+# certificate would never be found again, and would be imported anew on every run.
+CERT_KEY_TYPES=RSA_1024,RSA_2048,RSA_3072,RSA_4096,EC_prime256v1,EC_secp384r1,EC_secp521r1
 
 cert_tag() { # json-tags key: the value
     jq -r --arg k "$2" '.Tags // [] | .[] | select(.Key == $k) | .Value' <<<"$1"
 }
 
-# cert_find KIND VALUE: the ARN of this stack's certificate (in REGION) whose nearjs:KIND tag is VALUE.
+# cert_list: this region's certificates of every key type that are not failed, expired or revoked,
+# one "ARN" a line.
+cert_list() {
+    aws_ acm list-certificates --includes "keyTypes=$CERT_KEY_TYPES" | jq -r '.CertificateSummaryList[]
+        | select(.Status != "FAILED" and .Status != "EXPIRED" and .Status != "REVOKED") | .CertificateArn'
+}
+
+# cert_find KIND [VALUE]: "ARN TAG-VALUE" lines, one per certificate of this stack (in REGION) that has a
+# nearjs:KIND tag (whose value is VALUE, when given).
 cert_find() {
-    local arn tags
-    for arn in $(aws_ acm list-certificates | jq -r '.CertificateSummaryList[] | select(.Status != "FAILED"
-            and .Status != "EXPIRED" and .Status != "REVOKED") | .CertificateArn'); do
+    local arn tags v
+    for arn in $(cert_list); do
         tags=$(aws_ acm list-tags-for-certificate --certificate-arn "$arn")
         [ "$(cert_tag "$tags" nearjs:stack)" = "$STACK" ] || continue
-        [ "$(cert_tag "$tags" "nearjs:$1")" = "$2" ] || continue
-        echo "$arn"
-        return 0
+        v=$(cert_tag "$tags" "nearjs:$1")
+        [ -n "$v" ] || continue
+        [ $# -lt 2 ] || [ "$v" = "$2" ] || continue
+        printf '%s %s\n' "$arn" "$v"
     done
+}
+
+# The leaf (the first certificate of CERT_FILE) and the chain (the others, then CHAIN_FILE), as files
+# in RUN_DIR; cert_split makes them (settings_check_cert calls it).
+CERT_LEAF="" CERT_CHAIN=""
+cert_split() {
+    CERT_LEAF=$RUN_DIR/cert-leaf.pem CERT_CHAIN=$RUN_DIR/cert-chain.pem
+    awk -v leaf="$CERT_LEAF" -v chain="$CERT_CHAIN" '
+        /-----BEGIN CERTIFICATE-----/ { n++; on = 1 }
+        on { print > (n == 1 ? leaf : chain) }
+        /-----END CERTIFICATE-----/ { on = 0 }' "$CERT_FILE"
+    [ -z "$CHAIN_FILE" ] || cat "$CHAIN_FILE" >>"$CERT_CHAIN"
+    [ -s "$CERT_CHAIN" ] || { rm -f "$CERT_CHAIN"; CERT_CHAIN=""; }
+    return 0
+}
+
+# cert_key_type FILE: ACM's name for the key of the (first) certificate in FILE: RSA_2048, EC_prime256v1...
+cert_key_type() {
+    local text
+    text=$(openssl x509 -in "$1" -noout -text 2>/dev/null)
+    case "$text" in
+    *"Public Key Algorithm: rsaEncryption"*)
+        printf 'RSA_%s' "$(sed -n 's/.*Public-Key: (\([0-9]*\) bit).*/\1/p' <<<"$text" | head -n 1)" ;;
+    *"Public Key Algorithm: id-ecPublicKey"*)
+        case "$(sed -n 's/.*ASN1 OID: \([a-z0-9]*\).*/\1/p' <<<"$text" | head -n 1)" in
+        prime256v1) printf EC_prime256v1 ;;
+        secp384r1) printf EC_secp384r1 ;;
+        secp521r1) printf EC_secp521r1 ;;
+        *) printf EC_other ;;
+        esac ;;
+    *) printf other ;;
+    esac
 }
 
 cert_fingerprint() { openssl x509 -in "$CERT_FILE" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f; }
@@ -29,27 +81,34 @@ step_cert() {
 }
 
 cert_import() {
-    local fp arn out chain=()
+    local fp arn found want have chain=() same=""
     fp=$(cert_fingerprint)
-    [ -z "$CHAIN_FILE" ] || chain=(--certificate-chain "fileb://$CHAIN_FILE")
-    arn=$(cert_find imported "$fp")
+    [ -n "$CERT_LEAF" ] || cert_split
+    [ -z "$CERT_CHAIN" ] || chain=(--certificate-chain "fileb://$CERT_CHAIN")
+    want=$(cert_key_type "$CERT_LEAF")
+    found=$(cert_find imported)
+    arn=$(awk -v fp="$fp" '$2 == fp { print $1; exit }' <<<"$found")
     if [ -n "$arn" ]; then
         CERT_ARN=$arn
         keep "certificate $arn (imported, unchanged)"
         return 0
     fi
-    arn=$(cert_find imported-from "$CERT_FILE")
-    if [ -n "$arn" ]; then
-        change update "certificate $arn (re-import $CERT_FILE)" acm import-certificate --certificate-arn "$arn" \
-            --certificate "fileb://$CERT_FILE" --private-key "fileb://$KEY_FILE" "${chain[@]}" >/dev/null
-        change update "certificate $arn fingerprint tag" acm add-tags-to-certificate --certificate-arn "$arn" \
+    for arn in $(awk '{ print $1 }' <<<"$found"); do
+        have=$(aws_ acm describe-certificate --certificate-arn "$arn" | jq -r .Certificate.KeyAlgorithm)
+        [ "$have" != "$want" ] || same=$arn
+    done
+    if [ -n "$same" ]; then
+        change update "certificate $same (re-import: a new $want certificate)" acm import-certificate \
+            --certificate-arn "$same" --certificate "fileb://$CERT_LEAF" --private-key "fileb://$KEY_FILE" \
+            "${chain[@]}" >/dev/null
+        change update "certificate $same fingerprint tag" acm add-tags-to-certificate --certificate-arn "$same" \
             --tags "Key=nearjs:imported,Value=$fp" >/dev/null
-        CERT_ARN=$arn
+        CERT_ARN=$same
         return 0
     fi
-    out=$(change create "certificate from $CERT_FILE (import)" acm import-certificate --certificate "fileb://$CERT_FILE" \
-        --private-key "fileb://$KEY_FILE" "${chain[@]}" \
-        --tags "$(tag_list)" "Key=nearjs:imported,Value=$fp" "Key=nearjs:imported-from,Value=$CERT_FILE")
+    out=$(change create "certificate $want from CERT_FILE (import)" acm import-certificate \
+        --certificate "fileb://$CERT_LEAF" --private-key "fileb://$KEY_FILE" "${chain[@]}" \
+        --tags "$(tag_list)" "Key=nearjs:imported,Value=$fp")
     CERT_ARN=$PLANNED
     [ -z "$out" ] || CERT_ARN=$(jq -r .CertificateArn <<<"$out")
 }
@@ -58,7 +117,7 @@ cert_request() {
     local names arn out rec status deadline sans=() fresh=0
     read -r -a names <<<"$(cert_names "$REGION")"
     [ ${#names[@]} -lt 2 ] || sans=(--subject-alternative-names "${names[@]:1}")
-    arn=$(cert_find names "${names[*]}")
+    arn=$(cert_find names "${names[*]}" | head -n 1 | cut -d' ' -f1)
     if [ -z "$arn" ]; then
         out=$(change create "certificate ${names[*]} (DNS validation)" acm request-certificate \
             --domain-name "${names[0]}" "${sans[@]}" --validation-method DNS \
@@ -102,7 +161,7 @@ cert_request() {
 
 destroy_cert() {
     local arn tags name out rec
-    for arn in $(aws_ acm list-certificates | jq -r '.CertificateSummaryList[].CertificateArn'); do
+    for arn in $(aws_ acm list-certificates --includes "keyTypes=$CERT_KEY_TYPES" | jq -r '.CertificateSummaryList[].CertificateArn'); do
         tags=$(aws_ acm list-tags-for-certificate --certificate-arn "$arn")
         [ "$(cert_tag "$tags" nearjs:stack)" = "$STACK" ] || continue
         # Only this region's own validation record here: fast.$DOMAIN's is shared by every region's
@@ -115,6 +174,8 @@ destroy_cert() {
         done
         jq -c --arg n "$name" '.Certificate.DomainValidationOptions // [] | .[] | select(.DomainName != $n)
             | .ResourceRecord // empty' <<<"$out" >>"$RUN_DIR/shared-records"
-        change delete "certificate $arn" acm delete-certificate --certificate-arn "$arn" >/dev/null
+        # After its custom domains (destroy_domains runs first), and AWS still holds it for a while.
+        change_released "certificate $arn" ResourceInUseException delete "certificate $arn" \
+            acm delete-certificate --certificate-arn "$arn" >/dev/null
     done
 }

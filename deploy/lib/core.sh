@@ -143,6 +143,68 @@ change() {
 
 keep() { note keep "$1"; }
 
+# change_settling WHAT PATTERN VERB DESC SERVICE OP ARGS...: change VERB DESC SERVICE OP ARGS, retried
+# while it fails with an error matching PATTERN (an extended regex): an IAM role or instance profile made
+# or changed moments ago that the service cannot use yet. IAM is eventually consistent, and Lambda and
+# EC2 see a new role, policy or profile seconds to minutes later (aws/aws-cli#7700: `iam wait
+# role-exists` does not mean Lambda can assume it; IAM user guide, "Changes that I make are not always
+# immediately visible"). Up to PROPAGATION_WAIT seconds (default 120), then one line naming WHAT.
+change_settling() {
+    change_retrying "${PROPAGATION_WAIT:-120}" "$1" "$2" "not usable by $5 yet (IAM changes take a while to propagate)" \
+        "is still not usable by $5 after %s s (IAM propagation; PROPAGATION_WAIT=${PROPAGATION_WAIT:-120}): re-run later, or check it in the IAM console" \
+        "${@:3}"
+}
+
+# change_released WHAT PATTERN VERB DESC SERVICE OP ARGS...: the same for a delete that AWS refuses while
+# something still uses the resource, and for a while after its last user is gone (ACM's
+# ResourceInUseException after the custom domains on a certificate are deleted: aws/aws-cdk#36265). Up to
+# RELEASE_WAIT seconds (default 300), then one line naming WHAT.
+change_released() {
+    change_retrying "${RELEASE_WAIT:-300}" "$1" "$2" "still in use (AWS lets go of it a while after its last user is deleted)" \
+        "is still in use after %s s (RELEASE_WAIT=${RELEASE_WAIT:-300}): re-run destroy later; the AWS console lists what uses it" \
+        "${@:3}"
+}
+
+# change_retrying LIMIT WHAT PATTERN WAITING GIVEUP VERB DESC SERVICE OP ARGS...: change VERB DESC ...,
+# retried with backoff (2, 4, 8, 15, 15... s) while its error matches PATTERN, a progress line "WHAT
+# WAITING: retrying in N s" each time; after LIMIT seconds, refuse "WHAT GIVEUP" (%s: the seconds
+# waited) and fail. Any other error fails at once. Noted (counted) once.
+change_retrying() {
+    local limit=$1 what=$2 pattern=$3 waiting=$4 giveup=$5 verb=$6 desc=$7 out rc waited=0 pause=2
+    shift 7
+    note "$verb" "$desc"
+    if plan; then
+        log "would $verb $desc"
+        return 0
+    fi
+    log "$verb $desc"
+    while :; do
+        rc=0
+        out=$(AWS_QUIET=1 aws_ "$@") || rc=$?
+        if [ "$rc" -eq 0 ]; then
+            rm -f "$RUN_DIR/error.${REGION:-global}"
+            printf '%s\n' "$out"
+            return 0
+        fi
+        if ! grep -Eq -- "$pattern" "$RUN_DIR/error.${REGION:-global}" 2>/dev/null; then
+            log "aws $1 $2 failed: $(cat "$RUN_DIR/error.${REGION:-global}" 2>/dev/null)"
+            return "$rc"
+        fi
+        if [ "$waited" -ge "$limit" ]; then
+            # shellcheck disable=SC2059
+            refuse "$what $(printf "$giveup" "$waited")"
+            return 1
+        fi
+        [ $((waited + pause)) -le "$limit" ] || pause=$((limit - waited))
+        [ "$pause" -ge 1 ] || pause=1
+        log "$what $waiting: retrying in $pause s ($waited of $limit s so far)"
+        sleep "$pause"
+        waited=$((waited + pause))
+        pause=$((pause * 2))
+        [ "$pause" -le 15 ] || pause=15
+    done
+}
+
 # refuse MESSAGE: a step's own error (e.g. a resource of our name that is not ours): logged, quoted by
 # the summary; returns 1, which ends the region.
 refuse() {

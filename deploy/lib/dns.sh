@@ -75,23 +75,33 @@ destroy_regional_dns() { zone_delete "record $(regional_name "$REGION") A" "$(re
 
 latency_setid() { printf '%s-fast-%s' "$STACK" "$REGION"; }
 
-# The health check of this region: found by its configuration (moto's CallerReference is not
-# idempotent), tagged with the stack at creation.
-health_find() {
+# The health checks of this region (tagged with the stack at creation; found by their configuration:
+# moto's CallerReference is not idempotent), as "ID INTERVAL" lines. RequestInterval cannot be changed
+# on an existing check (Route53 API reference, UpdateHealthCheck has no RequestInterval), so a new
+# HEALTH_INTERVAL is a new check, the record moved to it, then the old one deleted.
+health_checks() {
     aws_ route53 list-health-checks | jq -r --arg f "$(regional_name "$REGION")" --arg p "$HEALTH_PATH" \
-        '[.HealthChecks[] | select(.HealthCheckConfig | .Type == "HTTPS" and .FullyQualifiedDomainName == $f
-          and .ResourcePath == $p and .Port == 443 and .EnableSNI == true) | .Id] | first // empty'
+        '.HealthChecks[] | select(.HealthCheckConfig | .Type == "HTTPS" and .FullyQualifiedDomainName == $f
+          and .ResourcePath == $p and .Port == 443 and .EnableSNI == true)
+        | "\(.Id) \(.HealthCheckConfig.RequestInterval // 30)"'
+}
+
+health_find() { health_checks | awk -v i="$HEALTH_INTERVAL" '$2 == i { print $1; exit }'; }
+
+health_stack_tagged() { # id: 0 when the check carries this stack's tag
+    aws_ route53 list-tags-for-resource --resource-type healthcheck --resource-id "$1" |
+        jq -e --arg s "$STACK" 'any(.ResourceTagSet.Tags // [] | .[]; .Key == "nearjs:stack" and .Value == $s)' >/dev/null
 }
 
 step_latency_dns() {
-    local hc name pub cfg out
+    local hc name pub cfg out old
     name=$(regional_name "$REGION")
     pub=$(public_name)
     hc=$(health_find)
     if [ -z "$hc" ]; then
         cfg=$(jq -cn --arg f "$name" --arg p "$HEALTH_PATH" \
-            '{Type: "HTTPS", FullyQualifiedDomainName: $f, Port: 443, ResourcePath: $p, EnableSNI: true,
-              RequestInterval: 10, FailureThreshold: 3}')
+            --argjson i "$HEALTH_INTERVAL" '{Type: "HTTPS", FullyQualifiedDomainName: $f, Port: 443,
+              ResourcePath: $p, EnableSNI: true, RequestInterval: $i, FailureThreshold: 3}')
         out=$(change create "health check https://$name$HEALTH_PATH" route53 create-health-check \
             --caller-reference "$STACK-$REGION-$(date +%s%N)" --health-check-config "$cfg")
         hc=$PLANNED
@@ -106,17 +116,21 @@ step_latency_dns() {
     zone_upsert "record $pub A latency $REGION -> ${DOMAIN_TARGET[$pub]}" "$(alias_record "$pub" "${DOMAIN_TARGET[$pub]}" \
         "${DOMAIN_ZONE[$pub]}" true "$(jq -cn --arg s "$(latency_setid)" --arg r "$REGION" --arg h "$hc" \
         '{SetIdentifier: $s, Region: $r, HealthCheckId: $h}')")"
+    # Checks of another interval (HEALTH_INTERVAL changed): the record no longer names them.
+    for old in $(health_checks | awk -v i="$HEALTH_INTERVAL" '$2 != i { print $1 }'); do
+        health_stack_tagged "$old" || continue
+        change delete "health check $old (interval changed to $HEALTH_INTERVAL s)" route53 delete-health-check \
+            --health-check-id "$old" >/dev/null
+    done
 }
 
 destroy_latency_dns() {
-    local hc tags
+    local hc
     zone_delete "record $(public_name) A latency $REGION" "$(public_name)" A "$(latency_setid)"
-    hc=$(health_find)
-    [ -n "$hc" ] || return 0
-    tags=$(aws_ route53 list-tags-for-resource --resource-type healthcheck --resource-id "$hc")
-    if [ "$(jq -r '.ResourceTagSet.Tags // [] | .[] | select(.Key == "nearjs:stack") | .Value' <<<"$tags")" = "$STACK" ]; then
+    for hc in $(health_checks | awk '{ print $1 }'); do
+        health_stack_tagged "$hc" || continue
         change delete "health check $hc" route53 delete-health-check --health-check-id "$hc" >/dev/null
-    fi
+    done
 }
 
 # After destroy: the validation records that several regions' certificates share (fast.$DOMAIN's),

@@ -30,7 +30,8 @@ fleet_arch() { # instance type -> x86_64 | arm64 (Graviton families have a g aft
 # settings_check_stack in edge mode). Defaults here so an older nearjs.conf still works.
 fleet_settings_check() {
     : "${EDGE_COUNT:=2}" "${EDGE_INSTANCE_TYPE:=t3.micro}" "${EDGE_ADMIN_PORT:=9100}"
-    : "${EDGE_HEALTH_WAIT:=600}" "${EDGE_DRAIN_WAIT:=60}" "${EDGE_TTL:=60}" "${EDGE_ARTIFACT:=}"
+    : "${EDGE_HEALTH_WAIT:=600}" "${EDGE_DRAIN_WAIT:=60}" "${EDGE_TTL:=60}" "${EDGE_ARTIFACT:=}" "${EDGE_CPU_CREDITS:=standard}"
+    case "$EDGE_CPU_CREDITS" in standard | unlimited) ;; *) bad EDGE_CPU_CREDITS "$EDGE_CPU_CREDITS" "want standard or unlimited" ;; esac
     is_uint "$EDGE_COUNT" && [ "$EDGE_COUNT" -ge 1 ] && [ "$EDGE_COUNT" -le 20 ] || bad EDGE_COUNT "$EDGE_COUNT" "want 1-20 instances per region"
     [[ $EDGE_INSTANCE_TYPE =~ ^[a-z][a-z0-9-]*\.[a-z0-9]+$ ]] || bad EDGE_INSTANCE_TYPE "$EDGE_INSTANCE_TYPE" "want an EC2 instance type such as t3.micro"
     is_uint "$EDGE_ADMIN_PORT" && [ "$EDGE_ADMIN_PORT" -ge 1 ] && [ "$EDGE_ADMIN_PORT" -le 65535 ] &&
@@ -50,4 +51,33 @@ fleet_settings_check() {
     [ -n "$CERT_FILE" ] && [ -n "$KEY_FILE" ] ||
         bad CERT_FILE "$CERT_FILE" "MODE=edge needs CERT_FILE and KEY_FILE for fast.$DOMAIN (ACM keys cannot be exported to an instance)"
     fleet_pem_check
+}
+
+# fleet_credit_args: run-instances' --credit-specification for a burstable type (T2, T3, T3a, T4g), none
+# for others. standard by default: a t3's default is unlimited, which bills every vCPU-hour above the
+# baseline (EC2 user guide, "Burstable performance instances": unlimited mode; $0.05 per vCPU-hour on
+# Linux), so a busy edge would cost more than the table in deploy/README.md says without anyone asking.
+fleet_credit_args() {
+    [[ $EDGE_INSTANCE_TYPE =~ ^t[234][ag]?\. ]] || return 0
+    printf '%s\n' --credit-specification "CpuCredits=$EDGE_CPU_CREDITS"
+}
+
+# fleet_quota_check: before any write (deploy and plan, edge mode), per region: the Elastic IPs that are
+# not this stack's, plus EDGE_COUNT + 1 (a rolling replace launches one more before retiring one), must
+# fit the region's quota: Service Quotas' "EC2-VPC Elastic IPs" (L-0263D0A3) where the account may read
+# it, else AWS's default of 5 per region (EC2 user guide, "Elastic IP address quota").
+fleet_quota_check() {
+    local r quota from all ours need
+    for r in "${REGION_LIST[@]}"; do
+        from="Service Quotas L-0263D0A3"
+        quota=$(REGION=$r AWS_QUIET=1 aws_ service-quotas get-service-quota --service-code ec2 --quota-code L-0263D0A3 \
+            2>/dev/null | jq -r '.Quota.Value // empty | floor' 2>/dev/null) || quota=""
+        [ -n "$quota" ] || { quota=5 from="AWS's default; Service Quotas did not answer"; }
+        all=$(REGION=$r aws_ ec2 describe-addresses | jq '.Addresses | length') ||
+            die "cannot list the Elastic IPs of $r (ec2 describe-addresses failed; see above)"
+        ours=$(REGION=$r aws_ ec2 describe-addresses --filters "Name=tag:nearjs:stack,Values=$STACK" \
+            "Name=tag:nearjs:region,Values=$r" | jq '.Addresses | length') || die "cannot list the Elastic IPs of $r"
+        need=$((all - ours + EDGE_COUNT + 1))
+        [ "$need" -le "$quota" ] || bad EDGE_COUNT "$EDGE_COUNT" "$r has $((all - ours)) Elastic IPs of others and a quota of $quota ($from): EDGE_COUNT + 1 for a rolling replace needs $need; release some, lower EDGE_COUNT, or ask for more (Service Quotas, EC2-VPC Elastic IPs)"
+    done
 }

@@ -23,12 +23,14 @@ fleet_ami() {
         jq -r .Parameter.Value
 }
 
-# fleet_state: FLEET_INST (JSON array of {id, build, launch} of pending/running ones, oldest first),
+# fleet_state: FLEET_INST (JSON array of {id, build, launch} of pending/running/stopping/stopped ones,
+# oldest first: AWS stops instances for scheduled retirement, and a stopped one keeps its Elastic IP,
+# health check and record, so it is counted, replaced and destroyed like a running one, never orphaned),
 # FLEET_ADDRS (our Elastic IPs), FLEET_HCS (our health checks), FLEET_RECS (the region's weighted set).
 fleet_state() {
     FLEET_INST=$(aws_ ec2 describe-instances --filters "Name=tag:nearjs:stack,Values=$STACK" \
         "Name=tag:nearjs:region,Values=$REGION" Name=tag:nearjs:role,Values=edge \
-        Name=instance-state-name,Values=pending,running | jq -c '[.Reservations[].Instances[] |
+        Name=instance-state-name,Values=pending,running,stopping,stopped | jq -c '[.Reservations[].Instances[] |
             {id: .InstanceId, launch: .LaunchTime,
              build: ((.Tags // []) | map(select(.Key == "nearjs:build") | .Value) | first // "")}] | sort_by(.launch, .id)')
     FLEET_ADDRS=$(aws_ ec2 describe-addresses --filters "Name=tag:nearjs:stack,Values=$STACK" \
@@ -58,27 +60,21 @@ fleet_root_volume() {
 }
 
 # fleet_launch: one new instance of BUILD; prints its id ($PLANNED in a plan). IAM is eventually
-# consistent: a profile made seconds ago can be refused for a while, so that error is retried.
+# consistent: a profile made seconds ago is refused for a while ("Invalid IAM Instance Profile name"),
+# so that error is retried (change_settling, lib/core.sh).
 fleet_launch() {
     local out i
+    out=$(change_settling "instance profile $FLEET_PROFILE" 'Invalid IAM Instance Profile' \
+        create "edge instance ($EDGE_INSTANCE_TYPE, $FLEET_AMI, build $FLEET_BUILD)" \
+        ec2 run-instances --count 1 --image-id "$FLEET_AMI" --instance-type "$EDGE_INSTANCE_TYPE" \
+        --security-group-ids "$FLEET_SG_ID" --iam-instance-profile "Name=$FLEET_PROFILE" \
+        --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=1 \
+        --block-device-mappings "$(fleet_root_volume)" $(fleet_credit_args) \
+        --tag-specifications "$(fleet_tags instance nearjs:role=edge "nearjs:build=$FLEET_BUILD")")
     if plan; then
-        change create "edge instance ($EDGE_INSTANCE_TYPE, build $FLEET_BUILD)" ec2 run-instances >/dev/null
         echo "$PLANNED"
         return 0
     fi
-    for i in 1 2 3 4 5 6 7 8; do
-        out=$(AWS_QUIET=1 change create "edge instance ($EDGE_INSTANCE_TYPE, $FLEET_AMI, build $FLEET_BUILD)" \
-            ec2 run-instances --count 1 --image-id "$FLEET_AMI" --instance-type "$EDGE_INSTANCE_TYPE" \
-            --security-group-ids "$FLEET_SG_ID" --iam-instance-profile "Name=$FLEET_PROFILE" \
-            --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=1 \
-            --block-device-mappings "$(fleet_root_volume)" \
-            --tag-specifications "$(fleet_tags instance nearjs:role=edge "nearjs:build=$FLEET_BUILD")") && break
-        grep -q 'Invalid IAM Instance Profile' "$RUN_DIR/error.$REGION" 2>/dev/null && [ "$i" -lt 8 ] || {
-            refuse "aws ec2 run-instances failed: $(cat "$RUN_DIR/error.$REGION" 2>/dev/null)"
-        }
-        log "instance profile $FLEET_PROFILE not usable yet (IAM is eventually consistent): retrying in 5 s"
-        sleep "${NEARJS_FLEET_HEALTH_PAUSE:-5}"
-    done
     i=$(jq -r '.Instances[0].InstanceId' <<<"$out")
     aws_ ec2 wait instance-running --instance-ids "$i"
     fleet_hook "launched $i"
@@ -263,24 +259,26 @@ step_fleet_instances() {
     fleet_sweep
 }
 
-# fleet_sweep: deletes our addresses, health checks and weighted records whose instance is not running.
+# fleet_sweep: deletes our weighted records, health checks and addresses whose instance is gone, in that
+# order: an Elastic IP is released only once no record or health check names it, since a released
+# address can be allocated by another account at once, and DNS must never send our name to it.
 fleet_sweep() {
     local ids a h r
     ids=$(jq -c '[.[].id]' <<<"$FLEET_INST")
-    while read -r a; do
-        [ -n "$a" ] || continue
-        [ "$(jq -r .assoc <<<"$a")" = "" ] || continue
-        change delete "Elastic IP $(jq -r .ip <<<"$a") (no instance)" ec2 release-address --allocation-id "$(jq -r .alloc <<<"$a")" >/dev/null
-    done < <(jq -c --argjson ids "$ids" '.[] | select(.instance as $i | $ids | any(.[]; . == $i) | not)' <<<"$FLEET_ADDRS")
-    for h in $(jq -r --argjson ids "$ids" --arg p "$(fleet_hc_ref "$REGION" "")" \
-        '.[] | select((.CallerReference | ltrimstr($p)) as $i | $ids | any(.[]; . == $i) | not) | .Id' <<<"$FLEET_HCS"); do
-        change delete "health check $h (no instance)" route53 delete-health-check --health-check-id "$h" >/dev/null
-    done
     while read -r r; do
         [ -n "$r" ] || continue
         change delete "record $(fleet_proxy_name "$REGION") $(jq -r .SetIdentifier <<<"$r") (no instance)" \
             route53 change-resource-record-sets --hosted-zone-id "$ZONE_ID" --change-batch "$(fleet_rrset_change DELETE "$r")" >/dev/null
     done < <(jq -c --argjson ids "$ids" --arg p "$(fleet_record_id "")" '.[] | select((.SetIdentifier | ltrimstr($p)) as $i | $ids | any(.[]; . == $i) | not)' <<<"$FLEET_RECS")
+    for h in $(jq -r --argjson ids "$ids" --arg p "$(fleet_hc_ref "$REGION" "")" \
+        '.[] | select((.CallerReference | ltrimstr($p)) as $i | $ids | any(.[]; . == $i) | not) | .Id' <<<"$FLEET_HCS"); do
+        change delete "health check $h (no instance)" route53 delete-health-check --health-check-id "$h" >/dev/null
+    done
+    while read -r a; do
+        [ -n "$a" ] || continue
+        [ "$(jq -r .assoc <<<"$a")" = "" ] || continue
+        change delete "Elastic IP $(jq -r .ip <<<"$a") (no instance)" ec2 release-address --allocation-id "$(jq -r .alloc <<<"$a")" >/dev/null
+    done < <(jq -c --argjson ids "$ids" '.[] | select(.instance as $i | $ids | any(.[]; . == $i) | not)' <<<"$FLEET_ADDRS")
 }
 
 destroy_fleet_instances() {

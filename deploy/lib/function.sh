@@ -31,6 +31,9 @@ has_any() { # "list" name...: 0 when the space-separated list holds any of the n
     return 1
 }
 
+# Lambda's answer while it cannot assume a role made or changed moments ago (retried: change_settling).
+FN_ROLE_NOT_READY='cannot be assumed by Lambda'
+
 fn_wait_updated() { plan || aws_ lambda wait function-updated --function-name "$FN"; }
 
 step_function() {
@@ -43,7 +46,8 @@ step_function() {
     FN_NEW=0
     if [ -z "$out" ]; then
         FN_NEW=1
-        change create "function $FN ($ARCH, ${MEMORY} MB, ${TIMEOUT} s)" lambda create-function --function-name "$FN" \
+        change_settling "role $ROLE_ARN" "$FN_ROLE_NOT_READY" \
+            create "function $FN ($ARCH, ${MEMORY} MB, ${TIMEOUT} s)" lambda create-function --function-name "$FN" \
             --runtime provided.al2023 --handler bootstrap --role "$ROLE_ARN" --architectures "$ARCH" \
             --code "S3Bucket=$(artifact_bucket "$REGION"),S3Key=$ZIP_KEY" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
             --environment "$env" --tags "$(tag_kv)" >/dev/null
@@ -60,7 +64,8 @@ step_function() {
             fn_wait_updated
         fi
         if has_any "$diff" Runtime Handler Role MemorySize Timeout Env; then
-            change update "function $FN configuration ($(for f in $diff; do has_any "Runtime Handler Role MemorySize Timeout Env" "$f" && printf '%s ' "$f"; done | sed 's/ $//; s/ /, /g'))" \
+            change_settling "role $ROLE_ARN" "$FN_ROLE_NOT_READY" \
+                update "function $FN configuration ($(for f in $diff; do has_any "Runtime Handler Role MemorySize Timeout Env" "$f" && printf '%s ' "$f"; done | sed 's/ $//; s/ /, /g'))" \
                 lambda update-function-configuration --function-name "$FN" --runtime provided.al2023 --handler bootstrap \
                 --role "$ROLE_ARN" --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$env" >/dev/null
             fn_wait_updated

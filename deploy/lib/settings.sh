@@ -69,6 +69,7 @@ settings_check() {
     [ "$(printf '%s\n' "${REGION_LIST[@]}" | sort | uniq -d)" = "" ] || bad REGIONS "$REGIONS" "a region is named twice"
     command -v "$AWS_CLI" >/dev/null || bad AWS_CLI "$AWS_CLI" "not found (apt-get install awscli, or set AWS_CLI)"
     command -v jq >/dev/null || die "jq not found (apt-get install jq)"
+    settings_retries
     settings_check_prefix
     [ -z "${VERSION:-}" ] || [[ $VERSION =~ ^[1-9][0-9]{0,8}$ ]] ||
         bad VERSION "$VERSION" "want a function version number such as 3 (rollback moves live to it)"
@@ -83,6 +84,22 @@ settings_check() {
     publish | content-status | rollback | logs) ;;
     *) settings_zone ;;
     esac
+    if [ "$MODE" = edge ] && { [ "$verb" = deploy ] || [ "$verb" = plan ]; } && declare -F fleet_quota_check >/dev/null; then
+        fleet_quota_check
+    fi
+}
+
+# The CLI's retry mode and attempts, exported before the first call (the CLI servers inherit them); the
+# variables win over ~/.aws/config. AWS CLI user guide, "AWS CLI retries": standard mode retries
+# throttling errors (Throttling, ThrottlingException, TooManyRequestsException, RequestLimitExceeded,
+# SlowDown, ...) and HTTP 500/502/503/504 with exponential backoff (base 2, at most 20 s).
+settings_retries() {
+    case "${CLI_RETRY_MODE:=standard}" in standard | adaptive) ;;
+    *) bad CLI_RETRY_MODE "$CLI_RETRY_MODE" "want standard or adaptive" ;;
+    esac
+    is_uint "${CLI_MAX_ATTEMPTS:=10}" && [ "$CLI_MAX_ATTEMPTS" -ge 1 ] && [ "$CLI_MAX_ATTEMPTS" -le 20 ] ||
+        bad CLI_MAX_ATTEMPTS "$CLI_MAX_ATTEMPTS" "want 1-20 (attempts, the first included)"
+    export AWS_RETRY_MODE=$CLI_RETRY_MODE AWS_MAX_ATTEMPTS=$CLI_MAX_ATTEMPTS
 }
 
 settings_check_stack() {
@@ -120,6 +137,13 @@ settings_check_stack() {
     is_uint "$THROTTLE_RATE" && [ "$THROTTLE_RATE" -ge 1 ] || bad THROTTLE_RATE "$THROTTLE_RATE" "want a whole number >= 1 (requests/s)"
     is_uint "$THROTTLE_BURST" && [ "$THROTTLE_BURST" -ge 1 ] || bad THROTTLE_BURST "$THROTTLE_BURST" "want a whole number >= 1"
     is_uint "$CERT_WAIT" || bad CERT_WAIT "$CERT_WAIT" "want seconds"
+    is_uint "${PROPAGATION_WAIT:=120}" || bad PROPAGATION_WAIT "$PROPAGATION_WAIT" "want seconds (e.g. 120)"
+    is_uint "${RELEASE_WAIT:=300}" || bad RELEASE_WAIT "$RELEASE_WAIT" "want seconds (e.g. 300)"
+    case " 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653 " in
+    *" ${LOG_RETENTION_DAYS:=30} "*) ;;
+    *) bad LOG_RETENTION_DAYS "$LOG_RETENTION_DAYS" "want one of 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653 (days)" ;;
+    esac
+    case "${HEALTH_INTERVAL:=30}" in 10 | 30) ;; *) bad HEALTH_INTERVAL "$HEALTH_INTERVAL" "want 30 (standard) or 10 (fast) seconds" ;; esac
     [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] && [[ ! /$HEALTH_PATH/ =~ /\.\.?/ ]] ||
         bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz (no . or .. segment)"
     [ -z "$HOSTED_ZONE_ID" ] || [[ $HOSTED_ZONE_ID =~ ^(/hostedzone/)?Z[A-Z0-9]{1,32}$ ]] ||
@@ -186,6 +210,29 @@ settings_check_cert() {
                 bad CERT_FILE "$CERT_FILE" "does not cover $name (a certificate for *.$DOMAIN does)"
         done
     done
+    cert_split
+    settings_check_chain
+}
+
+# The leaf must reach a root clients trust. API Gateway serves exactly the Certificate and
+# CertificateChain it was given, and the edges serve CERT_FILE then CHAIN_FILE: a leaf from an
+# intermediate CA with no chain would be served alone, so browsers (and the edges' own check of the
+# gateway's certificate) would fail. No chain: the leaf must verify against this machine's trust roots.
+# A chain: it must hold the leaf's issuer (ACM's own rule for ImportCertificate).
+settings_check_chain() {
+    local issuer subject f
+    issuer=$(openssl x509 -in "$CERT_LEAF" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')
+    if [ -z "$CERT_CHAIN" ]; then
+        openssl verify "$CERT_LEAF" >/dev/null 2>&1 ||
+            bad CERT_FILE "$CERT_FILE" "issued by '$issuer', which is not a trusted root, and no chain was given: API Gateway would serve this certificate alone, so browsers and the edges' check of the gateway would fail; give CERT_FILE=fullchain.pem (the certificate, then its intermediates, as certbot writes it) or CHAIN_FILE=chain.pem"
+        return 0
+    fi
+    for f in $(awk -v d="$RUN_DIR" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (d "/chain-" n ".pem") }
+            END { for (i = 1; i <= n; i++) print d "/chain-" i ".pem" }' "$CERT_CHAIN"); do
+        subject=$(openssl x509 -in "$f" -noout -subject -nameopt RFC2253 2>/dev/null | sed 's/^subject=//')
+        [ "$subject" != "$issuer" ] || return 0
+    done
+    bad CHAIN_FILE "${CHAIN_FILE:-$CERT_FILE}" "the chain does not hold the certificate's issuer '$issuer' (ACM refuses it): give the intermediates that issued it"
 }
 
 settings_account() {

@@ -25,6 +25,6 @@ set_tests_properties(security_inject PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 
 # destroy. fleet_switch: edge -> direct -> edge leaves nothing of the other mode; destroy.
 foreach(t fleet_deploy fleet_switch)
     nearjs_test(NAME ${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/${t}.sh ${CMAKE_BINARY_DIR})
-    set_tests_properties(${t} PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77
+    set_tests_properties(${t} PROPERTIES TIMEOUT 1500 SKIP_RETURN_CODE 77
                          REQUIRED_FILES "${CMAKE_BINARY_DIR}/bin/nearjs-edge;${CMAKE_BINARY_DIR}/bin/bootstrap")
 endforeach()

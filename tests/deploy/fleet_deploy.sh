@@ -11,9 +11,15 @@
 #     than EDGE_COUNT running and in DNS, never two launches before a termination, each old instance's
 #     record gone while it still runs, then the drain wait, then its termination; the exact fleet again,
 #     all new;
-#  4b. a new AMI (EDGE_AMI_PARAM) replaces every instance; the same AMI again replaces nothing;
+#  4c. a new AMI (EDGE_AMI_PARAM) replaces every instance; the same AMI again replaces nothing;
 #  5. destroy: nothing of ours left (instances, addresses, health checks, records, parameters, groups,
 #     roles, profiles); each region's KMS key pending deletion, its alias gone.
+# Through the realism layer (tests/deploy/README.md) with the default behaviours, every operation's first
+# call throttled, and the writes' parameters logged: the first deploy is edge mode's first deploy into an
+# empty account (IAM propagation, throttling). Also (4b): an instance AWS stopped is left as it is by
+# the next deploy, and destroy takes it; one AWS terminated (its address disassociated, as AWS does) is
+# replaced and its address released only after its record and health check are gone (address-in-dns: no
+# violation); burstable instances are launched with CpuCredits=standard.
 # moto gives fake 127.x addresses, so EDGE_HEALTH_WAIT=0 (no /healthz wait); EDGE_DRAIN_WAIT=0 but in 4.
 # Usage: fleet_deploy.sh BUILD_DIR
 set -u
@@ -23,7 +29,7 @@ ROOT_DIR=$(cd "$HERE/../.." && pwd)
 . "$ROOT_DIR/tests/edge/lib.sh"
 . "$HERE/fleet_lib.sh"
 edge_test_begin fleet-deploy
-fleet_moto_begin
+REALISM_ON="default throttle-first log-params" fleet_moto_begin
 
 make_ca fleet-deploy-ca
 mkcert edge '*.example.test'
@@ -88,6 +94,9 @@ fleet_check() { # label
 # --- 1. first deploy
 "${DEPLOY[@]}" deploy >deploy1.out 2>&1
 check "first deploy exits 0" "$?" 0
+check "first deploy: the layer throttled first calls" "$(jq -s '[.[] | select(.by == "throttle-first")] | length > 10' "$CALL_LOG")" true
+check "first deploy: every instance launched with CpuCredits=standard" \
+    "$(jq -s -c '[.[] | select(.operation == "RunInstances" and .status == 200) | .params["CreditSpecification.CpuCredits"]] | unique' "$CALL_LOG")" '["standard"]'
 FLEET_ARTIFACT_KEY=$(expect_userdata)
 export FLEET_ARTIFACT_KEY
 snapshot snap.json
@@ -169,7 +178,32 @@ for r in us-east-1 eu-west-1; do
 done
 check "probe errors" "$(grep -c probe-error "$FLEET_PROBE_LOG")" 0
 
-# --- 4b. a new AMI (EDGE_AMI_PARAM: a parameter of the test's own, as AWS's public one cannot be
+# --- 4b. at once, an instance AWS stopped in us-east-1 (scheduled retirement) and one AWS terminated in
+# eu-west-1 (its Elastic IP disassociated, as AWS does). us-east-1: nothing to do (the stopped one keeps
+# its address, check and record). eu-west-1: replaced; the gone one's record and health check go before
+# its address is released. Then destroy (5.) takes the stopped one too.
+stopped=$(jq -r '.regions["us-east-1"].instances[0].id' snap.json)
+awsj us-east-1 ec2 stop-instances --instance-ids "$stopped" >/dev/null
+gone=$(jq -r '.regions["eu-west-1"].instances[0].id' snap.json)
+assoc=$(awsj eu-west-1 ec2 describe-addresses --filters "Name=instance-id,Values=$gone" | jq -r '.Addresses[0].AssociationId')
+awsj eu-west-1 ec2 disassociate-address --association-id "$assoc" >/dev/null
+awsj eu-west-1 ec2 terminate-instances --instance-ids "$gone" >/dev/null
+: >"$FLEET_PROBE_LOG"
+mark=$(date +%s.%N)
+"${DEPLOY[@]}" deploy >deploy4b.out 2>&1
+check "deploy after a stop and a termination exits 0" "$?" 0
+check "us-east-1, a stopped instance: nothing to do" "$(grep -c "^us-east-1: done: 0 created, 0 updated, 0 deleted" deploy4b.out)" 1
+check "us-east-1: no write at all" \
+    "$(jq -s --argjson t "$mark" '[.[] | select(.t >= $t and .write and .region == "us-east-1" and .service != "route53")] | length' "$CALL_LOG")" 0
+check "us-east-1: the stopped instance keeps its address" \
+    "$(awsj us-east-1 ec2 describe-addresses --filters "Name=instance-id,Values=$stopped" | jq '.Addresses | length')" 1
+check "eu-west-1: one instance launched in its place" "$(grep -c '^\[eu-west-1\] create edge instance' deploy4b.out)" 1
+check "eu-west-1: the terminated one's address released" \
+    "$(jq -s --argjson t "$mark" '[.[] | select(.t >= $t and .operation == "ReleaseAddress" and .status == 200)] | length' "$CALL_LOG")" 1
+check "no address released while DNS named it (address-in-dns)" \
+    "$(jq -s -c '[.[] | select(.violation) | .violation]' "$CALL_LOG")" "[]"
+
+# --- 4c. a new AMI (EDGE_AMI_PARAM: a parameter of the test's own, as AWS's public one cannot be
 # written) replaces every instance at the next deploy, one at a time
 for r in us-east-1 eu-west-1; do
     amis=($(awsj "$r" ec2 describe-images --owners amazon --filters 'Name=name,Values=al2023-ami-2023*' \
@@ -207,7 +241,7 @@ check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
 check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in deploy1.out deploy2.out plan.out plan2.out deploy2b.out deploy3.out deploy4.out deploy5.out destroy.out; do
+    for f in deploy1.out deploy2.out plan.out plan2.out deploy3.out deploy4b.out deploy4.out deploy5.out destroy.out; do
         [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }
     done
     echo "--- probe.log"

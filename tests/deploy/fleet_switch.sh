@@ -28,7 +28,7 @@ arch=$(uname -m | sed 's/aarch64/arm64/')
     { echo "FAIL edge-package:"; cat edge-package.out; exit 1; }
 ZONE_ID=$(awsj us-east-1 route53 create-hosted-zone --name example.test --caller-reference fleet-switch | jq -r '.HostedZone.Id | ltrimstr("/hostedzone/")')
 export STACK=nearjs DOMAIN=example.test REGIONS=us-east-1 AWS_CLI=$AWSBIN/aws
-export ZIP=$T/function.zip CERT_FILE=$T/edge.pem KEY_FILE=$T/edge.key CERT_WAIT=5
+export ZIP=$T/function.zip CERT_FILE=$T/edge.pem KEY_FILE=$T/edge.key CHAIN_FILE=$T/ca.pem CERT_WAIT=5
 export EDGE_ARTIFACT=$T/nearjs-edge-1.0.0-$arch.tar.gz EDGE_COUNT=1 EDGE_HEALTH_WAIT=0 EDGE_DRAIN_WAIT=0
 DEPLOY=("$ROOT_DIR/deploy/nearjs-deploy.sh")
 snapshot() { "$PY" "$HERE/fleet_state.py" snapshot nearjs example.test "$ZONE_ID" us-east-1 >snap.json; }

@@ -76,6 +76,20 @@ bad_setting "setting ORIGIN='cloudfront': want url (the function URL behind the 
 bad_setting "setting RESERVED_CONCURRENCY='0': want a whole number >= 1" RESERVED_CONCURRENCY=0
 check "no AWS call made by a refused setting" "$(cat calls 2>/dev/null | wc -l)" 0
 
+# --- the Elastic IP quota, checked before any write: others' addresses + EDGE_COUNT + 1 (a rolling
+# replace) must fit; moto's Service Quotas does not know EC2's, so AWS's default of 5 applies
+allocs=$(for _ in 1 2 3 4; do awsj us-east-1 ec2 allocate-address --domain vpc | jq -r .AllocationId; done)
+out=$( (REGION_LIST=(us-east-1); EDGE_COUNT=2; fleet_quota_check) 2>&1)
+check "quota: 4 addresses of others + EDGE_COUNT 2 + 1 > 5: exit 2, one line naming it" \
+    "$?|$(grep -c "setting EDGE_COUNT='2': us-east-1 has 4 Elastic IPs of others and a quota of 5 (AWS's default; Service Quotas did not answer)" <<<"$out")" "2|1"
+(REGION_LIST=(us-east-1); EDGE_COUNT=1; fleet_quota_check) >/dev/null 2>&1
+check "quota: EDGE_COUNT 1 still refused (4 + 1 + 1 > 5)" "$?" 2
+for a in $allocs; do awsj us-east-1 ec2 release-address --allocation-id "$a"; done
+allocs=$(awsj us-east-1 ec2 allocate-address --domain vpc | jq -r .AllocationId)
+(REGION_LIST=(us-east-1); EDGE_COUNT=2; fleet_quota_check) >/dev/null 2>&1
+check "quota: 1 address of others + EDGE_COUNT 2 + 1 fits in 5" "$?" 0
+awsj us-east-1 ec2 release-address --allocation-id "$allocs"
+
 # --- deploy's steps put the artifact and the parameters into moto
 awsj us-east-1 s3api create-bucket --bucket "$(artifact_bucket us-east-1)" >/dev/null
 (set -e; fleet_pem_check; step_fleet_artifact; step_fleet_params) 2>steps.err

@@ -364,5 +364,6 @@ class AddressInDns(Behaviour):
 
 # Every deploy and fleet test faces these (realism.py --on default). Each fix of issue 17 adds the
 # behaviour it handles here, so that every test faces it from then on.
-realism.PROFILES["default"] += ["acm-one-certificate", "health-check-reference", "reimport-keeps-tags",
-                                "reimport-key-type"]
+realism.PROFILES["default"] += ["iam-propagation:delay=2", "acm-one-certificate", "acm-key-types",
+                                "cert-in-use:linger=2", "mapped-api", "health-check-reference",
+                                "reimport-keeps-tags", "reimport-key-type", "address-in-dns"]

@@ -276,7 +276,8 @@ class Canary(OpsTest):
                         (now - 10 * 3600 * 1000, "START RequestId: old")]}
         for r, evs in lines.items():
             logs = self.moto.client("logs", r)
-            logs.create_log_group(logGroupName="/aws/lambda/nearjs")
+            # deploy makes the function's log group itself (with its retention, issue 17): Lambda only writes.
+            self.assertEqual(len(logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/nearjs")["logGroups"]), 1)
             logs.create_log_stream(logGroupName="/aws/lambda/nearjs", logStreamName="2026/12/06/[live]x")
             logs.put_log_events(logGroupName="/aws/lambda/nearjs", logStreamName="2026/12/06/[live]x",
                                 logEvents=[{"timestamp": t, "message": m} for t, m in sorted(evs)])
@@ -357,7 +358,9 @@ class Edge(OpsTest):
 
     def env(self, **extra):
         base = dict(MODE="edge", ORIGIN="apigw", CERT_FILE=os.path.join(self.tmp, "wildcard.%s.pem" % DOMAIN),
-                    KEY_FILE=os.path.join(self.tmp, "wildcard.%s.key" % DOMAIN), EDGE_ARTIFACT=self.artifact, EDGE_COUNT=1,
+                    KEY_FILE=os.path.join(self.tmp, "wildcard.%s.key" % DOMAIN),
+                    CHAIN_FILE=os.path.join(self.tmp, "ca.pem"),  # a leaf from a test CA: deploy wants its chain
+                    EDGE_ARTIFACT=self.artifact, EDGE_COUNT=1,
                     EDGE_HEALTH_WAIT=0, EDGE_DRAIN_WAIT=0, CERT_WAIT=5, ZIP=self.good)
         base.update(extra)
         return super().env(**base)
