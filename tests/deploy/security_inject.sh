@@ -40,7 +40,7 @@ arch=$(uname -m | sed 's/aarch64/arm64/')
 printf 'zip' >function.zip
 awsj us-east-1 route53 create-hosted-zone --name example.test --caller-reference inject >/dev/null
 BASE=(STACK=nearjs DOMAIN=example.test REGIONS=us-east-1 MODE=edge ZIP=$T/function.zip CERT_FILE=$T/edge.pem
-    KEY_FILE=$T/edge.key CHAIN_FILE= EDGE_ARTIFACT=$T/nearjs-edge-1.0.0-$arch.tar.gz AWS_CLI=$AWSBIN/aws
+    KEY_FILE=$T/edge.key CHAIN_FILE=$T/ca.pem EDGE_ARTIFACT=$T/nearjs-edge-1.0.0-$arch.tar.gz AWS_CLI=$AWSBIN/aws
     NEARJS_CONF=$ROOT_DIR/deploy/nearjs.conf EDGE_HEALTH_WAIT=0 EDGE_DRAIN_WAIT=0)
 
 # deploy_run VERB NAME=VALUE...: runs the deploy; sets RC, OUT, NCALLS.
