@@ -188,8 +188,13 @@ class Call:
     def error(self, status, code, message):
         """An error answer in this service's own wire format (what botocore parses as CODE)."""
         rid = str(uuid.uuid4())
-        if self.protocol == "json":
-            return Response(status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid)],
+        sent = self.headers.get("Content-Type", "")
+        if self.protocol == "json" or sent.startswith("application/x-amz-json-"):
+            # By what was sent, not only the model: CloudWatch's newest models speak JSON 1.0 (the v1 CLI here),
+            # and being awsQueryCompatible, botocore reads the code from x-amzn-query-error when present
+            ctype = sent if sent.startswith("application/x-amz-json-") else "application/x-amz-json-1.1"
+            return Response(status, [("Content-Type", ctype), ("x-amzn-query-error", "%s;Sender" % code),
+                                     ("x-amzn-RequestId", rid)],
                             json.dumps({"__type": code, "message": message}).encode())
         if self.protocol == "rest-json":
             body = {"message": message}
@@ -197,6 +202,12 @@ class Call:
                 body["Type"] = "User"
             return Response(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
                                      ("x-amzn-RequestId", rid)], json.dumps(body).encode())
+        if re.match(r"^/service/[^/]+/operation/[A-Za-z0-9]+$", self.path):
+            # smithy-rpc-v2-cbor (CloudWatch in current CLIs): a CBOR map {__type, message}; CloudWatch is
+            # awsQueryCompatible, so botocore takes the code from x-amzn-query-error when it is there
+            return Response(status, [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                                     ("x-amzn-query-error", "%s;Sender" % code), ("x-amzn-RequestId", rid)],
+                            _cbor_text_map({"__type": code, "message": message}))
         esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
         if self.protocol == "ec2":
             body = ("<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors>"
@@ -210,6 +221,21 @@ class Call:
                     "<RequestId>%s</RequestId></ErrorResponse>" % (ns, code, esc(message), rid))
         return Response(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)],
                         ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode())
+
+
+def _cbor_text_map(d):
+    """CBOR (RFC 8949) for a map of text strings: all an error answer needs, so no CBOR library."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        if n < 256:
+            return bytes([major << 5 | 24, n])
+        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
+
+    def text(t):
+        b = t.encode()
+        return head(3, len(b)) + b
+    return head(5, len(d)) + b"".join(text(k) + text(v) for k, v in d.items())
 
 
 class Models:

@@ -186,6 +186,10 @@ class Layer(unittest.TestCase):
         self.aws("ssm", "describe-parameters", attempts="3")
         ops = [(c["operation"], c["status"]) for c in self.moto.calls(self.t0) if c["service"] == "ssm"]
         self.assertEqual(ops[:2], [("DescribeParameters", 400), ("DescribeParameters", 200)])
+        # CloudWatch in smithy-rpc-v2-cbor (the CLI here): the throttle must parse as Throttling there too,
+        # or the CLI does not retry it (an XML answer to a CBOR call failed deploy's alarms step)
+        self.refused("Throttling", "cloudwatch", "describe-alarms")
+        self.aws("cloudwatch", "describe-alarms", region="eu-west-1", attempts="3")
 
     # ---- g. health check CallerReference -----------------------------------------------------------
     def test_health_check_reference(self):
