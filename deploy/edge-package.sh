@@ -7,6 +7,7 @@
 #                            glibc minus deploy/runtime/al2023-ami.txt)
 #   nearjs-edge.service      edge/deploy's systemd unit, ExecStart pointed at PREFIX (default /opt/nearjs-edge)
 #   edge.yaml.template       edge/deploy's per-region config template
+#   nearjs-edge.logrotate, nearjs-edge-logrotate.{service,timer}   the access log's rotation
 #   RELIES_ON                what the AMI must provide (glibc <= 2.34 and the sonames of al2023-ami.txt)
 # Reproducible like the function's zip (same inputs, same bytes). Same checks: glibc <= 2.34 and OpenSSL
 # symbol versions <= 3.0.0, each offender named.
@@ -57,8 +58,13 @@ elf_version_check GLIBC_ 2.34 "Amazon Linux 2023" "${elfs[@]}" || ok=0
 elf_version_check OPENSSL_ 3.0.0 "Amazon Linux 2023" "${elfs[@]}" || ok=0
 [ $ok -eq 1 ] || { echo "edge-package: $out not written" >&2; exit 1; }
 
-sed "s|/usr/local/bin/nearjs-edge|$prefix/bin/nearjs-edge|g" "$root/edge/deploy/nearjs-edge.service" >"$stage/nearjs-edge.service"
+# The prefix by bash replacement, never inside a sed program (a | or newline in it would be one).
+unit=$(<"$root/edge/deploy/nearjs-edge.service")
+printf '%s\n' "${unit//\/usr\/local\/bin\/nearjs-edge/"$prefix/bin/nearjs-edge"}" >"$stage/nearjs-edge.service"
 cp "$root/edge/deploy/edge.yaml.template" "$stage/edge.yaml.template"
+# The access log's rotation (logrotate config, and a timer running it every 10 minutes).
+cp "$root/edge/deploy/nearjs-edge.logrotate" "$root/edge/deploy/nearjs-edge-logrotate.service" \
+    "$root/edge/deploy/nearjs-edge-logrotate.timer" "$stage/"
 {
     echo "# $name relies on the host (Amazon Linux 2023) for these; everything else is in lib/."
     echo "glibc 2.34"

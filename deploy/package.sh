@@ -99,7 +99,12 @@ if [ $ok -eq 0 ]; then
     exit 1
 fi
 
-[ -z "$content" ] || cp -R "$content" "$stage/content"
+# The store's files, never its hidden ones (.git/, an editor's .swp, .aws/credentials): what publish
+# leaves out, package leaves out too.
+if [ -n "$content" ]; then
+    mkdir -p "$stage/content"
+    (cd "$content" && find . -mindepth 1 -name '.*' -prune -o -type f -print0 | xargs -0r cp --parents -t "$stage/content")
+fi
 find "$stage" -type f ! -path "$stage/bootstrap" -exec chmod a-x {} +
 chmod 0755 "$stage/bootstrap"
 stage_normalize "$stage"

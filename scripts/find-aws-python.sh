@@ -2,13 +2,23 @@
 # Prints the path of a python3 that has what the AWS-side tests need (moto with its server, boto3) and
 # an `aws` CLI beside it. Looks, in order, at $NEARJS_AWS_PYTHON, python3 on PATH, every pyenv
 # version, and the project's own .venv; where none has them, creates .venv with Debian's python3 and
-# pip-installs them there (a user's machine; needs PyPI). --no-install: look only.
+# pip-installs them there, at pinned versions (a user's machine; needs PyPI). --no-install: look only.
+# --pins: print the pinned versions.
 # Exit: 0 found (path on stdout), 1 none to be had (why on stderr).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
 install=1
 [ "${1:-}" = "--no-install" ] && install=0
+
+AWS_TEST_PINS=('moto[server]==5.2.1' 'boto3==1.43.11' 'botocore==1.43.11' 'awscli==1.45.11' 'cfn-lint==1.51.0'
+    'aws-sam-translator==1.110.0')
+
+# --pins: print the pins, one a line (tests/deploy/aws_pins.sh checks them against what the tests run with).
+if [ "${1:-}" = "--pins" ]; then
+    printf '%s\n' "${AWS_TEST_PINS[@]}"
+    exit 0
+fi
 
 usable() {
     [ -x "$1" ] && "$1" -c 'import moto, moto.server, boto3' >/dev/null 2>&1 && [ -x "$(dirname "$1")/aws" ]
@@ -41,7 +51,9 @@ if ! /usr/bin/python3 -m venv "$venv" >&2; then
     echo "find-aws-python: cannot create $venv (apt-get install python3-venv)" >&2
     exit 1
 fi
-if ! "$venv/bin/pip" install -q 'moto[server]' boto3 awscli cfn-lint >&2; then
+# Pinned: the versions the deploy tests were checked against (moto's behaviour call by call changes
+# between releases; deploy/README.md, tests/deploy/README.md), and no surprise release runs here.
+if ! "$venv/bin/pip" install -q "${AWS_TEST_PINS[@]}" >&2; then
     echo "find-aws-python: pip install into $venv failed (no access to PyPI?): the AWS-side tests cannot run" >&2
     exit 1
 fi

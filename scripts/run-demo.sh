@@ -108,9 +108,18 @@ for name in "$public" "${origin_host[@]}"; do
     mkcert "$name" || die "openssl could not make the certificate for $name in $tls"
 done
 
-# Replaced only if it is a store (a copy from before): DEMO_STORE must never point rm at anything else.
+# Replaced only if it is a store (a copy from before): DEMO_STORE must never point rm at anything else,
+# and never inside the repository's sources (DEMO_STORE=function/demo would delete the demo itself).
+store_abs=$(realpath -m -- "$store")
+case "$store_abs/" in
+"$build"/*) ;;
+"$root"/*) die "DEMO_STORE $(printf '%q' "$store") is inside the sources ($root): make run replaces that folder at every start; name one under $build or outside the repository" ;;
+esac
+case "$root/" in
+"$store_abs"/*) die "DEMO_STORE $(printf '%q' "$store") holds the repository ($root): name a new folder" ;;
+esac
 [ ! -e "$store" ] || [ -f "$store/loader.js" ] ||
-    die "DEMO_STORE '$store' exists and is not a demo store copy (no loader.js): refusing to replace it; name a new folder"
+    die "DEMO_STORE $(printf '%q' "$store") exists and is not a demo store copy (no loader.js): refusing to replace it; name a new folder"
 rm -rf "$store"
 cp -R "$root/function/demo" "$store" || die "could not copy the demo store to $store"
 printf '{"Parameters": {"NEARJS_STORE": "file://%s"}}\n' "$store" >"$run/env.json"

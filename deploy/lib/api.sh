@@ -13,12 +13,16 @@ step_api() {
     out=$(aws_ apigatewayv2 get-apis | jq -c --arg n "$(api_name)" --arg s "$STACK" \
         '[.Items[] | select(.Name == $n and .Tags["nearjs:stack"] == $s)] | first // empty')
     if [ -z "$out" ]; then
+        # No default execute-api URL: it would bypass the edge's request checks and limits.
         out=$(change create "HTTP API $(api_name)" apigatewayv2 create-api --name "$(api_name)" --protocol-type HTTP \
-            --tags "$(tag_kv)")
+            --disable-execute-api-endpoint --tags "$(tag_kv)")
         [ -z "$out" ] || API_ID=$(jq -r .ApiId <<<"$out")
     else
         API_ID=$(jq -r .ApiId <<<"$out")
         keep "HTTP API $(api_name) ($API_ID)"
+        [ "$(jq -r '.DisableExecuteApiEndpoint // false' <<<"$out")" = true ] ||
+            change update "HTTP API $(api_name): default execute-api endpoint off" apigatewayv2 update-api --api-id "$API_ID" \
+                --disable-execute-api-endpoint >/dev/null
     fi
     if [ "$API_ID" != "$PLANNED" ]; then
         integ=$(aws_ apigatewayv2 get-integrations --api-id "$API_ID" | jq -r --arg u "$FN_ALIAS_ARN" \
@@ -58,10 +62,11 @@ api_stage() {
     local stage='' settings="ThrottlingBurstLimit=$THROTTLE_BURST,ThrottlingRateLimit=$THROTTLE_RATE"
     [ "$API_ID" = "$PLANNED" ] || stage=$(aws_ apigatewayv2 get-stages --api-id "$API_ID" |
         jq -c '[.Items[] | select(.StageName == "$default")] | first // empty')
+    api_access_log_group
     if [ -n "$stage" ]; then
-        if jq -e --argjson b "$THROTTLE_BURST" --argjson r "$THROTTLE_RATE" \
+        if jq -e --argjson b "$THROTTLE_BURST" --argjson r "$THROTTLE_RATE" --argjson l "$(api_access_log_settings)" \
             '.AutoDeploy == true and .DefaultRouteSettings.ThrottlingBurstLimit == $b
-             and (.DefaultRouteSettings.ThrottlingRateLimit | tonumber) == $r' <<<"$stage" >/dev/null; then
+             and (.DefaultRouteSettings.ThrottlingRateLimit | tonumber) == $r and .AccessLogSettings == $l' <<<"$stage" >/dev/null; then
             keep "stage \$default"
             return 0
         fi
@@ -70,7 +75,8 @@ api_stage() {
         return 0
     fi
     change create "stage \$default (auto-deploy, $THROTTLE_RATE/s, burst $THROTTLE_BURST)" apigatewayv2 create-stage \
-        --api-id "$API_ID" --stage-name '$default' --auto-deploy --default-route-settings "$settings" --tags "$(tag_kv)" >/dev/null
+        --api-id "$API_ID" --stage-name '$default' --auto-deploy --default-route-settings "$settings" \
+        --access-log-settings "$(api_access_log_settings)" --tags "$(tag_kv)" >/dev/null
 }
 
 # One statement, Sid "<stack>-apigateway", letting this API (any stage, any route) invoke the alias.
@@ -105,4 +111,40 @@ destroy_api() {
         '.Items[] | select(.Name == $n and .Tags["nearjs:stack"] == $s) | .ApiId'); do
         change delete "HTTP API $(api_name) ($id)" apigatewayv2 delete-api --api-id "$id" >/dev/null
     done
+    destroy_api_access_logs
+}
+
+# Access logs of the $default stage (issue 18): one JSON line per request (request id, source IP, time,
+# method, route, status, latencies, the integration's status and error) into a log group of its own,
+# kept LOG_RETENTION_DAYS (30) days; destroy removes it. The /aws/vendedlogs/ prefix keeps CloudWatch
+# Logs' resource policy for API Gateway's log delivery small.
+api_access_log_name() { printf '/aws/vendedlogs/nearjs/%s/api-access' "$STACK"; }
+api_access_log_settings() {
+    jq -cn --arg d "arn:aws:logs:$REGION:$ACCOUNT:log-group:$(api_access_log_name)" '{DestinationArn: $d,
+        Format: ({requestId: "$context.requestId", ip: "$context.identity.sourceIp", time: "$context.requestTime",
+                  method: "$context.httpMethod", path: "$context.path", route: "$context.routeKey", status: "$context.status",
+                  protocol: "$context.protocol", bytes: "$context.responseLength", latency: "$context.responseLatency",
+                  domain: "$context.domainName", integrationStatus: "$context.integration.status",
+                  integrationLatency: "$context.integration.latency", integrationError: "$context.integration.error",
+                  error: "$context.error.message"} | tojson)}'
+}
+
+api_access_log_group() {
+    local name out days=${LOG_RETENTION_DAYS:-30}
+    name=$(api_access_log_name)
+    out=$(aws_ logs describe-log-groups --log-group-name-prefix "$name" | jq -c --arg n "$name" '[.logGroups[] | select(.logGroupName == $n)] | first // empty')
+    if [ -z "$out" ]; then
+        change create "log group $name (API access logs)" logs create-log-group --log-group-name "$name" \
+            --tags "nearjs:stack=$STACK" >/dev/null
+    fi
+    [ "$(jq -r '.retentionInDays // empty' <<<"${out:-{\}}")" = "$days" ] ||
+        change "$([ -n "$out" ] && echo update || echo create)" "log group $name retention $days days" logs put-retention-policy \
+            --log-group-name "$name" --retention-in-days "$days" >/dev/null
+}
+
+destroy_api_access_logs() {
+    local name
+    name=$(api_access_log_name)
+    [ -n "$(aws_ logs describe-log-groups --log-group-name-prefix "$name" | jq -r --arg n "$name" '.logGroups[] | select(.logGroupName == $n) | .logGroupName')" ] || return 0
+    change delete "log group $name" logs delete-log-group --log-group-name "$name" >/dev/null
 }

@@ -1,16 +1,19 @@
 # deploy/lib/fleet.sh: MODE=edge's fleet (issue 12): names, settings and the steps it plugs into
 # deploy/modes/edge.sh through FLEET_STEPS. Per region, in this order:
 #   fleet_artifact  the edge tarball (make edge-package) in the region's artifact bucket, under edge/
-#   fleet_params    the public name's certificate (+ chain) and key as SecureString parameters
-#   fleet_sg        a security group: 443 and 80 from anywhere, the admin port from the VPC only
-#   fleet_role      a role + instance profile that may read exactly those two parameters and that tarball
+#   fleet_sg        a security group: 443 and 80 from anywhere, the admin port from EDGE_ADMIN_CIDR only
+#   fleet_role      a role + instance profile that may read exactly the two parameters and that tarball
+#   fleet_params    a KMS key only that role may decrypt with, and the public name's certificate (+ chain)
+#                   and key as SecureString parameters under it
 #   fleet_instances EDGE_COUNT instances, each with an Elastic IP, an HTTPS health check and a weighted
 #                   record proxy-<region>-fast.$DOMAIN; a new build replaces them one at a time
 #   fleet_latency   fast.$DOMAIN, latency alias to proxy-<region>-fast.$DOMAIN (EvaluateTargetHealth),
 #                   and no direct-mode record of this region left beside it
 # destroy runs the destroy_fleet_* in reverse. Everything is found by name and by the nearjs:stack tag.
 
-FLEET_STEPS+=(fleet_artifact fleet_params fleet_sg fleet_role fleet_instances fleet_latency)
+# fleet_params after fleet_role: the KMS key policy names the role, and AWS refuses a policy naming
+# a principal that does not exist yet.
+FLEET_STEPS+=(fleet_artifact fleet_sg fleet_role fleet_params fleet_instances fleet_latency)
 
 # Names, in one place so that find, create and destroy agree.
 fleet_name() { printf '%s-edge-%s' "$STACK" "$1"; }                  # SG, role, profile, Name tag

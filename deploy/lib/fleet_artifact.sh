@@ -12,13 +12,13 @@ step_fleet_artifact() {
     local b out
     fleet_artifact_prepare
     b=$(artifact_bucket "$REGION")
-    out=$(aws_find '\(404\)|Not Found|NoSuchBucket|NoSuchKey' s3api head-object --bucket "$b" --key "$FLEET_ARTIFACT_KEY")
+    out=$(aws_find '\(404\)|Not Found|NoSuchBucket|NoSuchKey' s3api head-object --bucket "$b" --expected-bucket-owner "$ACCOUNT" --key "$FLEET_ARTIFACT_KEY")
     if [ -n "$out" ] && [ "$(jq -r '.Metadata.sha256 // empty' <<<"$out")" = "$FLEET_ARTIFACT_SHA256" ]; then
         keep "edge artifact s3://$b/$FLEET_ARTIFACT_KEY"
         return 0
     fi
     change "$([ -n "$out" ] && echo update || echo create)" "edge artifact s3://$b/$FLEET_ARTIFACT_KEY" \
-        s3api put-object --bucket "$b" --key "$FLEET_ARTIFACT_KEY" --body "$EDGE_ARTIFACT" \
+        s3api put-object --bucket "$b" --expected-bucket-owner "$ACCOUNT" --key "$FLEET_ARTIFACT_KEY" --body "$EDGE_ARTIFACT" \
         --metadata "sha256=$FLEET_ARTIFACT_SHA256" >/dev/null
 }
 
@@ -27,8 +27,10 @@ step_fleet_artifact() {
 destroy_fleet_artifact() {
     local b keys
     b=$(artifact_bucket "$REGION")
-    keys=$(aws_find 'NoSuchBucket|\(404\)' s3api list-objects-v2 --bucket "$b" --prefix edge/ | jq -r '.Contents // [] | .[].Key')
+    bucket_is_ours "$b" || return 0
+    keys=$(aws_find 'NoSuchBucket|\(404\)' s3api list-objects-v2 --bucket "$b" --expected-bucket-owner "$ACCOUNT" --prefix edge/ |
+        jq -r '.Contents // [] | .[].Key')
     for k in $keys; do
-        change delete "edge artifact s3://$b/$k" s3api delete-object --bucket "$b" --key "$k" >/dev/null
+        change delete "edge artifact s3://$b/$k" s3api delete-object --bucket "$b" --expected-bucket-owner "$ACCOUNT" "--key=$k" >/dev/null
     done
 }

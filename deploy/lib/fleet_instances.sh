@@ -16,8 +16,10 @@
 
 fleet_hook() { [ -z "${NEARJS_FLEET_STEP_HOOK:-}" ] || plan || "$NEARJS_FLEET_STEP_HOOK" "$REGION" "$1"; }
 
+# The AMI: the SSM parameter EDGE_AMI_PARAM names (default: AWS's public one for the latest AL2023 of
+# the instance type's architecture, which moves to each release).
 fleet_ami() {
-    aws_ ssm get-parameter --name "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-$EDGE_ARCH" |
+    aws_ ssm get-parameter --name "${EDGE_AMI_PARAM:-/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-$EDGE_ARCH}" |
         jq -r .Parameter.Value
 }
 
@@ -48,6 +50,15 @@ fleet_tags() { # resource-type extra-tags...: a --tag-specifications value
     printf 'ResourceType=%s,Tags=[%s]' "$rt" "$t"
 }
 
+# The AMI's root device, encrypted (the account's default EBS key; an unencrypted AMI snapshot is
+# encrypted at launch) and gp3, of the AMI's own snapshot and size (8 GiB for AL2023).
+fleet_root_volume() {
+    aws_ ec2 describe-images --image-ids "$FLEET_AMI" | jq -c '.Images[0] as $i | ($i.RootDeviceName // "/dev/xvda") as $d
+        | ([$i.BlockDeviceMappings[]? | select(.DeviceName == $d) | .Ebs] | first // {}) as $e
+        | [{DeviceName: $d, Ebs: ({Encrypted: true, VolumeType: "gp3", DeleteOnTermination: true, VolumeSize: ($e.VolumeSize // 8)}
+            + (if $e.SnapshotId then {SnapshotId: $e.SnapshotId} else {} end))}]'
+}
+
 # fleet_launch: one new instance of BUILD; prints its id ($PLANNED in a plan). IAM is eventually
 # consistent: a profile made seconds ago is refused for a while ("Invalid IAM Instance Profile name"),
 # so that error is retried (change_settling, lib/core.sh).
@@ -57,7 +68,8 @@ fleet_launch() {
         create "edge instance ($EDGE_INSTANCE_TYPE, $FLEET_AMI, build $FLEET_BUILD)" \
         ec2 run-instances --count 1 --image-id "$FLEET_AMI" --instance-type "$EDGE_INSTANCE_TYPE" \
         --security-group-ids "$FLEET_SG_ID" --iam-instance-profile "Name=$FLEET_PROFILE" \
-        --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled $(fleet_credit_args) \
+        --user-data "file://$FLEET_UD" --metadata-options HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=1 \
+        --block-device-mappings "$(fleet_root_volume)" $(fleet_credit_args) \
         --tag-specifications "$(fleet_tags instance nearjs:role=edge "nearjs:build=$FLEET_BUILD")")
     if plan; then
         echo "$PLANNED"
@@ -213,8 +225,8 @@ step_fleet_instances() {
     local good old id n new
     FLEET_UD=$RUN_DIR/edge-userdata.$REGION
     fleet_userdata "$REGION" >"$FLEET_UD"
-    FLEET_BUILD=$(fleet_build "$FLEET_UD")
     FLEET_AMI=$(fleet_ami)
+    FLEET_BUILD=$(fleet_build "$FLEET_UD" "$FLEET_AMI") # a new AMI (a security update) is a new build
     fleet_state
     good=$(jq -r --arg b "$FLEET_BUILD" '.[] | select(.build == $b) | .id' <<<"$FLEET_INST")
     old=$(jq -r --arg b "$FLEET_BUILD" '.[] | select(.build != $b) | .id' <<<"$FLEET_INST")

@@ -1,7 +1,8 @@
 # deploy/lib/fleet_role.sh: step fleet_role. Per region a role <stack>-edge-<region> that EC2 may assume,
 # with one inline policy: ssm:GetParameter on exactly the two parameters of fleet_params, s3:GetObject on
-# exactly the edge tarball of fleet_artifact (no KMS grant: the aws/ssm key lets SSM decrypt for any
-# principal of the account that may read the parameter), and an instance profile of the same name.
+# exactly the edge tarball of fleet_artifact while its bucket is this account's (s3:ResourceAccount),
+# and an instance profile of the same name. Decrypting the parameters is granted by the key policy of
+# the stack's KMS key (fleet_params.sh), to this role only.
 # Sets FLEET_PROFILE.
 
 fleet_role_trust() {
@@ -9,11 +10,11 @@ fleet_role_trust() {
 }
 
 fleet_role_policy() {
-    jq -cn --arg obj "arn:aws:s3:::$(artifact_bucket "$REGION")/$FLEET_ARTIFACT_KEY" \
+    jq -cn --arg obj "arn:aws:s3:::$(artifact_bucket "$REGION")/$FLEET_ARTIFACT_KEY" --arg a "$ACCOUNT" \
         --arg p "arn:aws:ssm:$REGION:$ACCOUNT:parameter" --arg c "$(fleet_param cert)" --arg k "$(fleet_param key)" \
         '{Version: "2012-10-17", Statement: [
             {Effect: "Allow", Action: "ssm:GetParameter", Resource: [($p + $c), ($p + $k)]},
-            {Effect: "Allow", Action: "s3:GetObject", Resource: $obj}]}'
+            {Effect: "Allow", Action: "s3:GetObject", Resource: $obj, Condition: {StringEquals: {"s3:ResourceAccount": $a}}}]}'
 }
 
 step_fleet_role() {

@@ -1,11 +1,17 @@
 # deploy/lib/fleet_sg.sh: step fleet_sg. In the region's default VPC, the security group
 # <stack>-edge-<region>: inbound tcp 443 and 80 from anywhere, EDGE_ADMIN_PORT (/metrics, /healthz) from
-# the VPC's CIDR only, and nothing else (a rule added by hand is revoked). Outbound stays AWS's default
+# EDGE_ADMIN_CIDR only (no rule when it is empty), and nothing else (a rule added by hand is revoked).
+# Outbound stays AWS's default
 # (all): the edge reaches the gateways, S3 and SSM. Sets FLEET_SG_ID and FLEET_VPC_CIDR.
 
 # The wanted inbound rules, one "proto from to cidr" per line, sorted.
+# The admin port (/metrics, /healthz) only when EDGE_ADMIN_CIDR names a range (the edge then listens on
+# it on every address); otherwise the edge binds it to 127.0.0.1 and no rule opens it.
 fleet_sg_want() {
-    printf 'tcp 443 443 0.0.0.0/0\ntcp 80 80 0.0.0.0/0\ntcp %s %s %s\n' "$EDGE_ADMIN_PORT" "$EDGE_ADMIN_PORT" "$FLEET_VPC_CIDR" | sort
+    {
+        printf 'tcp 443 443 0.0.0.0/0\ntcp 80 80 0.0.0.0/0\n'
+        [ -z "${EDGE_ADMIN_CIDR:-}" ] || printf 'tcp %s %s %s\n' "$EDGE_ADMIN_PORT" "$EDGE_ADMIN_PORT" "$EDGE_ADMIN_CIDR"
+    } | sort
 }
 
 fleet_sg_perm() { # proto from to cidr -> --ip-permissions value

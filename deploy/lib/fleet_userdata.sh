@@ -1,6 +1,9 @@
 # deploy/lib/fleet_userdata.sh: the user data of a region's edge instances: deploy/edge-userdata.sh with
-# this deploy's settings put below its first line. Its sha256 (with the instance type) is the build
-# an instance is tagged with: a new artifact, certificate, key or region list is a new build.
+# this deploy's settings put below its first line. Its sha256 with the AMI id and the instance type is
+# the build an instance is tagged with: a new artifact, certificate, key, region list, admin setting or
+# AMI (Amazon Linux 2023's latest, a security update) is a new build, and replaces the fleet.
+# The user data runs as root: every value is written with printf %q (bash reads back exactly that
+# string, whatever it holds), and settings.sh has already checked each against a strict pattern.
 
 # fleet_userdata REGION: prints the user data. Needs FLEET_ARTIFACT_KEY/_SHA256, FLEET_CERT/KEY_SHA256,
 # and with ORIGIN=url the function URL hosts (deploy/lib/origin.sh; FLEET_ORIGIN_HOSTS gives them instead).
@@ -15,14 +18,28 @@ fleet_userdata() {
         hosts=$(fleet_origin_hosts $order)
     fi
     head -n 1 "$DEPLOY_DIR/edge-userdata.sh"
-    printf "REGION='%s'\nDOMAIN='%s'\nBUCKET='%s'\n" "$r" "$DOMAIN" "$(artifact_bucket "$r")"
-    printf "ARTIFACT_KEY='%s'\nARTIFACT_SHA256='%s'\n" "$FLEET_ARTIFACT_KEY" "$FLEET_ARTIFACT_SHA256"
-    printf "CERT_PARAM='%s'\nKEY_PARAM='%s'\n" "$(fleet_param cert)" "$(fleet_param key)"
-    printf "CERT_SHA256='%s'\nKEY_SHA256='%s'\n" "$FLEET_CERT_SHA256" "$FLEET_KEY_SHA256"
-    printf "UPSTREAM_REGIONS='%s'\nGATEWAY_HEALTH_PATH='%s'\n" "${order% }" "$HEALTH_PATH"
-    [ -z "$hosts" ] || printf "ORIGIN='url'\nUPSTREAM_HOSTS='%s'\n" "${hosts% }"
+    fleet_ud_var REGION "$r"
+    fleet_ud_var DOMAIN "$DOMAIN"
+    fleet_ud_var ACCOUNT "$ACCOUNT"
+    fleet_ud_var BUCKET "$(artifact_bucket "$r")"
+    fleet_ud_var ARTIFACT_KEY "$FLEET_ARTIFACT_KEY"
+    fleet_ud_var ARTIFACT_SHA256 "$FLEET_ARTIFACT_SHA256"
+    fleet_ud_var CERT_PARAM "$(fleet_param cert)"
+    fleet_ud_var KEY_PARAM "$(fleet_param key)"
+    fleet_ud_var CERT_SHA256 "$FLEET_CERT_SHA256"
+    fleet_ud_var KEY_SHA256 "$FLEET_KEY_SHA256"
+    fleet_ud_var UPSTREAM_REGIONS "${order% }"
+    fleet_ud_var GATEWAY_HEALTH_PATH "$HEALTH_PATH"
+    fleet_ud_var ADMIN_PORT "${EDGE_ADMIN_PORT:-9100}"
+    fleet_ud_var ADMIN_CIDR "${EDGE_ADMIN_CIDR:-}"
+    if [ -n "$hosts" ]; then
+        fleet_ud_var ORIGIN url
+        fleet_ud_var UPSTREAM_HOSTS "${hosts% }"
+    fi
     tail -n +2 "$DEPLOY_DIR/edge-userdata.sh"
 }
 
-# fleet_build USERDATA_FILE: the build id (16 hex) of that user data on EDGE_INSTANCE_TYPE.
-fleet_build() { { cat "$1"; echo "$EDGE_INSTANCE_TYPE"; } | sha256sum | cut -c1-16; }
+fleet_ud_var() { printf '%s=%q\n' "$1" "$2"; } # NAME VALUE: one line bash reads back as exactly VALUE
+
+# fleet_build USERDATA_FILE [AMI]: the build id (16 hex) of that user data on that AMI and EDGE_INSTANCE_TYPE.
+fleet_build() { { cat "$1"; echo "${2:-}"; echo "$EDGE_INSTANCE_TYPE"; } | sha256sum | cut -c1-16; }

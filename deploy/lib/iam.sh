@@ -9,10 +9,10 @@ role_trust() {
     printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 }
 
-role_policy() { # bucket
-    jq -cn --arg b "$1" '{Version: "2012-10-17", Statement: [
-        {Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::\($b)/*"},
-        {Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::\($b)"}]}'
+role_policy() { # bucket; only while the bucket is this account's (s3:ResourceAccount): a same-named bucket elsewhere is never read
+    jq -cn --arg b "$1" --arg a "$ACCOUNT" '{StringEquals: {"s3:ResourceAccount": $a}} as $c | {Version: "2012-10-17", Statement: [
+        {Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::\($b)/*", Condition: $c},
+        {Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::\($b)", Condition: $c}]}'
 }
 
 step_role() {

@@ -57,7 +57,8 @@ each_region() {
     local fn=$1 r pids=()
     for r in ${ONLY_REGIONS:-${REGION_LIST[*]}}; do
         rm -f "$RUN_DIR/status.$r" "$RUN_DIR/error.$r"
-        (region_main "$r" "$fn") 2>&1 | sed -u "s/^/[$r] /" &
+        # The prefix is awk data (-v), never part of a sed or awk program.
+        (region_main "$r" "$fn") 2>&1 | awk -v p="[$r] " '{ print p $0; fflush() }' &
         pids+=($!)
     done
     wait "${pids[@]}" || true
@@ -74,7 +75,7 @@ summary() {
         if [ "$st" = "done" ]; then
             if [ "$VERB" = publish ]; then
                 awk '{n[$1]++} END {printf "put %d, unchanged %d, deleted %d\n", n["put"], n["keep"], n["delete"]}' \
-                    "$RUN_DIR/notes.$r" | sed "s/^/$r: published: /"
+                    "$RUN_DIR/notes.$r" | awk -v p="$r: published: " '{ print p $0 }'
             elif plan; then
                 printf '%s: plan: %s\n' "$r" "${counts//created/to create}" | sed 's/updated/to update/; s/deleted/to delete/'
             else

@@ -14,12 +14,38 @@ settings_load() {
     [ -r "$conf" ] || die "settings file '$conf' not readable (set NEARJS_CONF or restore deploy/nearjs.conf)"
     # shellcheck source=/dev/null
     . "$conf"
-    local r
-    REGION_LIST=()
-    for r in ${REGIONS//,/ }; do REGION_LIST+=("$r"); done
+    split_list REGION_LIST "$REGIONS"
 }
 
-bad() { die "setting $1='${2:0:80}': $3"; }
+# split_list ARRAY VALUE: VALUE's comma- or space-separated items into ARRAY, as they are: no glob is
+# expanded (REGIONS='*' is one item, refused), a newline stays inside its item (refused by the checks).
+split_list() {
+    local -n _out=$1
+    local IFS=', ' _all _i
+    set -f
+    # shellcheck disable=SC2206
+    _all=($2)
+    set +f
+    _out=()
+    for _i in ${_all[@]+"${_all[@]}"}; do [ -z "$_i" ] || _out+=("$_i"); done # "a,,b" and "," leave no empty item
+}
+
+bad() { die "setting $1=$(settings_show "$2"): $3"; }
+
+# settings_show VALUE: VALUE for a one-line message: at most 80 characters, quoted as bash would
+# (a newline or an escape sequence in a hostile value is shown, never acted on by the terminal).
+settings_show() {
+    local v=${1:0:80}
+    if [[ $v =~ ^[A-Za-z0-9\ _./:@,+=~-]*$ ]]; then printf "'%s'" "$v"; else printf '%q' "$v"; fi
+}
+
+# A region name as AWS spells them (us-east-1, ap-southeast-4, us-gov-west-1): nothing else ever
+# reaches a name, an ARN, a file name or the user data.
+REGION_RE='^[a-z]{2}(-[a-z]+)+-[0-9]$'
+# An edge artifact as make edge-package names it: nearjs-edge-<version>-<arch>.tar.gz, the version
+# letters and digits joined by single . _ + ~ - (no "..", no slash, nothing a shell or YAML reads).
+EDGE_ARTIFACT_RE='^nearjs-edge-[0-9A-Za-z]+([._+~-][0-9A-Za-z]+)*-(x86_64|arm64)\.tar\.gz$'
+
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "${#1}" -le 9 ]; }
 
@@ -28,8 +54,14 @@ settings_check() {
     local verb=$1 r
     [[ $STACK =~ ^[a-z][a-z0-9-]{0,19}$ ]] || bad STACK "$STACK" "want 1-20 of [a-z0-9-], starting with a letter"
     [ ${#REGION_LIST[@]} -gt 0 ] || bad REGIONS "$REGIONS" "name at least one region, e.g. REGIONS=us-east-1,eu-west-1"
+    local extra=()
+    split_list extra "${KNOWN_REGIONS_EXTRA:-}"
+    for r in ${extra[@]+"${extra[@]}"}; do
+        [[ $r =~ $REGION_RE ]] || bad KNOWN_REGIONS_EXTRA "$KNOWN_REGIONS_EXTRA" "'$(settings_show "$r")' is not a region name (want e.g. ap-east-2)"
+    done
     for r in "${REGION_LIST[@]}"; do
-        case " $(echo $KNOWN_REGIONS ${KNOWN_REGIONS_EXTRA:+${KNOWN_REGIONS_EXTRA//,/ }}) " in
+        [[ $r =~ $REGION_RE ]] || bad REGIONS "$REGIONS" "'$(settings_show "$r")' is not a region name (want e.g. us-east-1)"
+        case " $(echo $KNOWN_REGIONS ${extra[@]+"${extra[@]}"}) " in
         *" $r "*) ;;
         *) bad REGIONS "$REGIONS" "unknown region '$r' (known: $(echo $KNOWN_REGIONS); add one with KNOWN_REGIONS_EXTRA)" ;;
         esac
@@ -38,10 +70,14 @@ settings_check() {
     command -v "$AWS_CLI" >/dev/null || bad AWS_CLI "$AWS_CLI" "not found (apt-get install awscli, or set AWS_CLI)"
     command -v jq >/dev/null || die "jq not found (apt-get install jq)"
     settings_retries
+    settings_check_prefix
+    [ -z "${VERSION:-}" ] || [[ $VERSION =~ ^[1-9][0-9]{0,8}$ ]] ||
+        bad VERSION "$VERSION" "want a function version number such as 3 (rollback moves live to it)"
     case "$verb" in
     publish | content-status | rollback | logs) ;;
     *) settings_check_stack "$verb" ;;
     esac
+    [ "$verb" != publish ] || settings_check_publish
     aws_server_start
     settings_account
     case "$verb" in
@@ -91,6 +127,7 @@ settings_check_stack() {
     if [ "$MODE" = edge ]; then
         [ ${#FLEET_STEPS[@]} -gt 0 ] || bad MODE "$MODE" "no edge fleet steps here (deploy/lib/fleet*.sh, issue 12)"
         ! declare -F fleet_settings_check >/dev/null || fleet_settings_check "$verb"
+        settings_check_edge_security "$verb"
     fi
     [[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
         bad DOMAIN "$DOMAIN" "want a lower-case DNS name such as example.com (fast.\$DOMAIN is served)"
@@ -102,18 +139,58 @@ settings_check_stack() {
     is_uint "$CERT_WAIT" || bad CERT_WAIT "$CERT_WAIT" "want seconds"
     is_uint "${PROPAGATION_WAIT:=120}" || bad PROPAGATION_WAIT "$PROPAGATION_WAIT" "want seconds (e.g. 120)"
     is_uint "${RELEASE_WAIT:=300}" || bad RELEASE_WAIT "$RELEASE_WAIT" "want seconds (e.g. 300)"
-    [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] || bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz"
     case " 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653 " in
     *" ${LOG_RETENTION_DAYS:=30} "*) ;;
     *) bad LOG_RETENTION_DAYS "$LOG_RETENTION_DAYS" "want one of 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653 (days)" ;;
     esac
     case "${HEALTH_INTERVAL:=30}" in 10 | 30) ;; *) bad HEALTH_INTERVAL "$HEALTH_INTERVAL" "want 30 (standard) or 10 (fast) seconds" ;; esac
-    [[ -z $CONTENT_PREFIX || $CONTENT_PREFIX =~ ^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]] ||
-        bad CONTENT_PREFIX "$CONTENT_PREFIX" "want a key prefix such as content/v1 (no leading or trailing /)"
+    [[ $HEALTH_PATH =~ ^/[A-Za-z0-9/_.-]*$ ]] && [[ ! /$HEALTH_PATH/ =~ /\.\.?/ ]] ||
+        bad HEALTH_PATH "$HEALTH_PATH" "want an absolute path such as /healthz (no . or .. segment)"
+    [ -z "$HOSTED_ZONE_ID" ] || [[ $HOSTED_ZONE_ID =~ ^(/hostedzone/)?Z[A-Z0-9]{1,32}$ ]] ||
+        bad HOSTED_ZONE_ID "$HOSTED_ZONE_ID" "want a Route53 zone id such as Z0123456789ABCDEFGHIJ (or nothing: found from DOMAIN)"
     if [ "$verb" = deploy ] || [ "$verb" = plan ]; then
         [ -r "$ZIP" ] && [ -s "$ZIP" ] || bad ZIP "$ZIP" "not readable (run make package first)"
         settings_check_cert
     fi
+}
+
+# CONTENT_PREFIX: the function refuses a store prefix with an empty, "." or ".." segment at every
+# cold start, so such a prefix is refused here, before anything is deployed.
+settings_check_prefix() {
+    local seg
+    [ -n "$CONTENT_PREFIX" ] || return 0
+    [[ $CONTENT_PREFIX =~ ^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]] ||
+        bad CONTENT_PREFIX "$CONTENT_PREFIX" "want a key prefix such as content/v1 (letters, digits, _ . -; no empty segment, no leading or trailing /)"
+    for seg in ${CONTENT_PREFIX//\// }; do
+        case "$seg" in . | ..) bad CONTENT_PREFIX "$CONTENT_PREFIX" "a '$seg' segment: the function refuses it (want e.g. content/v1)" ;; esac
+    done
+}
+
+# publish: SRC is a store folder; CONFIRM_DELETE and PUBLISH_DELETE_MAX say how much it may delete.
+settings_check_publish() {
+    : "${PUBLISH_DELETE_MAX:=20}"
+    is_uint "$PUBLISH_DELETE_MAX" && [ "$PUBLISH_DELETE_MAX" -le 100 ] ||
+        bad PUBLISH_DELETE_MAX "$PUBLISH_DELETE_MAX" "want a percentage 0-100 (a publish deleting more of a region's objects needs CONFIRM_DELETE=1)"
+    case "${CONFIRM_DELETE:-0}" in 0 | 1) ;; *) bad CONFIRM_DELETE "$CONFIRM_DELETE" "want 0 or 1" ;; esac
+}
+
+# The edge's settings that reach the user data (run as root) or a security group rule.
+settings_check_edge_security() {
+    local verb=$1
+    : "${EDGE_ADMIN_CIDR:=}" "${EDGE_AMI_PARAM:=}"
+    [ -z "$EDGE_AMI_PARAM" ] || [[ $EDGE_AMI_PARAM =~ ^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]] ||
+        bad EDGE_AMI_PARAM "$EDGE_AMI_PARAM" "want an SSM parameter name such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    if [ -n "$EDGE_ADMIN_CIDR" ]; then
+        [[ $EDGE_ADMIN_CIDR =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] &&
+            [ "${BASH_REMATCH[1]}" -le 255 ] && [ "${BASH_REMATCH[2]}" -le 255 ] && [ "${BASH_REMATCH[3]}" -le 255 ] &&
+            [ "${BASH_REMATCH[4]}" -le 255 ] && [ "${BASH_REMATCH[5]}" -le 32 ] ||
+            bad EDGE_ADMIN_CIDR "$EDGE_ADMIN_CIDR" "want an IPv4 range such as 10.0.0.0/16 (or nothing: the admin port listens on 127.0.0.1 only)"
+        [ "$EDGE_ADMIN_CIDR" != 0.0.0.0/0 ] ||
+            bad EDGE_ADMIN_CIDR "$EDGE_ADMIN_CIDR" "would open /metrics to the whole internet; name your monitoring range"
+    fi
+    case "$verb" in deploy | plan) ;; *) return 0 ;; esac
+    [[ $(basename -- "${EDGE_ARTIFACT:-}") =~ $EDGE_ARTIFACT_RE ]] ||
+        bad EDGE_ARTIFACT "$EDGE_ARTIFACT" "want a file named nearjs-edge-<version>-<x86_64|arm64>.tar.gz, as make edge-package names it"
 }
 
 settings_check_cert() {

@@ -5,13 +5,15 @@
 #     parameters byte-exact; role policy; health checks; every weighted and latency record);
 #  2. the same deploy again: the summary says 0 created/updated/deleted and the snapshot is identical;
 #  3. make plan with EDGE_COUNT=3: says what it would launch, changes nothing;
+#  3b. plan, every aws argument logged: nothing decrypts the site's key;
 #  4. a new edge build, with EDGE_DRAIN_WAIT=4: each region's instances replaced one at a time; the probe
 #     (fleet_probe.py, the deploy's NEARJS_FLEET_STEP_HOOK) reads moto after every change: never fewer
 #     than EDGE_COUNT running and in DNS, never two launches before a termination, each old instance's
 #     record gone while it still runs, then the drain wait, then its termination; the exact fleet again,
 #     all new;
+#  4c. a new AMI (EDGE_AMI_PARAM) replaces every instance; the same AMI again replaces nothing;
 #  5. destroy: nothing of ours left (instances, addresses, health checks, records, parameters, groups,
-#     roles, profiles).
+#     roles, profiles); each region's KMS key pending deletion, its alias gone.
 # Through the realism layer (tests/deploy/README.md) with the default behaviours, every operation's first
 # call throttled, and the writes' parameters logged: the first deploy is edge mode's first deploy into an
 # empty account (IAM propagation, throttling). Also (4b): an instance AWS stopped is left as it is by
@@ -74,10 +76,11 @@ snapshot() {
         exit 1
     fi
 }
-# The facts fleet_state.py check states about two regions of EDGE_COUNT=2: per region 11 (count, security
-# group: 3, build, addresses, parameters, profile, role policy, latency record: 2) and 14 per instance
-# (AMI, type, profile, group, tags, user data, address: 3, health check: 3, record: 2), and 2 overall.
-FLEET_FACTS=$((2 + 2 * (11 + 2 * 14)))
+# The facts fleet_state.py check states about two regions of EDGE_COUNT=2: per region 15 (count, security
+# group: 3, build, addresses, parameters, KMS key: 3, profile, role policy: 2, latency record: 2) and 16
+# per instance (AMI, type, IMDSv2, encrypted volume, profile, group, tags, user data, address: 3, health
+# check: 3, record: 2), and 2 overall.
+FLEET_FACTS=$((2 + 2 * (15 + 2 * 16)))
 fleet_check() { # label
     local out rc
     out=$("$PY" "$HERE/fleet_state.py" check snap.json 2 t3.micro "$T" certchain.pem edge.key 2>&1)
@@ -119,6 +122,18 @@ for r in us-east-1 eu-west-1; do
 done
 snapshot snap.json
 check "plan: state identical" "$(cmp -s snap1.json snap.json && echo same)" same
+
+# --- 3b. deploy and plan never decrypt the site's key: every argument of every aws call, through a
+# wrapper that logs them (one aws process per call)
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s"\nexec "%s" "$@"\n' "$T/aws-args.log" "$AWSBIN/aws" >aws-logged.sh
+chmod +x aws-logged.sh
+: >aws-args.log
+AWS_CLI=$T/aws-logged.sh AWS_CLI_SERVER=0 "${DEPLOY[@]}" plan >plan2.out 2>&1
+check "plan through the argument log exits 0" "$?" 0
+check "plan made calls ($(wc -l <aws-args.log)), the parameters' tags among them" \
+    "$([ "$(wc -l <aws-args.log)" -gt 20 ] && echo yes) $(grep -c '^.*ssm list-tags-for-resource --resource-type Parameter' aws-args.log)" "yes 4"
+check "plan: no call decrypts (no --with-decryption, no kms decrypt; a no-op deploy runs the same reads)" \
+    "$(grep -c -e '--with-decryption' -e '^kms decrypt' aws-args.log)" 0
 
 # --- 4. a new build: replaced one at a time
 mkdir -p repack
@@ -188,11 +203,37 @@ check "eu-west-1: the terminated one's address released" \
 check "no address released while DNS named it (address-in-dns)" \
     "$(jq -s -c '[.[] | select(.violation) | .violation]' "$CALL_LOG")" "[]"
 
+# --- 4c. a new AMI (EDGE_AMI_PARAM: a parameter of the test's own, as AWS's public one cannot be
+# written) replaces every instance at the next deploy, one at a time
+for r in us-east-1 eu-west-1; do
+    amis=($(awsj "$r" ec2 describe-images --owners amazon --filters 'Name=name,Values=al2023-ami-2023*' \
+        "Name=architecture,Values=$arch" | jq -r '.Images[].ImageId' | sort))
+    cur=$(jq -r --arg r "$r" '.regions[$r].instances[0].ami' snap.json)
+    for a in "${amis[@]}"; do [ "$a" = "$cur" ] || { awsj "$r" ssm put-parameter --name /test/edge-ami --type String --value "$a" --overwrite >/dev/null; echo "$a" >"ami.$r"; break; }; done
+done
+cp snap.json snap3.json
+EDGE_AMI_PARAM=/test/edge-ami "${DEPLOY[@]}" deploy >deploy4.out 2>&1
+check "new-AMI deploy exits 0" "$?" 0
+snapshot snap.json
+for r in us-east-1 eu-west-1; do
+    check "$r: every instance replaced, now on the new AMI $(cat "ami.$r")" \
+        "$(jq -r --arg r "$r" '[.regions[$r].instances[].ami] | unique | join(" ")' snap.json) $(comm -12 <(jq -r --arg r "$r" '.regions[$r].instances[].id' snap3.json | sort) <(jq -r --arg r "$r" '.regions[$r].instances[].id' snap.json | sort) | wc -l)" \
+        "$(cat "ami.$r") 0"
+    check "$r: still EDGE_COUNT instances" "$(jq --arg r "$r" '.regions[$r].instances | length' snap.json)" 2
+done
+EDGE_AMI_PARAM=/test/edge-ami "${DEPLOY[@]}" deploy >deploy5.out 2>&1
+check "the same AMI again: nothing replaced" "$(grep -c 'done: 0 created, 0 updated, 0 deleted' deploy5.out)" 2
+
 # --- 5. destroy: nothing of ours left
 "${DEPLOY[@]}" destroy >destroy.out 2>&1
 check "destroy exits 0" "$?" 0
 check "destroy: no health check or record deleted twice" "$(grep -c '(no instance)' destroy.out)" 0
 snapshot snap.json
+check "destroy: the KMS key's deletion scheduled, its alias gone" \
+    "$(for r in us-east-1 eu-west-1; do awsj "$r" kms list-keys | jq -r '.Keys[].KeyId' | while read -r k; do
+        [ "$(awsj "$r" kms list-resource-tags --key-id "$k" | jq -r '.Tags[]? | select(.TagKey == "nearjs:stack") | .TagValue')" = nearjs ] &&
+            awsj "$r" kms describe-key --key-id "$k" | jq -r '.KeyMetadata.KeyState'; done; done | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ') $(for r in us-east-1 eu-west-1; do awsj "$r" kms list-aliases | jq '[.Aliases[] | select(.AliasName == "alias/nearjs-edge")] | length'; done | paste -sd' ')" \
+    "PendingDeletion=2 0 0"
 check "destroy: no instances, addresses, groups, parameters, roles" \
     "$(jq -c '[.regions[] | (.instances, .addresses, .security_groups, (.params | to_entries)) | length] + [(.roles | length), (.profiles | length)]' snap.json)" \
     "[0,0,0,0,0,0,0,0,0,0]"
@@ -200,7 +241,9 @@ check "destroy: no health checks" "$(jq '.health_checks | length' snap.json)" 0
 check "destroy: no records but SOA and NS" "$(jq -c '[.records[] | .Name + " " + .Type]' snap.json)" "[]"
 
 if [ "$FAILS" -ne 0 ]; then
-    for f in deploy1.out deploy2.out plan.out deploy3.out deploy4b.out destroy.out; do echo "--- $f"; tail -40 "$f"; done
+    for f in deploy1.out deploy2.out plan.out plan2.out deploy3.out deploy4b.out deploy4.out deploy5.out destroy.out; do
+        [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }
+    done
     echo "--- probe.log"
     cat "$FLEET_PROBE_LOG"
     exit 1

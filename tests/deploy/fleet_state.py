@@ -39,7 +39,12 @@ def snapshot(stack, domain, zone, regions):
             for i in rv["Instances"]:
                 ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
                 ud = base64.b64decode(ud.get("UserData", {}).get("Value", ""))
+                vols = [m["Ebs"]["VolumeId"] for m in i.get("BlockDeviceMappings", []) if "Ebs" in m]
+                enc = [v["Encrypted"] for v in ec2.describe_volumes(VolumeIds=vols)["Volumes"]] if vols else []
+                md = i.get("MetadataOptions", {})
                 insts.append({"id": i["InstanceId"], "ami": i["ImageId"], "type": i["InstanceType"],
+                              "imds": [md.get("HttpTokens"), md.get("HttpPutResponseHopLimit"), md.get("HttpEndpoint")],
+                              "volumes_encrypted": enc,
                               "profile": i.get("IamInstanceProfile", {}).get("Arn", ""),
                               "sgs": sorted(g["GroupId"] for g in i.get("SecurityGroups", [])),
                               "ip": i.get("PublicIpAddress", ""), "tags": tags(i.get("Tags")),
@@ -58,7 +63,14 @@ def snapshot(stack, domain, zone, regions):
         params = {}
         for p in ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/" + stack]}])["Parameters"]:
             v = ssm.get_parameter(Name=p["Name"], WithDecryption=True)["Parameter"]
-            params[p["Name"]] = {"type": v["Type"], "sha256": hashlib.sha256(v["Value"].encode()).hexdigest()}
+            params[p["Name"]] = {"type": v["Type"], "sha256": hashlib.sha256(v["Value"].encode()).hexdigest(),
+                                 "key": p.get("KeyId")}
+        kms = client("kms", r)
+        try:
+            kid = kms.describe_key(KeyId="alias/%s-edge" % stack)["KeyMetadata"]
+            key = {"state": kid["KeyState"], "policy": json.loads(kms.get_key_policy(KeyId=kid["KeyId"], PolicyName="default")["Policy"])}
+        except kms.exceptions.NotFoundException:
+            key = None
         ami = ssm.get_parameter(Name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")["Parameter"]["Value"]
         role = "%s-edge-%s" % (stack, r)
         try:
@@ -69,7 +81,7 @@ def snapshot(stack, domain, zone, regions):
             pol, prof = None, None
         out["regions"][r] = {"instances": sorted(insts, key=lambda x: x["id"]), "addresses": sorted(addrs, key=lambda x: x["ip"]),
                              "security_groups": sgs, "vpc_cidr": vpc["CidrBlock"], "params": params, "ssm_ami": ami,
-                             "role_policy": pol, "profile_roles": prof}
+                             "role_policy": pol, "profile_roles": prof, "kms_key": key}
     r53 = client("route53")
     out["health_checks"] = sorted(({"id": h["Id"], "ref": h["CallerReference"], "config": h["HealthCheckConfig"]}
                                    for h in r53.list_health_checks()["HealthChecks"]), key=lambda x: x["ref"])
@@ -116,14 +128,18 @@ def check_fleet(snap, count, itype, ud_dir, cert_file, key_file):
         sgid = sg[0]["id"] if sg else None
         stack = insts[0]["tags"].get("nearjs:stack") if insts else "?"
         if sg:
-            check("%s: security group rules exactly 443, 80 from anywhere, admin from the VPC" % r, sg[0]["ingress"],
-                  sorted(["tcp 443 443 0.0.0.0/0", "tcp 80 80 0.0.0.0/0", "tcp 9100 9100 %s" % s["vpc_cidr"]]))
+            admin = os.environ.get("EDGE_ADMIN_CIDR", "")
+            check("%s: security group rules exactly 443, 80 from anywhere, admin from EDGE_ADMIN_CIDR only ('%s')" % (r, admin),
+                  sg[0]["ingress"], sorted(["tcp 443 443 0.0.0.0/0", "tcp 80 80 0.0.0.0/0"] +
+                                           (["tcp 9100 9100 %s" % admin] if admin else [])))
             check("%s: security group name" % r, sg[0]["name"], "%s-edge-%s" % (stack, r))
         builds = set()
         for i in insts:
             n = "%s: %s" % (r, i["id"])
             check(n + ": AMI from the SSM parameter", i["ami"], s["ssm_ami"])
             check(n + ": type", i["type"], itype)
+            check(n + ": IMDSv2 required, hop limit 1", i["imds"], ["required", 1, "enabled"])
+            check(n + ": root volume encrypted", i["volumes_encrypted"], [True])
             check(n + ": instance profile", i["profile"].rsplit("/", 1)[-1], "%s-edge-%s" % (stack, r))
             check(n + ": security group", i["sgs"], [sgid])
             check(n + ": tags", {k: v for k, v in i["tags"].items() if k != "nearjs:build"},
@@ -153,12 +169,28 @@ def check_fleet(snap, count, itype, ud_dir, cert_file, key_file):
                                                         "ResourceRecords": [{"Value": addr[0]["ip"]}], "HealthCheckId": hc[0]["id"]})
         check("%s: one build" % r, len(builds), 1)
         check("%s: addresses: only the instances'" % r, len(s["addresses"]), count)
-        check("%s: parameters byte-exact SecureStrings" % r, s["params"],
-              {"/%s/edge/cert" % stack: {"type": "SecureString", "sha256": cert_sha},
-               "/%s/edge/key" % stack: {"type": "SecureString", "sha256": key_sha}})
+        check("%s: parameters byte-exact SecureStrings under the stack's key" % r, s["params"],
+              {"/%s/edge/cert" % stack: {"type": "SecureString", "sha256": cert_sha, "key": "alias/%s-edge" % stack},
+               "/%s/edge/key" % stack: {"type": "SecureString", "sha256": key_sha, "key": "alias/%s-edge" % stack}})
+        key = s["kms_key"] or {"policy": {}}
+        st = key["policy"].get("Statement", [])
+        acct = "123456789012"
+        decrypt = [(x["Principal"], x["Condition"]) for x in st if "kms:Decrypt" in json.dumps(x.get("Action")) or x.get("Action") == "kms:*"]
+        check("%s: KMS key enabled" % r, key.get("state"), "Enabled")
+        check("%s: KMS key: only the edge role decrypts, only through SSM, only its two parameters" % r, decrypt,
+              [({"AWS": "arn:aws:iam::%s:role/%s-edge-%s" % (acct, stack, r)},
+                {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % r, "kms:EncryptionContext:PARAMETER_ARN": [
+                    "arn:aws:ssm:%s:%s:parameter/%s/edge/cert" % (r, acct, stack),
+                    "arn:aws:ssm:%s:%s:parameter/%s/edge/key" % (r, acct, stack)]}})])
+        check("%s: KMS key: the account administers it, wildcards never include Decrypt or CreateGrant" % r,
+              [a for x in st for a in ([x["Action"]] if isinstance(x["Action"], str) else x["Action"])
+               if a in ("kms:*", "kms:Create*", "kms:CreateGrant", "kms:Decrypt*") or (a == "kms:Decrypt" and "role/" not in json.dumps(x["Principal"]))], [])
         check("%s: instance profile holds its role" % r, s["profile_roles"], ["%s-edge-%s" % (stack, r)])
         pol = s["role_policy"] or {}
         got = sorted((st["Action"], json.dumps(st["Resource"])) for st in pol.get("Statement", []))
+        check("%s: the tarball only from this account's bucket (s3:ResourceAccount)" % r,
+              [st.get("Condition") for st in pol.get("Statement", []) if st["Action"] == "s3:GetObject"],
+              [{"StringEquals": {"s3:ResourceAccount": "123456789012"}}])
         acct = "123456789012"
         want = sorted([("ssm:GetParameter", json.dumps(["arn:aws:ssm:%s:%s:parameter/%s/edge/cert" % (r, acct, stack),
                                                          "arn:aws:ssm:%s:%s:parameter/%s/edge/key" % (r, acct, stack)])),

@@ -70,7 +70,7 @@ check "edge (ORIGIN=url by default): a function URL with AWS_IAM, the edge role 
 url_host=$(awsj us-east-1 lambda get-function-url-config --function-name nearjs --qualifier live | jq -r '.FunctionUrl | ltrimstr("https://") | rtrimstr("/")')
 userdata >ud-url
 check "edge (url): the user data names the function URL and the sign block" \
-    "$(grep -c "^UPSTREAM_HOSTS='us-east-1=$url_host'\$" ud-url) $(grep -c '^ORIGIN=.url.$' ud-url)" "1 1"
+    "$(grep -c "^UPSTREAM_HOSTS=us-east-1=$url_host\$" ud-url) $(grep -c '^ORIGIN=url$' ud-url)" "1 1"
 
 ORIGIN=apigw MODE=edge "${DEPLOY[@]}" plan >plan-apigw.out 2>&1
 check "plan ORIGIN=apigw exits 0" "$?" 0

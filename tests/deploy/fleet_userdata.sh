@@ -102,7 +102,8 @@ check "parameter cert byte-exact (certificate + chain)" \
 check "parameter cert is a SecureString" "$(awsj us-east-1 ssm get-parameter --name /nearjs/edge/cert | jq -r .Parameter.Type)" SecureString
 fleet_userdata us-east-1 >ud.sh
 check "user data under EC2's 16 KB" "$([ "$(wc -c <ud.sh)" -lt 16384 ] && echo yes)" yes
-check "user data: upstreams this region, then the other" "$(grep ^UPSTREAM_REGIONS= ud.sh)" "UPSTREAM_REGIONS='us-east-1 eu-west-1'"
+check "user data: upstreams this region, then the other" "$(grep ^UPSTREAM_REGIONS= ud.sh)" 'UPSTREAM_REGIONS=us-east-1\ eu-west-1'
+check "user data: the admin port and range (EDGE_ADMIN_PORT, EDGE_ADMIN_CIDR)" "$(grep -E '^ADMIN_(PORT|CIDR)=' ud.sh | paste -sd' ')" "ADMIN_PORT=9100 ADMIN_CIDR=''"
 
 # --- the gateway: start-api --domain, which answers 403 unless SNI and Host are its name
 setsid "$BUILD/bin/nearjs-local" start-api --port 0 --workers 1 --quiet --domain us-east-1-fast.example.test \
@@ -123,6 +124,7 @@ mkdir -p "$R"
 run_ud() { # script: runs it as cloud-init would, plus the test-only variables
     env -i PATH="$AWSBIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T" AWS_ENDPOINT_URL="$MOTO_URL" \
         AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE=/dev/null \
+        NEARJS_FETCH_PAUSE="${NEARJS_FETCH_PAUSE:-2}" NEARJS_FETCH_TRIES="${NEARJS_FETCH_TRIES:-8}" \
         NEARJS_ROOT="$R" NEARJS_SYSTEMCTL= NEARJS_EDGE_USER= NEARJS_EDGE_LISTEN="127.0.0.1:$L 127.0.0.1:$P 127.0.0.1:$A" \
         NEARJS_EDGE_CONNECT_TO="${UD_CONNECT:-us-east-1=127.0.0.1:$GW_PORT}" NEARJS_EDGE_CA="$T/ca.pem" bash "$1"
 }
@@ -172,7 +174,7 @@ HOST_E=0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.on.aws
 HOST_W=abcdefghijklmnopqrstuv0123456789.lambda-url.eu-west-1.on.aws
 ORIGIN=url FLEET_ORIGIN_HOSTS="eu-west-1=$HOST_W us-east-1=$HOST_E" fleet_userdata us-east-1 >ud-url.sh
 check "url: the user data names each region's function URL, this region's first" \
-    "$(grep '^ORIGIN=\|^UPSTREAM_HOSTS=' ud-url.sh | tr '\n' ' ')" "ORIGIN='url' UPSTREAM_HOSTS='us-east-1=$HOST_E eu-west-1=$HOST_W' "
+    "$(grep '^ORIGIN=\|^UPSTREAM_HOSTS=' ud-url.sh | tr '\n' ' ')" "ORIGIN=url UPSTREAM_HOSTS=us-east-1=$HOST_E\\ eu-west-1=$HOST_W "
 mkcert furl "*.lambda-url.us-east-1.on.aws"
 IMDS_PORT=$(free_port)
 python3 "$ROOT_DIR/scripts/imds_double.py" --port "$IMDS_PORT" --role nearjs-edge-us-east-1 --key ASIAUSERDATATEST0001 \
@@ -218,7 +220,7 @@ check "url: edge exits 0 on SIGTERM" "$?" 0
 R=$T/root
 
 # --- a tampered artifact stops the script before it installs anything
-sed "s/^ARTIFACT_SHA256='.*'/ARTIFACT_SHA256='$(printf '0%.0s' $(seq 64))'/" ud.sh >bad.sh
+sed "s/^ARTIFACT_SHA256=.*/ARTIFACT_SHA256=$(printf '0%.0s' $(seq 64))/" ud.sh >bad.sh
 rm -rf "$R"
 mkdir -p "$R"
 run_ud bad.sh >bad.out 2>bad.err
@@ -226,8 +228,108 @@ check "wrong artifact sha256: exit 1" "$?" 1
 check "wrong artifact sha256: one clear line" "$(grep -c "has sha256 $FLEET_ARTIFACT_SHA256, want 0000" bad.err)" 1
 check "wrong artifact sha256: nothing installed" "$(ls "$R/opt" 2>/dev/null | wc -l) $(ls "$R/etc/nearjs-edge" | wc -l)" "0 0"
 
+# --- the admin listener follows EDGE_ADMIN_PORT, on 127.0.0.1 unless EDGE_ADMIN_CIDR names a range
+# (the default listeners: the user data only writes and checks the config, it binds nothing)
+run_ud_default() { # script root
+    env -i PATH="$AWSBIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T" AWS_ENDPOINT_URL="$MOTO_URL" \
+        AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE=/dev/null \
+        NEARJS_ROOT="$2" NEARJS_SYSTEMCTL= NEARJS_EDGE_USER= bash "$1"
+}
+for cidr in "" 10.20.0.0/16; do
+    (EDGE_ADMIN_PORT=9555 EDGE_ADMIN_CIDR=$cidr fleet_userdata us-east-1) >ud-admin.sh
+    rm -rf "$T/root-admin"
+    mkdir -p "$T/root-admin"
+    run_ud_default ud-admin.sh "$T/root-admin" >/dev/null 2>ud-admin.err
+    want=127.0.0.1:9555
+    [ -z "$cidr" ] || want=0.0.0.0:9555
+    check "EDGE_ADMIN_PORT=9555 EDGE_ADMIN_CIDR='$cidr': admin listener $want" \
+        "$(grep -B0 -A1 "listen: $want" "$T/root-admin/etc/nearjs-edge/edge.yaml" | grep -c 'admin: true')" 1
+done
+
+# --- boot-time fetches retry with bounded backoff: the key parameter appears 2 s after the instance
+# starts (a policy or credentials not usable yet look the same from the instance)
+cp ud.sh ud-retry.sh
+rm -rf "$R"
+mkdir -p "$R"
+"$AWSBIN/aws" --region us-east-1 ssm delete-parameter --name /nearjs/edge/key
+: >retry.err
+( # the parameter comes back once the user data has said it failed to get it
+    for _ in $(seq 600); do grep -q 'get-parameter /nearjs/edge/key failed (try 1 ' retry.err && break; sleep 0.05; done
+    "$AWSBIN/aws" --region us-east-1 ssm put-parameter --name /nearjs/edge/key --type SecureString --value "file://$KEY_FILE" >/dev/null
+) &
+PIDS+=($!)
+NEARJS_FETCH_PAUSE=0.5 NEARJS_FETCH_TRIES=12 run_ud ud-retry.sh >retry.out 2>retry.err
+check "a parameter that appears late: the user data waits for it and succeeds" "$?" 0
+check "a parameter that appears late: one line per failed try" \
+    "$(grep -c 'nearjs-edge user data: ssm get-parameter /nearjs/edge/key failed (try [0-9]* of 12: .*ParameterNotFound.*); again in' retry.err | awk '{print ($1 >= 1) ? "yes" : "no"}')" yes
+"$AWSBIN/aws" --region us-east-1 ssm delete-parameter --name /nearjs/edge/key
+rm -rf "$R"
+mkdir -p "$R"
+NEARJS_FETCH_PAUSE=0.1 NEARJS_FETCH_TRIES=3 run_ud ud-retry.sh >retry.out 2>retry.err
+check "a parameter that never appears: gives up after the bound, exit 1" "$?" 1
+check "a parameter that never appears: one line naming it and the count" \
+    "$(grep -c 'nearjs-edge user data: ssm get-parameter /nearjs/edge/key failed 3 times; giving up' retry.err)" 1
+"$AWSBIN/aws" --region us-east-1 ssm put-parameter --name /nearjs/edge/key --type SecureString --value "file://$KEY_FILE" >/dev/null
+
+# --- the edge as the service runs it: started as root, it drops to its user (daemon here: a system user
+# every Debian has, with its own group), answers, is reloaded (SIGHUP) and still logs; then its log is
+# rotated by the real logrotate with the installed config, and it logs into the new file.
+R2=$T/root-drop
+rm -rf "$R2"
+mkdir -p "$R2"
+chmod 0755 "$T" # the dropped user must reach the files under the test's folder, as it does under /
+env -i PATH="$AWSBIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T" AWS_ENDPOINT_URL="$MOTO_URL" \
+    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE=/dev/null \
+    NEARJS_ROOT="$R2" NEARJS_SYSTEMCTL= NEARJS_EDGE_USER=daemon NEARJS_EDGE_LISTEN="127.0.0.1:$L 127.0.0.1:$P 127.0.0.1:$A" \
+    NEARJS_EDGE_CONNECT_TO="us-east-1=127.0.0.1:$GW_PORT" NEARJS_EDGE_CA="$T/ca.pem" bash ud.sh >drop.out 2>drop.err
+check "user data with NEARJS_EDGE_USER=daemon: exit 0" "$?" 0
+LOG=$R2/var/log/nearjs-edge/access.log
+check "key file: root:daemon 0640 (the edge's group only)" "$(stat -c '%U:%G %a' "$R2/etc/nearjs-edge/fast.example.test.key" 2>/dev/null)" "root:daemon 640"
+check "access log: daemon:daemon 0640 before the edge starts" "$(stat -c '%U:%G %a' "$LOG" 2>/dev/null)" "daemon:daemon 640"
+check "unit runs as the edge's user" "$(grep -E '^(User|Group)=' "$R2/etc/systemd/system/nearjs-edge.service" | paste -sd' ')" "User=daemon Group=daemon"
+read -r -a CMD <<<"$(sed -n 's/^ExecStart=//p' "$R2/etc/systemd/system/nearjs-edge.service")"
+"${CMD[@]}" >edge2.out 2>edge2.err &
+EDGE_PID=$!
+PIDS+=("$EDGE_PID")
+await_log "$EDGE_PID" edge2.err 'serving:' "the installed edge (as daemon)"
+check "the installed edge dropped to daemon" "$(ps -o user= -p "$EDGE_PID" | tr -d ' ')" daemon
+hits() { grep -c "\"path\":\"$1\"" "$2" 2>/dev/null || true; }
+"${C[@]}" -o /dev/null "https://fast.example.test:$L/acme/before-reload.js"
+kill -HUP "$EDGE_PID"
+for _ in $(seq 100); do grep -qE 'reloaded|reload refused' edge2.err && break; sleep 0.05; done
+check "reload after the privilege drop: accepted (the log and key reopened as daemon)" \
+    "$(grep -c 'reloaded:' edge2.err) $(grep -c 'reload refused' edge2.err)" "1 0"
+"${C[@]}" -o /dev/null "https://fast.example.test:$L/acme/after-reload.js"
+for _ in $(seq 40); do [ "$(hits /acme/after-reload.js "$LOG")" = 1 ] && break; sleep 0.05; done
+check "it still logs after the reload" "$(hits /acme/before-reload.js "$LOG") $(hits /acme/after-reload.js "$LOG")" "1 1"
+if command -v logrotate >/dev/null; then
+    # The installed config, its reload pointed at this edge (no systemd here), run by logrotate itself.
+    conf=$(<"$R2/etc/logrotate.d/nearjs-edge")
+    printf '%s\n' "${conf//systemctl reload nearjs-edge.service/kill -HUP $EDGE_PID}" >logrotate.conf
+    chmod 0644 logrotate.conf
+    logrotate -f -s "$T/logrotate.state" logrotate.conf 2>logrotate.err
+    check "logrotate with the installed config: exit 0" "$? $(cat logrotate.err)" "0 "
+    for _ in $(seq 100); do [ "$(grep -c 'reloaded:' edge2.err)" = 2 ] && break; sleep 0.05; done
+    check "rotated: the old file kept, a new one for daemon (0640)" \
+        "$(hits /acme/after-reload.js "$LOG.1") $(stat -c '%U:%G %a' "$LOG" 2>/dev/null)" "1 daemon:daemon 640"
+    # Each worker moves to the new configuration (and file) at its next tick: until then a line may
+    # still land in the rotated file, never nowhere.
+    for _ in $(seq 50); do
+        "${C[@]}" -o /dev/null "https://fast.example.test:$L/acme/after-rotate.js"
+        [ "$(hits /acme/after-rotate.js "$LOG")" -ge 1 ] && break
+        sleep 0.1
+    done
+    check "after the rotation the edge logs into the new file" "$(grep -c 'reloaded:' edge2.err) $(hits /acme/after-rotate.js "$LOG" | awk '{print ($1 >= 1)}')" "2 1"
+else
+    echo "note: no logrotate here (apt-get install logrotate): the rotation itself not exercised"
+fi
+kill -TERM "$EDGE_PID"
+wait "$EDGE_PID" 2>/dev/null
+
 if [ "$FAILS" -ne 0 ]; then
-    for f in steps.err ud.err ud.out edge.err gw.err ud-url.err edge-url.err furl.err imds.err; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
+    for f in steps.err ud.err ud.out edge.err gw.err ud-url.err edge-url.err furl.err imds.err drop.err edge2.err retry.err ud-admin.err; do
+        [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }
+    done
     exit 1
 fi
 echo "all fleet user-data tests passed"

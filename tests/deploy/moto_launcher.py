@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""moto server with what its API Gateway v2 lacks: the regional target of a domain name, and the updates.
+"""moto server with what its API Gateway v2 lacks (the regional target of a domain name, and the
+updates), and bucket policy conditions evaluated (see _get_permission below).
 
 moto 5's get-domain-name only echoes its input; real API Gateway also answers, per configuration,
 ApiGatewayDomainName (d-<id>.execute-api.<region>.amazonaws.com), HostedZoneId (the region's API
@@ -12,12 +13,16 @@ missing from it gets no HostedZoneId, so the deploy scripts fail on it as they w
 import hashlib
 import json
 import sys
+import threading
 from datetime import datetime
 from urllib.parse import unquote
 
 import moto.apigatewayv2.models as models
 import moto.apigatewayv2.responses as responses
+import moto.s3.models as s3_models
+import moto.s3.responses as s3_responses
 import moto.server
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
 APIGW_ZONES = {
     "us-east-2": "ZOJJZC49E0EPZ",
@@ -99,6 +104,70 @@ def _update_api_mapping(self):
 responses.ApiGatewayV2Response.update_stage = _update_stage
 responses.ApiGatewayV2Response.update_domain_name = _update_domain_name
 responses.ApiGatewayV2Response.update_api_mapping = _update_api_mapping
+
+
+# S3 bucket policies. moto 5.2.1 enforces a bucket policy's statements with Principal "*" but ignores
+# their conditions, and a statement whose condition it cannot check counts as DENIED, whatever its
+# Effect: one "Deny ... unless aws:SecureTransport" would refuse every request. Here a statement applies
+# only when its conditions hold, for the two keys the deploy's bucket policies use:
+#   aws:SecureTransport  "true": the test's plain-HTTP hop stands in for AWS's HTTPS endpoint (the aws
+#                        CLI speaks HTTPS to AWS); NEARJS_MOTO_PLAIN_HTTP=1 makes it "false";
+#   aws:PrincipalAccount the account of the request (the x-moto-account-id header, or moto's default).
+# Operators Bool, StringEquals, StringNotEquals (and their IfExists forms). A statement with any other
+# key or operator does not apply (moto could not say), so it neither allows nor denies.
+_request = threading.local()
+_plain_setup_class = s3_responses.S3Response.setup_class
+
+
+def _setup_class(self, request, full_url, headers, *args, **kwargs):
+    out = _plain_setup_class(self, request, full_url, headers, *args, **kwargs)
+    _request.account = self.current_account
+    return out
+
+
+def _condition_holds(cond):
+    import os
+    facts = {"aws:securetransport": "false" if os.environ.get("NEARJS_MOTO_PLAIN_HTTP") == "1" else "true",
+             "aws:principalaccount": getattr(_request, "account", None)}
+    for op, pairs in (cond or {}).items():
+        base = op[:-len("IfExists")] if op.endswith("IfExists") else op
+        for key, want in pairs.items():
+            have = facts.get(key.lower())
+            if have is None:
+                return False
+            want = [str(w).lower() if base == "Bool" else str(w) for w in (want if isinstance(want, list) else [want])]
+            if base in ("Bool", "StringEquals") and have not in want:
+                return False
+            if base == "StringNotEquals" and have in want:
+                return False
+            if base not in ("Bool", "StringEquals", "StringNotEquals"):
+                return False
+    return True
+
+
+def _get_permission(self, action, resource):
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    doc = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    result = PermissionResult.NEUTRAL
+    for st in statements:
+        matcher = IAMPolicyStatement(st)
+        principal = st.get("Principal")
+        if principal not in ("*", {"AWS": "*"}):
+            continue  # as moto: only statements for everyone are enforced
+        if not matcher._check_element_matches("Action", action) or not matcher._check_element_matches("Resource", resource):
+            continue
+        if not _condition_holds(st.get("Condition")):
+            continue
+        if st.get("Effect") == "Deny":
+            return PermissionResult.DENIED
+        result = PermissionResult.PERMITTED
+    return result
+
+
+s3_responses.S3Response.setup_class = _setup_class
+s3_models.FakeBucket.get_permission = _get_permission
 
 if "--plain" in sys.argv:  # plain moto (the test that the scripts fail clearly without the fields)
     sys.argv.remove("--plain")

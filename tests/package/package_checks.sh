@@ -42,6 +42,19 @@ check "no RUNPATH" "$(readelf -d a/bootstrap | grep -c RUNPATH)" 0
 "$SRC/deploy/package.sh" --build "$BUILD" --out b.zip >/dev/null
 check "reproducible" "$(cmp -s a.zip b.zip && echo same)" same
 
+# --content: the store's files, never its hidden ones (.git/, .env, .secret.json), a -name like any other.
+mkdir -p store/.git store/accounts
+echo 'x' >store/loader.js
+echo '{}' >store/accounts/a.json
+echo 'secret' >store/.git/config
+echo 'secret' >store/.env
+echo 'secret' >store/accounts/.secret.json
+echo 'd' >store/-dash.js
+"$SRC/deploy/package.sh" --build "$BUILD" --content store --out c.zip >/dev/null
+check "content: packaged" "$?" 0
+check "content: hidden files and folders left out" "$(unzip -Z1 c.zip | grep '^content/' | LC_ALL=C sort | tr '\n' ' ')" \
+    "content/-dash.js content/accounts/a.json content/loader.js "
+
 # The edge tarball.
 out=$("$SRC/deploy/edge-package.sh" --build "$BUILD" --out e.tar.gz)
 check "edge packaged" "$?" 0
@@ -50,7 +63,7 @@ top=$(tar -tzf e.tar.gz | head -1 | cut -d/ -f1)
 check "edge: folder name" "$(grep -cE '^nearjs-edge-[0-9]+\.[0-9]+\.[0-9]+-(x86_64|arm64)$' <<<"$top")" 1
 tar -xzf e.tar.gz
 check "edge: files" "$(cd "$top" && find . -type f | LC_ALL=C sort | tr '\n' ' ')" \
-    "./RELIES_ON ./bin/nearjs-edge ./edge.yaml.template ./lib/libh2o-evloop.so.0.13 ./lib/libjansson.so.4 ./lib/libwslay.so.1 ./lib/libyaml-0.so.2 ./nearjs-edge.service "
+    "./RELIES_ON ./bin/nearjs-edge ./edge.yaml.template ./lib/libh2o-evloop.so.0.13 ./lib/libjansson.so.4 ./lib/libwslay.so.1 ./lib/libyaml-0.so.2 ./nearjs-edge-logrotate.service ./nearjs-edge-logrotate.timer ./nearjs-edge.logrotate ./nearjs-edge.service "
 check "edge: RPATH" "$(readelf -d "$top/bin/nearjs-edge" | grep -c 'RPATH.*\[\$ORIGIN/../lib\]')" 1
 check "edge: unit at the prefix" "$(grep -c '^ExecStart=/opt/nearjs-edge/bin/nearjs-edge -c' "$top/nearjs-edge.service")" 1
 "$SRC/deploy/edge-package.sh" --build "$BUILD" --out f.tar.gz >/dev/null
