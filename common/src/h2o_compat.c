@@ -11,13 +11,16 @@
  *   a stranger's descriptor;
  * - no way to send GOAWAY from outside lib/http2 (enqueue_goaway is static): h2o_http2_conn_t's layout comes
  *   from <h2o/http2_internal.h>, which needs klib's khash.h, which Debian does not ship (the stand-in in
- *   src/h2o_private/khash.h keeps that header compiling).
+ *   src/h2o_private/khash.h keeps that header compiling);
+ * - h2o_hostinfo_getaddr_cancel cannot take back a lookup the resolver thread is running: its answer is sent
+ *   to the receiver anyway, so cm_h2o_hostinfo_drain waits for it before a receiver may be freed.
  */
 #include "common/h2o_compat.h"
 
 #include <h2o/http2.h>
 #include <h2o/http2_internal.h>
 
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +87,30 @@ int cm_h2o_evloop_fd(h2o_loop_t *loop)
         return -1;
     target[n] = '\0';
     return strcmp(target, "anon_inode:[eventpoll]") == 0 ? fd : -1;
+}
+
+static void on_drain_lookup(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res, void *cbdata)
+{
+    (void)req, (void)errstr, (void)res; /* the receiver frees res and req */
+    *(int *)cbdata = 1;
+}
+
+int cm_h2o_hostinfo_drain(h2o_loop_t *loop, h2o_multithread_receiver_t *receiver, uint64_t max_ms)
+{
+    if (h2o_hostinfo_max_threads != 1)
+        return -1;
+    int done = 0;
+    h2o_hostinfo_getaddr_req_t *req = h2o_hostinfo_getaddr(
+        receiver, h2o_iovec_init(H2O_STRLIT("127.0.0.1")), h2o_iovec_init(H2O_STRLIT("80")), AF_INET, SOCK_STREAM,
+        IPPROTO_TCP, AI_NUMERICHOST | AI_NUMERICSERV, on_drain_lookup, &done);
+    uint64_t until = h2o_now(loop) + max_ms;
+    while (!done && h2o_now(loop) < until)
+        h2o_evloop_run(loop, 10);
+    if (!done) {
+        h2o_hostinfo_getaddr_cancel(req); /* its answer still comes: the caller leaves the receiver be */
+        return -1;
+    }
+    return 0;
 }
 
 void cm_h2o_evloop_destroy(h2o_loop_t *loop)

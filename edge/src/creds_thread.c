@@ -318,6 +318,12 @@ static void *refresher_main(void *arg)
     if (r->client != NULL)
         h2o_http1client_cancel(r->client);
     edge_server_t *srv = r->srv;
+    /* the cancelled request's lookup may still be answered into getaddr_receiver: only then may it go */
+    if (cm_h2o_hostinfo_drain(r->loop, &r->getaddr_receiver, IMDS_TIMEOUT_MS) != 0) {
+        cm_log(stderr, "nearjs-edge", "credentials: a name lookup still running after %d ms; leaving it to exit",
+               IMDS_TIMEOUT_MS);
+        edge__thread_park(&srv->park);
+    }
     h2o_timeout_dispose(r->loop, &r->io_timeout);
     h2o_multithread_unregister_receiver(r->queue, &r->getaddr_receiver);
     cm_h2o_queue_destroy(r->queue);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DRAIN_MS 2000 /* how long the exit waits for h2o's resolver to answer a cancelled lookup */
+
 struct check {
     h2o_linklist_t link; /* in health.checks while running, in health.finished once done */
     struct health *health;
@@ -235,7 +237,12 @@ static void *health_main(void *arg)
     }
     release_finished(h);
     edge_server_t *srv = h->srv;
-    health_free(h);
+    /* a cancelled check's lookup may still be answered into getaddr_receiver: only then may it go */
+    if (cm_h2o_hostinfo_drain(h->loop, &h->getaddr_receiver, DRAIN_MS) == 0)
+        health_free(h);
+    else
+        cm_log(stderr, "nearjs-edge", "health checks: a name lookup still running after %d ms; leaving it to exit",
+               DRAIN_MS);
     edge__thread_park(&srv->park);
     return NULL;
 }

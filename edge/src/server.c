@@ -198,6 +198,12 @@ static void worker_teardown(edge_worker_t *w, h2o_loop_t *loop)
                w->id, w->num_conns, TEARDOWN_MS);
         return;
     }
+    /* a cancelled lookup (the standby's, a request's connect) may still be answered into getaddr_receiver */
+    if (cm_h2o_hostinfo_drain(loop, &w->getaddr_receiver, TEARDOWN_MS) != 0) {
+        cm_log(stderr, "nearjs-edge", "worker %u: a name lookup still running after %d ms; leaving it to exit", w->id,
+               TEARDOWN_MS);
+        return;
+    }
     h2o_timeout_dispose(loop, &w->io_timeout);
     h2o_timeout_dispose(loop, &w->connect_timeout);
     h2o_timeout_dispose(loop, &w->first_byte_timeout);

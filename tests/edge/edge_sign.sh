@@ -9,6 +9,10 @@
 #    credentials (expiring within the refresh lead) are picked up in the background.
 # 3. Warm standby: with the first upstream killed, the first requests after the failover cost no handshake
 #    (nearjs_edge_upstream_handshakes_total stays 0); the standby is re-opened when its connection closes.
+# 4. SIGTERM while name lookups are in flight (an upstream by name, resolved through h2o's resolver thread, that
+#    the standby and the health checks keep reconnecting to), started and stopped again and again: exit 0 each
+#    time. A lookup cancelled at exit used to be answered into a worker's (or the health thread's) freed
+#    receiver: exit 139, or 134 on libh2o's assertion.
 # Usage: edge_sign.sh PATH/TO/nearjs-edge PATH/TO/sigv4_tool
 set -u
 EDGE=$(realpath "$1")
@@ -173,6 +177,32 @@ wait_for "a second standby" bash -c "[ \"\$(curl -sS http://127.0.0.1:$A/metrics
 check "a closed standby is re-opened" "$(metric nearjs_edge_upstream_standby_handshakes_total "$GW2")" 2
 check "and is idle, ready" "$(metric nearjs_edge_upstream_pool_connections "$GW2")" 1
 stop_edge 4
+
+echo "== 4. SIGTERM with name lookups in flight, again and again"
+# localhost (from /etc/hosts: no DNS, loopback only) on a port nothing listens on: every connect starts with a
+# lookup on h2o's resolver thread and fails at once, so the standby (two workers) and the checks (every 100 ms,
+# the upstream staying up for fall: 100) keep looking the name up
+DEAD=$(free_port)
+write_config ""
+sed -i "s|^threads: 1|threads: 2|" edge.yaml
+cat >>edge.yaml <<YAML
+  - url: https://localhost:$DEAD
+    ca: $T/ca.pem
+    health: {path: /healthz, interval: 100, rise: 1, fall: 100}
+YAML
+bad=""
+for i in 1 2 3 4 5 6 7 8; do
+    NEARJS_EDGE_IMDS="http://127.0.0.1:$IMDS" "$EDGE" -c edge.yaml >edge5.out 2>"edge5-$i.err" &
+    EPID=$!
+    PIDS+=($EPID)
+    await_log "$EPID" "edge5-$i.err" "credentials: key" "nearjs-edge's credentials"
+    "${C[@]}" -o /dev/null "$URL/acct/x.js"
+    kill "$EPID"
+    wait "$EPID"
+    rc=$?
+    [ "$rc$(grep -c 'Sanitizer\|runtime error\|Assertion' "edge5-$i.err")" = 00 ] || bad="$bad run $i: $rc;"
+done
+check "8 starts and SIGTERMs with lookups in flight: each exits 0, clean" "${bad:-all clean}" "all clean"
 
 echo "edge_sign: $((FAILS == 0 ? 1 : 0)) passed, $FAILS failed" | sed 's/^edge_sign: 1 passed, 0 failed/edge_sign: all passed/'
 [ "$FAILS" -eq 0 ]

@@ -37,6 +37,16 @@ void cm_h2o_evloop_destroy(h2o_loop_t *loop);
  * already closing, or the libh2o is not 2.2 (whose private connection layout this reads). */
 int cm_h2o_http2_goaway_calm(h2o_req_t *req, const char *why);
 
+/* Waits until h2o's resolver has answered every lookup made for `receiver`, cancelled ones included, running
+ * `loop` (the receiver's) meanwhile, for at most max_ms. 2.2.5's h2o_hostinfo_getaddr_cancel cannot stop a
+ * lookup its resolver thread has already taken: that thread still sends the answer to the receiver, so a
+ * receiver unregistered and freed (with its queue and loop) before then is written to after the free (an
+ * edge exited 139 on SIGTERM, its standby's lookup answered into a worker's freed receiver). The wait is a
+ * barrier: a lookup of "127.0.0.1" queued behind them, answered in order by the resolver's one thread
+ * (h2o_hostinfo_max_threads, 1 unless raised). Returns 0 once drained; -1 when it was not (time out, or more
+ * than one resolver thread): then the receiver, its queue and its loop must be left allocated. */
+int cm_h2o_hostinfo_drain(h2o_loop_t *loop, h2o_multithread_receiver_t *receiver, uint64_t max_ms);
+
 /* The epoll descriptor of a 2.2.5 evloop, or -1 when the word after the public struct is no epoll instance
  * (another layout: then cm_h2o_evloop_destroy closes nothing). For the tests. */
 int cm_h2o_evloop_fd(h2o_loop_t *loop);
