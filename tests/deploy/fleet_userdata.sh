@@ -121,12 +121,16 @@ done
 L=$(free_port) P=$(free_port) A=$(free_port)
 R=$T/root
 mkdir -p "$R"
+# Every upstream gets a loopback connect_to, eu-west-1 a port nothing listens on (a region that is down):
+# without one, its name would be looked up in the machine's DNS, and a test sends nothing off this machine
+DEAD_PORT=$(free_port)
 run_ud() { # script: runs it as cloud-init would, plus the test-only variables
     env -i PATH="$AWSBIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$T" AWS_ENDPOINT_URL="$MOTO_URL" \
         AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE=/dev/null \
         NEARJS_FETCH_PAUSE="${NEARJS_FETCH_PAUSE:-2}" NEARJS_FETCH_TRIES="${NEARJS_FETCH_TRIES:-8}" \
         NEARJS_ROOT="$R" NEARJS_SYSTEMCTL= NEARJS_EDGE_USER= NEARJS_EDGE_LISTEN="127.0.0.1:$L 127.0.0.1:$P 127.0.0.1:$A" \
-        NEARJS_EDGE_CONNECT_TO="${UD_CONNECT:-us-east-1=127.0.0.1:$GW_PORT}" NEARJS_EDGE_CA="$T/ca.pem" bash "$1"
+        NEARJS_EDGE_CONNECT_TO="${UD_CONNECT:-us-east-1=127.0.0.1:$GW_PORT eu-west-1=127.0.0.1:$DEAD_PORT}" \
+        NEARJS_EDGE_CA="$T/ca.pem" bash "$1"
 }
 run_ud ud.sh >ud.out 2>ud.err
 check "user data exits 0" "$?" 0
@@ -194,7 +198,7 @@ done
 L=$(free_port) P=$(free_port) A=$(free_port)
 R=$T/root-url
 mkdir -p "$R"
-UD_CONNECT="us-east-1=127.0.0.1:$FURL_PORT" run_ud ud-url.sh >ud-url.out 2>ud-url.err
+UD_CONNECT="us-east-1=127.0.0.1:$FURL_PORT eu-west-1=127.0.0.1:$DEAD_PORT" run_ud ud-url.sh >ud-url.out 2>ud-url.err
 check "url: user data exits 0 (its edge.yaml passed --test-config)" "$?" 0
 check "url: config: each upstream its function URL with a sign block for its region" \
     "$(grep -o 'url: https://[^ ]*\|sign: {[^}]*}' "$R/etc/nearjs-edge/edge.yaml" | tr '\n' ' ')" \
